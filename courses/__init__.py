@@ -1,0 +1,1 @@
+"""Curricula, cohorts and enrolment."""

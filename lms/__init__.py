@@ -1,0 +1,131 @@
+"""Skills4Cities LMS: the application core."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+
+from flask import Flask
+
+from lms.config import DefaultConfig
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(config: Mapping | None = None) -> Flask:
+    """Build the application: defaults, then ``LMS_*`` variables, then ``config``."""
+    instance_path = (config or {}).get("INSTANCE_PATH") or os.environ.get("LMS_INSTANCE_PATH")
+    app = Flask(
+        __name__,
+        instance_path=str(Path(instance_path).resolve()) if instance_path else None,
+        instance_relative_config=True,
+    )
+    app.config.from_object(DefaultConfig)
+    app.config.from_prefixed_env("LMS")
+    if config:
+        app.config.from_mapping(config)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    _configure_secret_key(app)
+    _configure_database(app)
+    if app.config["BASE_URL"].startswith("https://"):
+        app.config["SESSION_COOKIE_SECURE"] = True
+        app.config["REMEMBER_COOKIE_SECURE"] = True
+
+    _init_extensions(app)
+    _register_blueprints(app)
+
+    from lms.errors import register_error_handlers
+
+    register_error_handlers(app)
+
+    from lms.cli import register_commands
+
+    register_commands(app)
+    return app
+
+
+def _configure_secret_key(app: Flask) -> None:
+    """Use LMS_SECRET_KEY, or a key generated once into the instance folder."""
+    if app.config.get("SECRET_KEY"):
+        return
+    key_file = Path(app.instance_path) / "secret_key"
+    if not key_file.exists():
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+        logger.info("generated a new secret key in %s", key_file)
+    app.config["SECRET_KEY"] = key_file.read_text().strip()
+
+
+def _configure_database(app: Flask) -> None:
+    url = app.config.get("SQLALCHEMY_DATABASE_URI") or app.config.get("DATABASE_URL")
+    if not url:
+        url = "sqlite:///" + str(Path(app.instance_path) / "lms.sqlite3")
+    app.config["SQLALCHEMY_DATABASE_URI"] = url
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    if url.startswith("sqlite"):
+        options.setdefault("connect_args", {"timeout": 5})
+    else:
+        options.setdefault("pool_pre_ping", True)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
+def _init_extensions(app: Flask) -> None:
+    from lms.extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
+    from lms.i18n import select_locale
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).parent.parent / "migrations"))
+    csrf.init_app(app)
+    babel.init_app(
+        app,
+        locale_selector=select_locale,
+        default_translation_directories=str(Path(__file__).parent / "translations"),
+    )
+    bootstrap.init_app(app)
+    limiter.init_app(app)
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+
+    from flask_babel import lazy_gettext
+
+    login_manager.login_message = lazy_gettext("Please log in to see this page.")
+
+    from lms import models  # noqa: F401 - register the core tables
+    from lms.auth.operations import load_user
+
+    login_manager.user_loader(load_user)
+
+    @app.context_processor
+    def template_helpers():
+        from lms.i18n import current_language
+        from lms.markdown import render_markdown
+        from lms.models import Role
+
+        return {
+            "current_language": current_language,
+            "render_markdown": render_markdown,
+            "Role": Role,
+            "LANGUAGES": app.config["LANGUAGES"],
+        }
+
+
+def _register_blueprints(app: Flask) -> None:
+    from courses.enrolment.views import bp as enrolment_bp
+    from courses.views import bp as courses_bp
+    from lms.admin.views import bp as admin_bp
+    from lms.auth.views import bp as auth_bp
+    from lms.views import bp as main_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(admin_bp)
+    app.register_blueprint(courses_bp)
+    app.register_blueprint(enrolment_bp)

@@ -1,0 +1,5 @@
+"""Admin pages: users and roles."""
+
+from flask import Blueprint
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")

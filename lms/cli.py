@@ -1,0 +1,101 @@
+"""The ``lms`` command: the Flask CLI bound to the application, plus our own groups."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from lms.extensions import db
+from lms.models import Role
+
+
+def _create_app(*args, **kwargs) -> Flask:
+    from lms import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)
+def main() -> None:
+    """Skills4Cities LMS management commands."""
+
+
+def register_demo_loader(app: Flask, loader: Callable[[], list[dict]]) -> None:
+    """Add a demo-data loader; ``lms demo`` runs them in order. Each returns accounts to print."""
+    loaders = app.extensions.setdefault("lms_demo_loaders", [])
+    if loader not in loaders:
+        loaders.append(loader)
+
+
+@click.group("users")
+def users_group() -> None:
+    """Manage user accounts."""
+
+
+@users_group.command("create")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    type=click.Choice([r.value for r in Role]),
+    default=["trainee"],
+    show_default=True,
+    help="Repeat for several roles.",
+)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@with_appcontext
+def users_create(email: str, name: str, roles: tuple[str, ...], password_stdin: bool) -> None:
+    """Create a user account."""
+    from lms.auth.operations import AccountError, create_user
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = create_user(
+            email=email, name=name, password=password, roles=[Role(r) for r in roles]
+        )
+    except AccountError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from error
+    db.session.commit()
+    click.echo(json.dumps({"id": user.id, "email": user.email, "roles": sorted(user.roles)}))
+
+
+@click.command("demo")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--no-serve", is_flag=True, help="Prepare the database and demo data only.")
+@with_appcontext
+def demo_command(host: str, port: int, no_serve: bool) -> None:
+    """Create or upgrade the database, load demo data once, print the accounts, serve."""
+    from flask_migrate import upgrade
+
+    upgrade()
+    accounts: list[dict] = []
+    for loader in current_app.extensions.get("lms_demo_loaders", []):
+        accounts.extend(loader())
+    db.session.commit()
+
+    click.echo("\nDemo accounts (e-mail / password / roles):")
+    for account in accounts:
+        click.echo(f"  {account['email']:<34} {account['password']:<18} {account['roles']}")
+    url = f"http://{host}:{port}/"
+    if no_serve:
+        click.echo(f"\nDatabase ready. Start the server with: lms demo --host {host} --port {port}")
+        return
+    click.echo(f"\nServing on {url}  (Ctrl+C to stop)")
+    current_app.run(host=host, port=port, debug=False, use_reloader=False)
+
+
+def register_commands(app: Flask) -> None:
+    app.cli.add_command(users_group)
+    app.cli.add_command(demo_command)

@@ -1,0 +1,182 @@
+"""Fixtures: app, db, client, login_as and factories.
+
+The suite runs on SQLite by default and on PostgreSQL when LMS_TEST_DATABASE_URL
+is set. Each test runs inside a transaction that is rolled back; the session
+joins it with savepoints, so a view's commit stays inside the test.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import secrets
+from contextlib import ExitStack
+from unittest import mock
+
+import pytest
+import sqlalchemy as sa
+from flask.testing import FlaskClient
+from itsdangerous import URLSafeTimedSerializer
+
+from lms import create_app
+from lms.extensions import db as _db
+from lms.extensions import limiter
+from lms.models import Role
+
+TEST_DATABASE_URL = os.environ.get("LMS_TEST_DATABASE_URL")
+
+
+class Client(FlaskClient):
+    """A test client that can produce a valid CSRF token for its own session."""
+
+    def csrf_token(self) -> str:
+        with self.session_transaction() as session:
+            raw = session.setdefault("csrf_token", secrets.token_hex(20))
+        serializer = URLSafeTimedSerializer(self.application.secret_key, salt="wtf-csrf-token")
+        return serializer.dumps(raw)
+
+    def post_form(self, url: str, data: dict | None = None, **kwargs):
+        """POST a form with a valid CSRF token, as a browser would."""
+        data = dict(data or {})
+        data.setdefault("csrf_token", self.csrf_token())
+        return self.post(url, data=data, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def _app(tmp_path_factory):
+    instance = tmp_path_factory.mktemp("instance")
+    config = {
+        "TESTING": True,
+        "INSTANCE_PATH": str(instance),
+        "SECRET_KEY": "test-secret-key",
+        "SQLALCHEMY_DATABASE_URI": TEST_DATABASE_URL or f"sqlite:///{instance / 'test.sqlite3'}",
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # fast; production uses scrypt
+        "BASE_URL": "http://localhost",
+        "SERVER_NAME": None,
+    }
+    app = create_app(config)
+    app.test_client_class = Client
+    with app.app_context():
+        _db.drop_all()
+        _db.create_all()
+    yield app
+    with app.app_context():
+        _db.session.remove()
+        if TEST_DATABASE_URL:
+            _db.drop_all()
+        for engine in _db.engines.values():
+            engine.dispose()
+
+
+@pytest.fixture
+def app(_app):
+    """The application, with every database write of the test rolled back afterwards."""
+    with _app.app_context():
+        engines = _db.engines
+    with ExitStack() as stack:
+        stack.enter_context(
+            mock.patch.dict(
+                _db.session.session_factory.kw, {"join_transaction_mode": "create_savepoint"}
+            )
+        )
+        for key, engine in list(engines.items()):
+            conn = stack.enter_context(engine.connect())
+            stack.callback(conn.begin().rollback)
+            stack.enter_context(mock.patch.dict(engines, {key: conn}))
+        limiter.reset()
+        with _app.app_context():
+            yield _app
+            _db.session.remove()
+
+
+@pytest.fixture
+def committing_app(_app):
+    """The application with real commits, for tests of concurrency; tables are emptied after."""
+    with _app.app_context():
+        yield _app
+        _db.session.remove()
+        with _db.engine.begin() as conn:
+            for table in reversed(_db.metadata.sorted_tables):
+                conn.execute(table.delete())
+
+
+@pytest.fixture
+def db(app):
+    return _db
+
+
+@pytest.fixture
+def client(app) -> Client:
+    return app.test_client()
+
+
+_counter = itertools.count(1)
+
+
+@pytest.fixture
+def make_user(db):
+    """Create a user: ``make_user(roles=[Role.INSTRUCTOR], name=..., password=...)``."""
+    from lms.auth.operations import create_user
+
+    def make(*, email=None, name=None, password=None, roles=(Role.TRAINEE,), active=True):
+        n = next(_counter)
+        user = create_user(
+            email=email or f"user{n}@example.org",
+            name=name or f"Test User {n}",
+            password=password,
+            roles=roles,
+        )
+        user.active = active
+        db.session.flush()
+        return user
+
+    return make
+
+
+@pytest.fixture
+def login_as(client, make_user):
+    """Log the test client in: ``login_as(Role.ADMIN)`` or ``login_as(user)``; returns the user."""
+
+    def login(who):
+        user = who if not isinstance(who, (Role, str)) else make_user(roles=[Role(who)])
+        _db.session.commit()  # inside the test's outer transaction
+        with client.session_transaction() as session:
+            session["_user_id"] = user.get_id()
+            session["_fresh"] = True
+        return user
+
+    return login
+
+
+def extract_csrf(html: str) -> str:
+    match = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', html)
+    assert match, "no CSRF token in page"
+    return match.group(1)
+
+
+def count_queries(app):
+    """Context manager counting SQL statements: ``with count_queries(app) as counter: ...``."""
+    return _QueryCounter(app)
+
+
+class _QueryCounter:
+    def __init__(self, app):
+        self.app = app
+        self.count = 0
+        self.statements: list[str] = []
+
+    def _on_execute(self, conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK TO")):
+            return
+        self.count += 1
+        self.statements.append(statement)
+
+    def __enter__(self):
+        with self.app.app_context():
+            self.engine = _db.engine
+        sa.event.listen(self.engine, "before_cursor_execute", self._on_execute)
+        return self
+
+    def __exit__(self, *exc):
+        sa.event.remove(self.engine, "before_cursor_execute", self._on_execute)
