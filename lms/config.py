@@ -34,7 +34,7 @@ class DefaultConfig:
     LOGIN_LIMIT_PER_ACCOUNT = "5 per 15 minutes"
     LOGIN_LIMIT_PER_ADDRESS = "30 per 15 minutes"
 
-    PASSWORD_HASH_METHOD = "scrypt"
+    PASSWORD_HASH_METHOD = "scrypt"  # noqa: S105 - a method name, not a secret
     PASSWORD_RESET_MAX_AGE = 3600  # seconds
     MAIL_SERVER: str | None = None  # without it, mail goes to the instance outbox
     MAIL_PORT = 587
