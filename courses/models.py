@@ -103,6 +103,10 @@ class Course(Bilingual, db.Model):
     state: Mapped[str] = mapped_column(sa.String(16), default=CourseState.DRAFT, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Code, titles and summaries case-folded in Python, kept up to date on every
+    # flush: SQLite's lower() and PostgreSQL's under the C locale fold ASCII only,
+    # so a search for "Град" would miss "ГРАД" without it.
+    search_text: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
 
     instructors: Mapped[list[User]] = relationship(
         secondary=course_instructors, order_by="User.name"
@@ -127,6 +131,18 @@ class Course(Bilingual, db.Model):
 
     def is_taught_by(self, user) -> bool:
         return user.is_authenticated and any(i.id == user.id for i in self.instructors)
+
+
+def course_search_text(course: Course) -> str:
+    """Return the case-folded text a catalogue search looks in."""
+    parts = (course.code, course.title_en, course.title_bg, course.summary_en, course.summary_bg)
+    return "\n".join(p or "" for p in parts).casefold()
+
+
+@sa.event.listens_for(Course, "before_insert")
+@sa.event.listens_for(Course, "before_update")
+def _refresh_search_text(mapper, connection, target: Course) -> None:
+    target.search_text = course_search_text(target)
 
 
 class Module(Bilingual, db.Model):
