@@ -1,0 +1,1 @@
+"""Quizzes, assignments and the gradebook: pure rules in ``scoring`` and ``gradebook``."""
