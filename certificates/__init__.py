@@ -1,0 +1,1 @@
+"""Certification: schemes, certificates, signed credentials and their verification."""

@@ -1,0 +1,363 @@
+"""The certificate PDF: drawn once at issue from a frozen snapshot, with the credential inside."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import logging
+import warnings
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from pypdf import PdfReader, PdfWriter
+from pypdf.errors import PdfReadError, PdfReadWarning
+from pypdf.generic import ArrayObject, NameObject, TextStringObject
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4, landscape
+from reportlab.lib.utils import ImageReader
+
+from lms.pdf import (
+    FONT,
+    FONT_BOLD,
+    clean_text,
+    colour,
+    draw_centred_lines,
+    draw_qr,
+    fit_text,
+    new_canvas,
+    truncate,
+    visual,
+)
+
+logger = logging.getLogger(__name__)
+
+CREDENTIAL_FILENAME = "credential.json"
+CREDENTIAL_MEDIA_TYPE = "application/json"
+DEFAULT_COLOUR = "#1f4e79"
+PAGE_WIDTH, PAGE_HEIGHT = landscape(A4)
+MARGIN = 36
+_TEXT = colors.HexColor("#222222")
+_MUTED = colors.HexColor("#555555")
+
+
+class InvalidPDF(ValueError):
+    """The bytes are not a readable PDF."""
+
+
+@dataclass(frozen=True)
+class CompetencyLine:
+    """One competency achieved, as printed: code, title and level label."""
+
+    code: str
+    title: str
+    level: str
+
+
+@dataclass(frozen=True)
+class CertificateSnapshot:
+    """Everything the certificate shows, frozen at issue; no database objects."""
+
+    code: str
+    base_url: str
+    holder_name: str
+    scheme_code: str
+    scheme_title_bg: str
+    scheme_title_en: str
+    issued_on: dt.date
+    valid_until: dt.date | None = None
+    eqf_level: int | None = None
+    workload_hours: int | float | Decimal | None = None
+    competencies: tuple[CompetencyLine, ...] = ()
+    centre_name: str = "Skills4Cities"
+    signatory_name: str = ""
+    signatory_title: str = ""
+    primary_colour: str = DEFAULT_COLOUR
+    logo: bytes | None = field(default=None, repr=False)
+
+    @property
+    def verify_url(self) -> str:
+        """Return the public verification URL that the QR code encodes."""
+        return f"{self.base_url.rstrip('/')}/verify/{self.code}"
+
+
+def _date(value: dt.date) -> str:
+    return value.strftime("%d.%m.%Y")
+
+
+def _hours(value: int | float | Decimal) -> str:
+    return f"{Decimal(str(value)).normalize():f}"
+
+
+class CertificatePDF:
+    """Draw a certificate on one A4 landscape page from a :class:`CertificateSnapshot`."""
+
+    def __init__(self, snapshot: CertificateSnapshot) -> None:
+        self.snapshot = snapshot
+        self.colour = colour(snapshot.primary_colour, DEFAULT_COLOUR)
+
+    def render(self) -> bytes:
+        """Return the PDF bytes; the same snapshot always gives the same bytes."""
+        snapshot = self.snapshot
+        buffer = io.BytesIO()
+        canvas = new_canvas(
+            buffer,
+            (PAGE_WIDTH, PAGE_HEIGHT),
+            title=f"Certificate {snapshot.code}: {snapshot.scheme_title_en}",
+            author=snapshot.centre_name,
+            subject=f"{snapshot.holder_name}, {snapshot.scheme_code}",
+            created=snapshot.issued_on,
+        )
+        self.canvas = canvas
+        self._frame()
+        self._logo()
+        bottom = self._heading()
+        bottom = self._holder(bottom)
+        self._scheme(bottom)
+        self._competencies()
+        self._signatory()
+        self._verification()
+        canvas.showPage()
+        canvas.save()
+        return buffer.getvalue()
+
+    # Parts of the page, top to bottom --------------------------------------------------
+
+    def _frame(self) -> None:
+        canvas = self.canvas
+        canvas.setStrokeColor(self.colour)
+        canvas.setLineWidth(3)
+        canvas.rect(18, 18, PAGE_WIDTH - 36, PAGE_HEIGHT - 36, stroke=1, fill=0)
+        canvas.setLineWidth(0.75)
+        canvas.rect(25, 25, PAGE_WIDTH - 50, PAGE_HEIGHT - 50, stroke=1, fill=0)
+
+    def _logo(self) -> None:
+        logo = self.snapshot.logo
+        if not logo:
+            return
+        if not (logo.startswith(b"\x89PNG\r\n\x1a\n") or logo.startswith(b"\xff\xd8\xff")):
+            logger.warning("certificate %s: logo is not PNG or JPEG, left out", self.snapshot.code)
+            return
+        try:
+            image = ImageReader(io.BytesIO(logo))
+            width, height = image.getSize()
+            scale = min(140 / width, 56 / height)
+            self.canvas.drawImage(
+                image,
+                MARGIN + 12,
+                PAGE_HEIGHT - MARGIN - 12 - height * scale,
+                width * scale,
+                height * scale,
+                mask="auto",
+            )
+        except Exception:
+            # A broken logo must not stop a certificate from being issued.
+            logger.warning("certificate %s: logo unreadable, left out", self.snapshot.code)
+
+    def _heading(self) -> float:
+        canvas = self.canvas
+        centre = PAGE_WIDTH / 2
+        canvas.setFillColor(_MUTED)
+        centre_name = fit_text(
+            clean_text(self.snapshot.centre_name), FONT, 380, max_size=11, min_size=7
+        )
+        draw_centred_lines(canvas, centre_name, FONT, centre, PAGE_HEIGHT - MARGIN - 16)
+        canvas.setFillColor(self.colour)
+        canvas.setFont(FONT_BOLD, 32)
+        canvas.drawCentredString(centre, PAGE_HEIGHT - 112, "СЕРТИФИКАТ")
+        canvas.setFont(FONT, 14)
+        canvas.drawCentredString(centre, PAGE_HEIGHT - 132, "CERTIFICATE")
+        canvas.setFillColor(_TEXT)
+        canvas.setFont(FONT, 11)
+        canvas.drawCentredString(
+            centre,
+            PAGE_HEIGHT - 160,
+            "С настоящото се удостоверява, че / This is to certify that",  # noqa: RUF001
+        )
+        return PAGE_HEIGHT - 166
+
+    def _holder(self, top: float) -> float:
+        canvas = self.canvas
+        name = fit_text(
+            clean_text(self.snapshot.holder_name),
+            FONT_BOLD,
+            PAGE_WIDTH - 2 * MARGIN - 100,
+            max_size=32,
+            single_line_min=18,
+            min_size=10,
+            max_lines=3,
+        )
+        canvas.setFillColor(_TEXT)
+        bottom = draw_centred_lines(canvas, name, FONT_BOLD, PAGE_WIDTH / 2, top - 6)
+        canvas.setStrokeColor(self.colour)
+        canvas.setLineWidth(0.5)
+        canvas.line(PAGE_WIDTH / 2 - 220, bottom - 2, PAGE_WIDTH / 2 + 220, bottom - 2)
+        return bottom - 4
+
+    def _scheme(self, top: float) -> None:
+        canvas = self.canvas
+        snapshot = self.snapshot
+        centre = PAGE_WIDTH / 2
+        width = PAGE_WIDTH - 2 * MARGIN - 100
+        canvas.setFillColor(_TEXT)
+        canvas.setFont(FONT, 10.5)
+        canvas.drawCentredString(
+            centre,
+            top - 18,
+            "изпълни изискванията на схемата за сертифициране / "
+            "has met the requirements of the certification scheme",
+        )
+        canvas.setFillColor(self.colour)
+        title_bg = fit_text(
+            clean_text(snapshot.scheme_title_bg), FONT_BOLD, width,
+            max_size=17, single_line_min=13, min_size=9, max_lines=2,
+        )  # fmt: skip
+        bottom = draw_centred_lines(canvas, title_bg, FONT_BOLD, centre, top - 26)
+        title_en = fit_text(
+            clean_text(snapshot.scheme_title_en), FONT, width,
+            max_size=13, single_line_min=11, min_size=8, max_lines=2,
+        )  # fmt: skip
+        bottom = draw_centred_lines(canvas, title_en, FONT, centre, bottom)
+        details = [
+            f"Код / Code: {clean_text(snapshot.scheme_code)}",
+            f"Издаден на / Issued: {_date(snapshot.issued_on)}",
+            "Валиден до / Valid until: "
+            + (_date(snapshot.valid_until) if snapshot.valid_until else "безсрочно / no expiry"),
+        ]
+        if snapshot.eqf_level is not None:
+            details.append(f"Ниво по ЕКР / EQF level: {snapshot.eqf_level}")  # noqa: RUF001
+        if snapshot.workload_hours is not None:
+            hours = _hours(snapshot.workload_hours)
+            details.append(f"Натовареност / Workload: {hours} ч. / h")
+        canvas.setFillColor(_TEXT)
+        line = fit_text("   ·   ".join(details), FONT, width, max_size=9.5, min_size=7, max_lines=2)
+        draw_centred_lines(canvas, line, FONT, centre, bottom - 4)
+
+    def _competencies(self) -> None:
+        canvas = self.canvas
+        competencies = self.snapshot.competencies
+        if not competencies:
+            return
+        left, width, top, floor = MARGIN + 14, 390, 200, MARGIN + 8
+        size, leading = 8.5, 11
+        canvas.setFillColor(self.colour)
+        canvas.setFont(FONT_BOLD, 9.5)
+        canvas.drawString(left, top, "Придобити компетентности / Competencies achieved")
+        canvas.setFillColor(_TEXT)
+        canvas.setFont(FONT, size)
+        room = int((top - 6 - floor) // leading)
+        shown = competencies if len(competencies) <= room else competencies[: room - 1]
+        y = top - 6
+        for item in shown:
+            y -= leading
+            level = clean_text(item.level)
+            level_width = canvas.stringWidth(level, FONT, size)
+            text = f"{clean_text(item.code)}  {clean_text(item.title)}"
+            canvas.drawString(left, y, visual(truncate(text, FONT, size, width - level_width - 12)))
+            canvas.drawRightString(left + width, y, visual(level))
+        if len(shown) < len(competencies):
+            hidden = len(competencies) - len(shown)
+            y -= leading
+            canvas.setFillColor(_MUTED)
+            canvas.drawString(left, y, f"+ още {hidden} / +{hidden} more")
+
+    def _signatory(self) -> None:
+        snapshot = self.snapshot
+        if not (snapshot.signatory_name or snapshot.signatory_title):
+            return
+        canvas = self.canvas
+        centre, width = 520, 180
+        canvas.setStrokeColor(_MUTED)
+        canvas.setLineWidth(0.5)
+        canvas.line(centre - width / 2, 92, centre + width / 2, 92)
+        canvas.setFillColor(_TEXT)
+        name = fit_text(
+            clean_text(snapshot.signatory_name), FONT_BOLD, width, max_size=10, min_size=7
+        )
+        bottom = draw_centred_lines(canvas, name, FONT_BOLD, centre, 88)
+        canvas.setFillColor(_MUTED)
+        title = fit_text(
+            clean_text(snapshot.signatory_title),
+            FONT,
+            width,
+            max_size=8.5,
+            min_size=6.5,
+            max_lines=2,
+        )
+        draw_centred_lines(canvas, title, FONT, centre, bottom)
+
+    def _verification(self) -> None:
+        canvas = self.canvas
+        snapshot = self.snapshot
+        size = 104
+        centre = PAGE_WIDTH - MARGIN - 94
+        x, y = centre - size / 2, 84
+        draw_qr(canvas, snapshot.verify_url, x, y, size)
+        canvas.setFillColor(_MUTED)
+        canvas.setFont(FONT, 7)
+        canvas.drawCentredString(centre, y - 7, "Код за проверка / Verification code")
+        canvas.setFillColor(_TEXT)
+        code = fit_text(clean_text(snapshot.code), FONT_BOLD, 170, max_size=10, min_size=6)
+        bottom = draw_centred_lines(canvas, code, FONT_BOLD, centre, y - 10)
+        url = fit_text(
+            clean_text(snapshot.verify_url), FONT, 170, max_size=7, min_size=5, max_lines=2
+        )
+        canvas.setFillColor(_MUTED)
+        draw_centred_lines(canvas, url, FONT, centre, bottom)
+
+
+# The embedded credential ----------------------------------------------------------------
+
+
+def _reader(pdf_bytes: bytes) -> PdfReader:
+    """Return a reader for ``pdf_bytes`` or raise :class:`InvalidPDF` saying why not."""
+    if not isinstance(pdf_bytes, bytes | bytearray) or not pdf_bytes.startswith(b"%PDF-"):
+        raise InvalidPDF("The file is not a PDF.")
+    if b"%%EOF" not in pdf_bytes[-1024:]:
+        raise InvalidPDF("The PDF is incomplete: its end is missing.")
+    try:
+        with warnings.catch_warnings():
+            # A damaged file warns while pypdf repairs it; the caller is told by InvalidPDF.
+            warnings.simplefilter("ignore", PdfReadWarning)
+            reader = PdfReader(io.BytesIO(pdf_bytes), strict=False)
+            _ = len(reader.pages)
+    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+        raise InvalidPDF(f"The PDF cannot be read: {exc}") from exc
+    return reader
+
+
+def embed_credential(pdf_bytes: bytes, credential_json: bytes) -> bytes:
+    """Return ``pdf_bytes`` with ``credential_json`` attached as ``credential.json``.
+
+    The attachment is also listed as the document's associated file (``/AF``,
+    relationship ``/Data``, media type ``application/json``) as PDF/A-3 does.
+    """
+    reader = _reader(pdf_bytes)
+    if CREDENTIAL_FILENAME in reader.attachments:
+        raise InvalidPDF("The PDF already carries a credential.")
+    writer = PdfWriter(clone_from=reader)
+    attachment = writer.add_attachment(CREDENTIAL_FILENAME, bytes(credential_json))
+    attachment.subtype = NameObject("/" + CREDENTIAL_MEDIA_TYPE)
+    attachment.description = TextStringObject("Open Badges 3.0 verifiable credential")
+    attachment.associated_file_relationship = NameObject("/Data")
+    filespec = attachment.pdf_object
+    filespec[NameObject("/UF")] = TextStringObject(CREDENTIAL_FILENAME)
+    writer.root_object[NameObject("/AF")] = ArrayObject([filespec.indirect_reference])
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
+
+
+def extract_credential(pdf_bytes: bytes) -> bytes | None:
+    """Return the bytes of the embedded ``credential.json``, or None when there is none."""
+    reader = _reader(pdf_bytes)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PdfReadWarning)
+            found = reader.attachments.get(CREDENTIAL_FILENAME)
+    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise InvalidPDF(f"The PDF's attachments cannot be read: {exc}") from exc
+    if not found:
+        return None
+    if len(found) > 1:
+        raise InvalidPDF("The PDF carries more than one credential.")
+    return bytes(found[0])
