@@ -1,6 +1,6 @@
 """Language choice and bilingual (English/Bulgarian) model fields."""
 
-from flask import current_app, request, session
+from flask import current_app, has_request_context, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -8,6 +8,8 @@ from flask_login import current_user
 def select_locale() -> str:
     """Pick the language: the user's saved choice, the session, then the browser."""
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():  # CLI, workers: messages in the default language
+        return current_app.config.get("BABEL_DEFAULT_LOCALE", "en")
     if current_user and current_user.is_authenticated and current_user.locale in languages:
         return current_user.locale
     chosen = session.get("locale")
