@@ -1,0 +1,1 @@
+"""Competency frameworks, proficiency scales and evidence: pure rules in ``rules``."""
