@@ -129,3 +129,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp)
     app.register_blueprint(courses_bp)
     app.register_blueprint(enrolment_bp)
+
+    import courses.demo
+    from lms.cli import register_demo_loader
+
+    register_demo_loader(app, courses.demo.load)

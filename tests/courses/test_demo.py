@@ -1,0 +1,156 @@
+"""The demo loader: idempotent, complete, and with lesson bodies that render safely."""
+
+# ruff: noqa: RUF001 - Cyrillic on purpose
+
+from datetime import date
+
+import sqlalchemy as sa
+
+from courses import demo
+from courses.models import (
+    Cohort,
+    Course,
+    CourseState,
+    Enrolment,
+    EnrolmentStatus,
+    LearningOutcome,
+    Lesson,
+    LessonProgress,
+    Module,
+    Programme,
+    ProgrammeCourse,
+)
+from lms.markdown import render_markdown
+from lms.models import AuditLog, Role, User, UserRole
+
+COUNTED = (
+    User,
+    UserRole,
+    Programme,
+    ProgrammeCourse,
+    Course,
+    Module,
+    Lesson,
+    LearningOutcome,
+    Cohort,
+    Enrolment,
+    LessonProgress,
+    AuditLog,
+)
+
+
+def _counts(db) -> dict[str, int]:
+    return {
+        model.__name__: db.session.scalar(sa.select(sa.func.count()).select_from(model))
+        for model in COUNTED
+    }
+
+
+def test_load_twice_creates_the_same_rows(db):
+    first_accounts = demo.load()
+    db.session.flush()
+    after_first = _counts(db)
+    second_accounts = demo.load()
+    db.session.flush()
+
+    assert _counts(db) == after_first
+    assert second_accounts == first_accounts
+    assert after_first["Programme"] == 3
+    loads = db.session.scalars(sa.select(AuditLog).where(AuditLog.action == "demo.load")).all()
+    assert len(loads) == 1
+
+
+def test_accounts_cover_every_role_and_can_log_in(db):
+    accounts = demo.load()
+    roles = {role.strip() for account in accounts for role in account["roles"].split(",")}
+    assert roles == {str(r) for r in Role}
+    for account in accounts:
+        assert len(account["password"]) >= 10
+        user = db.session.scalar(sa.select(User).where(User.email == account["email"]))
+        assert user.check_password(account["password"])
+
+
+def test_contents(db):
+    demo.load()
+    programmes = db.session.scalars(sa.select(Programme).order_by(Programme.code)).all()
+    assert [p.code for p in programmes] == ["S4C-PD", "S4C-PM", "S4C-PMC"]
+    assert all(p.title_bg and p.summary_bg for p in programmes)
+    # Shared foundation plus role-specific courses.
+    course_sets = [{c.code for c in p.courses} for p in programmes]
+    assert "SC-101" in set.intersection(*course_sets)
+    assert len(set.union(*course_sets)) > len(set.intersection(*course_sets))
+
+    courses = db.session.scalars(sa.select(Course)).all()
+    published = [c for c in courses if c.state == CourseState.PUBLISHED]
+    assert len(published) >= 5
+    assert [c.code for c in courses if c.state == CourseState.DRAFT] == ["SC-108"]
+    for course in published:
+        assert course.title_bg and course.instructors and course.outcomes
+        assert 2 <= len(course.modules) <= 3
+        for module in course.modules:
+            assert module.title_bg
+            assert 2 <= len(module.lessons) <= 3
+            for lesson in module.lessons:
+                assert lesson.title_bg
+                assert len(lesson.body_en) > 800, lesson.title_en
+
+    first = db.session.scalar(sa.select(Course).where(Course.code == "SC-101"))
+    for lesson in (lesson for module in first.modules for lesson in module.lessons):
+        assert len(lesson.body_bg) > 800
+        assert any("а" <= ch <= "я" for ch in lesson.body_bg)
+
+    names = set(db.session.scalars(sa.select(User.name)))
+    assert {"Мария Иванова", "Георги Петров"} <= names
+
+
+def test_cohorts_open_full_and_upcoming(db):
+    demo.load()
+    today = date.today()
+    cohorts = db.session.scalars(sa.select(Cohort)).all()
+
+    def count(cohort, status):
+        return db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Enrolment)
+            .where(Enrolment.cohort_id == cohort.id, Enrolment.status == status)
+        )
+
+    full = [
+        c
+        for c in cohorts
+        if c.capacity
+        and count(c, EnrolmentStatus.ACTIVE) == c.capacity
+        and count(c, EnrolmentStatus.WAITLISTED) > 0
+    ]
+    assert full and all(c.window_open(today) for c in full)
+    assert any(
+        c.window_open(today)
+        and c.capacity
+        and count(c, EnrolmentStatus.ACTIVE) < c.capacity
+        and count(c, EnrolmentStatus.ACTIVE) > 0
+        for c in cohorts
+    )
+    assert any(c.enrol_opens_on > today for c in cohorts)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(LessonProgress)) > 0
+
+
+def test_lesson_bodies_render_without_raw_html():
+    for spec in demo.COURSES:
+        for language in ("en", "bg"):
+            for body in demo.lesson_bodies(spec.code, language).values():
+                html = str(render_markdown(body))
+                assert "<script" not in html and "&lt;" not in html
+                assert "<h2>" in html
+    assert "<table>" in str(render_markdown(demo.lesson_bodies("SC-101", "en")[(1, 2)]))
+
+
+def test_every_lesson_has_a_body_file_section():
+    for spec in demo.COURSES:
+        bodies = demo.lesson_bodies(spec.code, "en")
+        expected = {
+            (m, n)
+            for m, module in enumerate(spec.modules, start=1)
+            for n in range(1, len(module.lessons) + 1)
+        }
+        assert set(bodies) == expected, spec.code
+    assert set(demo.lesson_bodies("SC-101", "bg")) == set(demo.lesson_bodies("SC-101", "en"))
