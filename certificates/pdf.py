@@ -184,7 +184,7 @@ class CertificatePDF:
             max_size=32,
             single_line_min=18,
             min_size=10,
-            max_lines=3,
+            max_lines=4,
         )
         canvas.setFillColor(_TEXT)
         bottom = draw_centred_lines(canvas, name, FONT_BOLD, PAGE_WIDTH / 2, top - 6)
