@@ -36,6 +36,17 @@ class Client(FlaskClient):
         serializer = URLSafeTimedSerializer(self.application.secret_key, salt="wtf-csrf-token")
         return serializer.dumps(raw)
 
+    def open(self, *args, **kwargs):
+        # The test's app context stays pushed, so every request shares one ``g``:
+        # forget the user and locale Flask-Login and Flask-Babel cached there by
+        # the previous request, as a real server would.
+        from flask import g
+
+        if g:
+            g.pop("_login_user", None)
+            g.pop("_flask_babel", None)
+        return super().open(*args, **kwargs)
+
     def post_form(self, url: str, data: dict | None = None, **kwargs):
         """POST a form with a valid CSRF token, as a browser would."""
         data = dict(data or {})
