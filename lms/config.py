@@ -36,6 +36,7 @@ class DefaultConfig:
 
     PASSWORD_HASH_METHOD = "scrypt"  # noqa: S105 - a method name, not a secret
     PASSWORD_RESET_MAX_AGE = 3600  # seconds
+    PASSWORD_SET_MAX_AGE = 7 * 24 * 3600  # seconds: the link in a new account's first e-mail
     MAIL_SERVER: str | None = None  # without it, mail goes to the instance outbox
     MAIL_PORT = 587
     MAIL_USE_TLS = True

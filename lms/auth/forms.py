@@ -1,0 +1,164 @@
+"""Forms for registration, log-in, the account page and password links."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, SubmitField
+from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
+
+from lms.auth.operations import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, find_user_by_email
+from lms.models import Role, User
+
+NAME_MAX = User.__table__.c.name.type.length
+EMAIL_MAX = User.__table__.c.email.type.length
+
+ROLE_LABELS = {
+    Role.TRAINEE: _l("Trainee"),
+    Role.INSTRUCTOR: _l("Instructor"),
+    Role.CERTIFIER: _l("Certifier"),
+    Role.EMPLOYER: _l("Employer"),
+    Role.ADMIN: _l("Administrator"),
+}
+
+
+def strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+def no_control_characters(form, field) -> None:
+    """Refuse line breaks, NUL and other control characters (they break mail, CSV and PDFs)."""
+    if field.data and any(unicodedata.category(ch) == "Cc" for ch in field.data):
+        raise ValidationError(_l("Control characters such as line breaks are not allowed."))
+
+
+def name_field() -> StringField:
+    return StringField(
+        _l("Full name"),
+        filters=[strip],
+        validators=[
+            DataRequired(_l("Please enter your name.")),
+            Length(max=NAME_MAX, message=_l("At most %(max)d characters.")),
+            no_control_characters,
+        ],
+        description=_l("As it should appear on certificates."),
+    )
+
+
+def email_field(label=None) -> EmailField:
+    return EmailField(
+        label or _l("E-mail address"),
+        filters=[strip],
+        validators=[
+            DataRequired(_l("Please enter an e-mail address.")),
+            Length(max=EMAIL_MAX, message=_l("At most %(max)d characters.")),
+            Email(_l("This is not a valid e-mail address."), check_deliverability=False),
+        ],
+    )
+
+
+def new_password_field(label=None) -> PasswordField:
+    return PasswordField(
+        label or _l("Password"),
+        validators=[
+            DataRequired(_l("Please choose a password.")),
+            Length(
+                min=MIN_PASSWORD_LENGTH,
+                max=MAX_PASSWORD_LENGTH,
+                message=_l("Between %(min)d and %(max)d characters."),
+            ),
+        ],
+        description=_l("At least %(n)d characters.", n=MIN_PASSWORD_LENGTH),
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+def confirm_field(other: str = "password") -> PasswordField:
+    return PasswordField(
+        _l("Repeat the password"),
+        validators=[
+            DataRequired(_l("Please repeat the password.")),
+            EqualTo(other, message=_l("The two passwords differ.")),
+        ],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+class LoginForm(FlaskForm):
+    email = StringField(
+        _l("E-mail address"),
+        filters=[strip],
+        validators=[
+            DataRequired(_l("Please enter your e-mail address.")),
+            Length(max=EMAIL_MAX, message=_l("At most %(max)d characters.")),
+        ],
+        render_kw={"autocomplete": "username", "inputmode": "email"},
+    )
+    password = PasswordField(
+        _l("Password"),
+        validators=[
+            DataRequired(_l("Please enter your password.")),
+            Length(max=MAX_PASSWORD_LENGTH, message=_l("At most %(max)d characters.")),
+        ],
+        render_kw={"autocomplete": "current-password"},
+    )
+    remember = BooleanField(_l("Keep me logged in on this device"))
+    submit = SubmitField(_l("Log in"))
+
+
+class RegistrationForm(FlaskForm):
+    name = name_field()
+    email = email_field()
+    password = new_password_field()
+    confirm = confirm_field()
+    submit = SubmitField(_l("Create my account"))
+
+    def validate_email(self, field) -> None:
+        if find_user_by_email(field.data) is not None:
+            raise ValidationError(_l("An account with this e-mail address already exists."))
+
+
+class AccountForm(FlaskForm):
+    name = name_field()
+    locale = SelectField(_l("Preferred language"))
+    submit = SubmitField(_l("Save"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.locale.choices = list(current_app.config["LANGUAGES"].items())
+
+
+class PasswordChangeForm(FlaskForm):
+    current_password = PasswordField(
+        _l("Current password"),
+        validators=[
+            DataRequired(_l("Please enter your current password.")),
+            Length(max=MAX_PASSWORD_LENGTH, message=_l("At most %(max)d characters.")),
+        ],
+        render_kw={"autocomplete": "current-password"},
+    )
+    password = new_password_field(_l("New password"))
+    confirm = confirm_field()
+    submit = SubmitField(_l("Change the password"))
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = StringField(
+        _l("E-mail address"),
+        filters=[strip],
+        validators=[
+            DataRequired(_l("Please enter your e-mail address.")),
+            Length(max=EMAIL_MAX, message=_l("At most %(max)d characters.")),
+        ],
+        render_kw={"autocomplete": "username", "inputmode": "email"},
+    )
+    submit = SubmitField(_l("Send me a link"))
+
+
+class ResetPasswordForm(FlaskForm):
+    password = new_password_field(_l("New password"))
+    confirm = confirm_field()
+    submit = SubmitField(_l("Save the password"))

@@ -1,0 +1,62 @@
+"""Outgoing e-mail: SMTP when configured, otherwise ``.eml`` files in the instance outbox."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import smtplib
+import ssl
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from pathlib import Path
+
+from flask import current_app
+
+from lms.db import utcnow
+
+logger = logging.getLogger(__name__)
+
+
+def outbox_path() -> Path:
+    """Return the folder where messages go when no SMTP server is configured."""
+    return Path(current_app.instance_path) / "outbox"
+
+
+def build_message(to: str, subject: str, body: str) -> EmailMessage:
+    """Return a plain-text UTF-8 message from the configured sender."""
+    message = EmailMessage()
+    message["From"] = current_app.config["MAIL_SENDER"]
+    message["To"] = to
+    message["Subject"] = subject
+    message["Date"] = formatdate(localtime=False, usegmt=True)
+    message["Message-ID"] = make_msgid(domain="lms.invalid")
+    message.set_content(body)
+    return message
+
+
+def send_mail(to: str, subject: str, body: str) -> Path | None:
+    """Send a message; without MAIL_SERVER write it to the outbox and return the file."""
+    message = build_message(to, subject, body)
+    config = current_app.config
+    if config.get("MAIL_SERVER"):
+        _send_smtp(message)
+        logger.info("sent mail %r to %s over SMTP", subject, to)
+        return None
+    folder = outbox_path()
+    folder.mkdir(parents=True, exist_ok=True)
+    # Time first, so a directory listing sorts the messages in the order they were sent.
+    name = f"{utcnow():%Y%m%dT%H%M%S%fZ}-{secrets.token_hex(4)}.eml"
+    path = folder / name
+    path.write_bytes(message.as_bytes())
+    logger.info("mail %r to %s written to %s", subject, to, path)
+    return path
+
+
+def _send_smtp(message: EmailMessage) -> None:
+    config = current_app.config
+    with smtplib.SMTP(config["MAIL_SERVER"], int(config["MAIL_PORT"]), timeout=30) as smtp:
+        if config.get("MAIL_USE_TLS", True):
+            smtp.starttls(context=ssl.create_default_context())
+        if config.get("MAIL_USERNAME"):
+            smtp.login(config["MAIL_USERNAME"], config.get("MAIL_PASSWORD") or "")
+        smtp.send_message(message)
