@@ -237,7 +237,7 @@ class CertificatePDF:
         competencies = self.snapshot.competencies
         if not competencies:
             return
-        left, width, top, floor = MARGIN + 14, 390, 200, MARGIN + 8
+        left, width, top, floor = MARGIN + 14, 370, 200, MARGIN + 8
         size, leading = 8.5, 11
         canvas.setFillColor(self.colour)
         canvas.setFont(FONT_BOLD, 9.5)
@@ -265,7 +265,7 @@ class CertificatePDF:
         if not (snapshot.signatory_name or snapshot.signatory_title):
             return
         canvas = self.canvas
-        centre, width = 520, 180
+        centre, width = 528, 170
         canvas.setStrokeColor(_MUTED)
         canvas.setLineWidth(0.5)
         canvas.line(centre - width / 2, 92, centre + width / 2, 92)

@@ -14,6 +14,7 @@ from xml.sax.saxutils import escape
 
 import arabic_reshaper
 import segno
+from arabic_reshaper.ligatures import LIGATURES
 from bidi import get_display
 from reportlab.lib import colors
 from reportlab.pdfbase import pdfmetrics
@@ -67,8 +68,20 @@ def visual(text: str) -> str:
     if not _RTL.search(text):
         return text
     if _ARABIC.search(text):
-        text = arabic_reshaper.reshape(text)
+        text = _arabic_reshaper().reshape(text)
     return get_display(text)
+
+
+@functools.cache
+def _arabic_reshaper() -> arabic_reshaper.ArabicReshaper:
+    """Return a reshaper that only forms ligatures both bundled fonts can draw."""
+    register_fonts()
+    faces = [pdfmetrics.getFont(name).face.charToGlyph for name in (FONT, FONT_BOLD)]
+    configuration = {
+        name: all(ord(form) in face for form in forms if form for face in faces)
+        for name, (_match, forms) in LIGATURES
+    }
+    return arabic_reshaper.ArabicReshaper(configuration=configuration)
 
 
 def paragraph_text(text: object) -> str:

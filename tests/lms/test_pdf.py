@@ -347,3 +347,13 @@ def test_image_tag_reading_a_local_file_is_shown_as_text(tmp_path):
     escaped = paragraph_pdf(escape_markup(tag))
     assert page_images(escaped) == []
     assert tag in pdf_text(escaped)
+
+
+@pytest.mark.parametrize("text", ["محمد عبد الله", "لا إله", "שלום עולם"])
+def test_right_to_left_text_uses_only_glyphs_the_fonts_have(text):
+    from reportlab.pdfbase import pdfmetrics
+
+    pdf.register_fonts()
+    for font in (FONT, FONT_BOLD):
+        glyphs = pdfmetrics.getFont(font).face.charToGlyph
+        assert [char for char in visual(text) if char != " " and ord(char) not in glyphs] == []
