@@ -154,3 +154,18 @@ def test_every_lesson_has_a_body_file_section():
         }
         assert set(bodies) == expected, spec.code
     assert set(demo.lesson_bodies("SC-101", "bg")) == set(demo.lesson_bodies("SC-101", "en"))
+
+
+def test_demo_pages_show_the_curriculum(client, login_as, db):
+    demo.load()
+    catalogue = client.get("/courses?per_page=50").get_data(as_text=True)
+    for spec in demo.COURSES:
+        assert (spec.code in catalogue) == (spec.state == CourseState.PUBLISHED)
+
+    maria = db.session.scalar(sa.select(User).where(User.email == "maria.ivanova@example.org"))
+    login_as(maria)
+    lesson = db.session.scalar(
+        sa.select(Lesson).join(Module).join(Course).where(Course.code == "SC-101").limit(1)
+    )
+    page = client.get(f"/courses/SC-101/lessons/{lesson.id}").get_data(as_text=True)
+    assert "Защо „интелигентен“ не е целта" in page  # Maria reads in Bulgarian
