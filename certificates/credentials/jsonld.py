@@ -97,6 +97,8 @@ class PinnedDocumentLoader:
             "contextUrl": None,
             "documentUrl": url,
             "document": copy.deepcopy(self._documents[url]),
+            # pyld keeps a processed context across operations only when it is static.
+            "tag": "static",
         }
 
     def options(self, **extra: Any) -> dict[str, Any]:
@@ -111,8 +113,21 @@ class PinnedDocumentLoader:
 default_loader = PinnedDocumentLoader()
 
 
+def _nested_context(value: Any) -> bool:
+    """Return whether any object below the top level carries its own @context."""
+    if isinstance(value, dict):
+        return "@context" in value or any(_nested_context(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_nested_context(item) for item in value)
+    return False
+
+
 def _context_urls(doc: Mapping[str, Any], loader: PinnedDocumentLoader) -> list[str]:
     """Return the document's top-level contexts, requiring each to be a pinned URL."""
+    if not isinstance(doc, Mapping):
+        raise InvalidJsonLd("a JSON-LD document here is a JSON object")
+    if any(_nested_context(value) for key, value in doc.items() if key != "@context"):
+        raise ContextError("embedded contexts are not accepted, only the pinned context URLs")
     context = doc.get("@context")
     if context is None:
         raise ContextError("the document has no @context")

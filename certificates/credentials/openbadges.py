@@ -185,7 +185,7 @@ def matches_email(credential: Mapping[str, Any], email: str) -> bool:
 
 def _compact(mapping: dict[str, Any]) -> dict[str, Any]:
     """Drop keys whose value is None or empty, so the credential carries no nulls."""
-    return {key: value for key, value in mapping.items() if value not in (None, [], "")}
+    return {key: value for key, value in mapping.items() if value not in (None, [], "", {})}
 
 
 def _alignment(alignment: Alignment) -> dict[str, Any]:
