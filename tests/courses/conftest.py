@@ -185,3 +185,33 @@ def make_cohort(db):
         return cohort
 
     return make
+
+
+# --- enrolment fixtures ------------------------------------------------------
+
+
+@pytest.fixture
+def make_enrolment(db):
+    """Put ``user`` in ``cohort`` directly: ``make_enrolment(cohort, user, status="waitlisted")``.
+
+    For arranging tests only; the rules of capacity live in courses.enrolment.operations.
+    """
+    from datetime import UTC, datetime
+
+    from courses.models import Enrolment, EnrolmentStatus
+
+    def make(cohort: Cohort, user, *, status: str = EnrolmentStatus.ACTIVE, queued_at=None):
+        now = queued_at or datetime.now(UTC)
+        enrolment = Enrolment(
+            cohort=cohort,
+            user=user,
+            status=str(status),
+            queued_at=now,
+            enrolled_at=now if status == EnrolmentStatus.ACTIVE else None,
+            withdrawn_at=now if status == EnrolmentStatus.WITHDRAWN else None,
+        )
+        db.session.add(enrolment)
+        db.session.flush()
+        return enrolment
+
+    return make
