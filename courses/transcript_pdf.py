@@ -159,6 +159,9 @@ class TranscriptPDF:
         table.setStyle(
             TableStyle(
                 [
+                    # Cells hold Paragraphs, but the table still selects its own font,
+                    # which would pull in an unembedded Helvetica.
+                    ("FONT", (0, 0), (-1, -1), FONT, 8.5),
                     ("BACKGROUND", (0, 0), (-1, 0), ACCENT),
                     ("VALIGN", (0, 0), (-1, -1), "TOP"),
                     ("LINEBELOW", (0, 1), (-1, -1), 0.25, _RULE),
