@@ -116,7 +116,7 @@ class StatusList:
             raise StatusListError("encodedList must be base64url multibase (starting with 'u')")
         body = encoded[1:]
         try:
-            compressed = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+            compressed = base64.b64decode(body + "=" * (-len(body) % 4), b"-_", validate=True)
             inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
             raw = inflater.decompress(compressed, MAX_DECODED_BYTES)
         except (binascii.Error, ValueError, zlib.error) as exc:
