@@ -1,4 +1,8 @@
-"""Factory fixtures for curricula: programmes, courses, modules, lessons, outcomes, cohorts."""
+"""Factory fixtures for curricula: programmes, courses, modules, lessons, outcomes, cohorts.
+
+Each factory commits (inside the test's outer transaction, which is still rolled
+back afterwards), so the rows survive the rollback a 403/404 error page does.
+"""
 
 from __future__ import annotations
 
@@ -48,7 +52,7 @@ def make_course(db):
             instructors=list(instructors),
         )
         db.session.add(course)
-        db.session.flush()
+        db.session.commit()
         return course
 
     return make
@@ -63,7 +67,7 @@ def make_module(db):
         position = max((m.position for m in course.modules), default=0) + 1
         module = Module(title_en=title_en or f"Module {n}", title_bg=title_bg, position=position)
         course.modules.append(module)
-        db.session.flush()
+        db.session.commit()
         return module
 
     return make
@@ -95,7 +99,7 @@ def make_lesson(db):
             position=position,
         )
         module.lessons.append(lesson)
-        db.session.flush()
+        db.session.commit()
         return lesson
 
     return make
@@ -112,7 +116,7 @@ def make_outcome(db):
             text_en=text_en or f"Outcome {n}", text_bg=text_bg, position=position
         )
         course.outcomes.append(outcome)
-        db.session.flush()
+        db.session.commit()
         return outcome
 
     return make
@@ -143,7 +147,7 @@ def make_programme(db):
             ProgrammeCourse(course=course, position=i) for i, course in enumerate(courses, 1)
         ]
         db.session.add(programme)
-        db.session.flush()
+        db.session.commit()
         return programme
 
     return make
@@ -181,7 +185,7 @@ def make_cohort(db):
             self_enrolment=self_enrolment,
         )
         db.session.add(cohort)
-        db.session.flush()
+        db.session.commit()
         return cohort
 
     return make
@@ -211,7 +215,7 @@ def make_enrolment(db):
             withdrawn_at=now if status == EnrolmentStatus.WITHDRAWN else None,
         )
         db.session.add(enrolment)
-        db.session.flush()
+        db.session.commit()
         return enrolment
 
     return make
