@@ -7,7 +7,15 @@ import unicodedata
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, SubmitField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    SubmitField,
+)
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
 from lms.auth.operations import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, find_user_by_email
@@ -128,7 +136,9 @@ class AccountForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.locale.choices = list(current_app.config["LANGUAGES"].items())
+        self.locale.choices = [
+            SelectChoice(code, label) for code, label in current_app.config["LANGUAGES"].items()
+        ]
 
 
 class PasswordChangeForm(FlaskForm):
