@@ -74,6 +74,7 @@ def create_user(
     password: str | None,
     roles: Iterable[Role] = (Role.TRAINEE,),
     actor: User | None = None,
+    locale: str | None = None,
 ) -> User:
     """Create an account; raise AccountError if the e-mail is taken or the password weak."""
     email = normalise_email(email)
@@ -86,7 +87,7 @@ def create_user(
         raise AccountError(
             _("An account with the e-mail address %(email)s already exists.", email=email)
         )
-    user = User(email=email, name=name)
+    user = User(email=email, name=name, locale=locale)
     if password is not None:
         check_password_strength(password)
         user.set_password(password)

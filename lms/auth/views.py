@@ -146,8 +146,8 @@ def register():
                 name=form.name.data,
                 password=form.password.data,
                 roles=[Role.TRAINEE],
+                locale=current_language(),
             )
-            user.locale = current_language()
             ops.record_login(user)
             db.session.commit()
         except ops.AccountError as failure:
