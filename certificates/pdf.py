@@ -312,7 +312,7 @@ def _reader(pdf_bytes: bytes) -> PdfReader:
     """Return a reader for ``pdf_bytes`` or raise :class:`InvalidPDF` saying why not."""
     if not isinstance(pdf_bytes, bytes | bytearray) or not pdf_bytes.startswith(b"%PDF-"):
         raise InvalidPDF("The file is not a PDF.")
-    if b"%%EOF" not in pdf_bytes[-1024:]:
+    if not bytes(pdf_bytes).rstrip(b"\x00\t\n\f\r ").endswith(b"%%EOF"):
         raise InvalidPDF("The PDF is incomplete: its end is missing.")
     try:
         with warnings.catch_warnings():
@@ -329,12 +329,14 @@ def embed_credential(pdf_bytes: bytes, credential_json: bytes) -> bytes:
     """Return ``pdf_bytes`` with ``credential_json`` attached as ``credential.json``.
 
     The attachment is also listed as the document's associated file (``/AF``,
-    relationship ``/Data``, media type ``application/json``) as PDF/A-3 does.
+    relationship ``/Data``, media type ``application/json``) as PDF/A-3 does. The
+    original bytes stay a prefix of the result (an incremental update).
     """
     reader = _reader(pdf_bytes)
     if CREDENTIAL_FILENAME in reader.attachments:
         raise InvalidPDF("The PDF already carries a credential.")
-    writer = PdfWriter(clone_from=reader)
+    # An incremental update appends the attachment and leaves the rendered bytes as they are.
+    writer = PdfWriter(reader, incremental=True)
     attachment = writer.add_attachment(CREDENTIAL_FILENAME, bytes(credential_json))
     attachment.subtype = NameObject("/" + CREDENTIAL_MEDIA_TYPE)
     attachment.description = TextStringObject("Open Badges 3.0 verifiable credential")

@@ -259,9 +259,14 @@ def draw_centred_lines(
 QR_BORDER = 4  # quiet zone in modules, as ISO/IEC 18004 requires
 
 
-def qr_matrix(data: str, error: str = "m") -> list[list[bool]]:
-    """Return the modules of the QR code for ``data`` (without quiet zone), dark as True."""
-    code = segno.make(data, error=error, micro=False, boost_error=False)
+def qr_matrix(data: str, error: str = "m", mask: int | None = None) -> list[list[bool]]:
+    """Return the modules of the QR code for ``data`` (without quiet zone), dark as True.
+
+    With ``mask`` None the encoder scores all eight mask patterns and keeps the best, as
+    ISO/IEC 18004 recommends; that scoring is most of the cost of a QR code, so a caller
+    may fix the pattern instead (any pattern decodes).
+    """
+    code = segno.make(data, error=error, micro=False, boost_error=False, mask=mask)
     return [[bool(module) for module in row] for row in code.matrix]
 
 
@@ -273,6 +278,7 @@ def draw_qr(
     size: float,
     *,
     error: str = "m",
+    mask: int | None = None,
     dark: colors.Color = colors.black,
     light: colors.Color = colors.white,
 ) -> None:
@@ -283,7 +289,7 @@ def draw_qr(
     filled as a single path: one drawing operation, and no hairline seams between
     neighbouring modules when a viewer anti-aliases.
     """
-    matrix = qr_matrix(data, error)
+    matrix = qr_matrix(data, error, mask)
     count = len(matrix) + 2 * QR_BORDER
     module = size / count
     canvas.saveState()

@@ -298,6 +298,7 @@ def test_attachment_is_json_and_associated_with_the_document(certificate):
 def test_embedding_keeps_the_page_and_is_deterministic(certificate):
     signed = embed_credential(certificate, CREDENTIAL)
 
+    assert signed.startswith(certificate)  # an incremental update: the page is untouched
     assert text(signed) == text(certificate)
     assert len(reader(signed).pages) == 1
     assert embed_credential(certificate, CREDENTIAL) == signed
@@ -347,6 +348,12 @@ def test_truncated_pdf_raises_invalid_pdf(certificate):
     for cut in (len(signed) // 3, len(signed) - 10):
         with pytest.raises(InvalidPDF, match="incomplete"):
             extract_credential(signed[:cut])
+
+
+def test_cut_back_to_the_rendered_revision_has_no_credential(certificate):
+    signed = embed_credential(certificate, CREDENTIAL)
+
+    assert extract_credential(signed[: len(certificate)]) is None
 
 
 def test_snapshot_is_plain_frozen_data():

@@ -268,10 +268,10 @@ def test_new_canvas_is_deterministic_and_dated():
 URL = "https://lms.example.org/verify/7Q2M-K9XD-4HTR-PZ1A-X8"
 
 
-def qr_page(data: str, size: float = 150) -> bytes:
+def qr_page(data: str, size: float = 150, mask: int | None = None) -> bytes:
     buffer = io.BytesIO()
     canvas = Canvas(buffer, pagesize=(size + 40, size + 40), invariant=True)
-    draw_qr(canvas, data, 20, 20, size)
+    draw_qr(canvas, data, 20, 20, size, mask=mask)
     canvas.showPage()
     canvas.save()
     return buffer.getvalue()
@@ -311,9 +311,9 @@ def test_qr_path_holds_exactly_the_dark_modules_in_one_fill():
     assert drawn == dark
 
 
-@pytest.mark.parametrize("size", [60, 150])
-def test_qr_page_decodes_to_the_url(size):
-    document = pypdfium2.PdfDocument(qr_page(URL, size=size))
+@pytest.mark.parametrize(("size", "mask"), [(60, None), (150, None), (104, 0), (104, 5)])
+def test_qr_page_decodes_to_the_url(size, mask):
+    document = pypdfium2.PdfDocument(qr_page(URL, size=size, mask=mask))
     image = document[0].render(scale=300 / 72).to_pil()
     document.close()
 
