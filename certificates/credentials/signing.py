@@ -88,6 +88,23 @@ def verification_method_id(controller: str, key: Ed25519PublicKey | Ed25519Priva
     return f"{controller}#{public_multikey(key)}"
 
 
+MULTIKEY_CONTEXT = "https://w3id.org/security/multikey/v1"
+
+
+def multikey_document(controller: str, key: Ed25519PublicKey | Ed25519PrivateKey) -> dict[str, Any]:
+    """Return the Multikey verification method a proof's ``verificationMethod`` names.
+
+    For publishing (e.g. in the issuer profile); only the public key is included.
+    """
+    return {
+        "@context": MULTIKEY_CONTEXT,
+        "id": verification_method_id(controller, key),
+        "type": "Multikey",
+        "controller": controller,
+        "publicKeyMultibase": public_multikey(key),
+    }
+
+
 def did_key_resolver(verification_method: str) -> Ed25519PublicKey | None:
     """Resolve a ``did:key:z6Mk...#z6Mk...`` method to the key the DID itself encodes."""
     did, _, fragment = verification_method.partition("#")

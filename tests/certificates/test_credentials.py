@@ -371,6 +371,15 @@ def test_multikeys_round_trip(issuer_key):
         signing.public_key_from_multikey("z0OIl")
 
 
+def test_multikey_document_publishes_only_the_public_key(issuer_key, method):
+    document = signing.multikey_document(ISSUER_ID, issuer_key)
+    assert document["id"] == method
+    assert document["type"] == "Multikey"
+    assert document["controller"] == ISSUER_ID
+    assert document["publicKeyMultibase"] == signing.public_multikey(issuer_key)
+    assert signing.private_multikey(issuer_key) not in json.dumps(document)
+
+
 def test_did_key_resolver_only_resolves_matching_did_keys(issuer_key):
     public = signing.public_multikey(issuer_key)
     assert signing.did_key_resolver(f"did:key:{public}#{public}") is not None
