@@ -14,7 +14,7 @@ from wtforms import (
     StringField,
     SubmitField,
 )
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.validators import Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from lms.auth.forms import (
@@ -33,6 +33,12 @@ class MultiCheckboxField(SelectMultipleField):
 
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
+
+
+def at_least_one_role(form, field) -> None:
+    # Not DataRequired: its "required" flag would mark every checkbox as required.
+    if not field.data:
+        raise ValidationError(_l("Choose at least one role."))
 
 
 def role_choices() -> list[SelectChoice]:
@@ -72,7 +78,7 @@ class _UserForm(FlaskForm):
     email = email_field()
     roles = MultiCheckboxField(
         _l("Roles"),
-        validators=[DataRequired(_l("Choose at least one role."))],
+        validators=[at_least_one_role],
     )
 
     def __init__(self, *args, user: User | None = None, **kwargs):
