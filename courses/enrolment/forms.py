@@ -24,8 +24,12 @@ from lms.auth.operations import find_user_by_email
 from lms.extensions import db
 
 
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
 class CohortForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)], filters=[_strip])
     starts_on = DateField(_l("Starts on"), validators=[InputRequired()])
     ends_on = DateField(_l("Ends on"), validators=[InputRequired()])
     capacity = IntegerField(
@@ -85,6 +89,7 @@ class EnrolUserForm(FlaskForm):
     email = EmailField(
         _l("E-mail address"),
         validators=[DataRequired(), Length(max=EMAIL_MAX_LENGTH), Email()],
+        filters=[_strip],
     )
     submit = SubmitField(_l("Enrol"))
 
