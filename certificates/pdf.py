@@ -91,6 +91,9 @@ def _hours(value: int | float | Decimal) -> str:
 class CertificatePDF:
     """Draw a certificate on one A4 landscape page from a :class:`CertificateSnapshot`."""
 
+    #: QR mask pattern; None scores all eight and keeps the best (see ``lms.pdf.qr_matrix``).
+    qr_mask: int | None = None
+
     def __init__(self, snapshot: CertificateSnapshot) -> None:
         self.snapshot = snapshot
         self.colour = colour(snapshot.primary_colour, DEFAULT_COLOUR)
@@ -291,7 +294,7 @@ class CertificatePDF:
         size = 104
         centre = PAGE_WIDTH - MARGIN - 94
         x, y = centre - size / 2, 84
-        draw_qr(canvas, snapshot.verify_url, x, y, size)
+        draw_qr(canvas, snapshot.verify_url, x, y, size, mask=self.qr_mask)
         canvas.setFillColor(_MUTED)
         canvas.setFont(FONT, 7)
         canvas.drawCentredString(centre, y - 7, "Код за проверка / Verification code")
