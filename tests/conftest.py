@@ -38,13 +38,12 @@ class Client(FlaskClient):
 
     def open(self, *args, **kwargs):
         # The test's app context stays pushed, so every request shares one ``g``:
-        # forget the user and locale Flask-Login and Flask-Babel cached there by
-        # the previous request, as a real server would.
+        # forget what the previous request cached there (user, locale, CSRF
+        # token), as a real server would.
         from flask import g
 
-        if g:
-            g.pop("_login_user", None)
-            g.pop("_flask_babel", None)
+        for key in list(g):
+            g.pop(key)
         return super().open(*args, **kwargs)
 
     def post_form(self, url: str, data: dict | None = None, **kwargs):
