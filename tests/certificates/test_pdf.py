@@ -4,6 +4,7 @@ import dataclasses
 import datetime as dt
 import io
 import json
+import random
 
 import pypdfium2
 import pytest
@@ -348,6 +349,20 @@ def test_truncated_pdf_raises_invalid_pdf(certificate):
     for cut in (len(signed) // 3, len(signed) - 10):
         with pytest.raises(InvalidPDF, match="incomplete"):
             extract_credential(signed[:cut])
+
+
+def test_damaged_pdfs_give_the_credential_none_or_invalid_pdf(certificate):
+    signed = embed_credential(certificate, CREDENTIAL)
+    rng = random.Random(4)
+    for _ in range(60):
+        damaged = bytearray(signed)
+        for _ in range(rng.randint(1, 20)):
+            damaged[rng.randrange(len(damaged))] = rng.randrange(256)
+        try:
+            found = extract_credential(bytes(damaged))
+        except InvalidPDF:
+            continue
+        assert found is None or isinstance(found, bytes)
 
 
 def test_cut_back_to_the_rendered_revision_has_no_credential(certificate):
