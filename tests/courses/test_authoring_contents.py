@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import sqlalchemy as sa
 
@@ -281,6 +283,9 @@ def test_manage_page_links_everything(client, course, make_module, make_lesson, 
     ):
         assert f'action="{action}"' in html, action
     assert html.count('name="csrf_token"') >= 8
+    # A single item cannot move: both of its arrows are disabled.
+    assert re.search(r'aria-label="Move Basics up"\s+disabled', html)
+    assert re.search(r'aria-label="Move Basics down"\s+disabled', html)
 
 
 def test_every_change_is_audited(db, course, make_user):
