@@ -104,7 +104,13 @@ def parse_enrolment_csv(data: bytes, *, max_rows: int, max_bytes: int) -> list[C
         )
     text = _decode(data)
     first_line = text.lstrip("\r\n").splitlines()[0]
-    delimiter = _detect_delimiter(first_line)
+    if first_line.strip().lower() in ("sep=,", "sep=;"):
+        # Excel's hint line naming the separator; the header follows it.
+        delimiter = first_line.strip()[-1]
+        text = text.lstrip("\r\n").split("\n", 1)[1] if "\n" in text.lstrip("\r\n") else ""
+        text = "\n" + text  # keep line numbers as in the file
+    else:
+        delimiter = _detect_delimiter(first_line)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     rows: list[CsvRow] = []
     header: list[str] | None = None

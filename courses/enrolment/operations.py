@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app, has_app_context
+from flask_babel import format_date
 from flask_babel import gettext as _
 
 from courses.enrolment.csv_import import EMAIL_MAX_LENGTH, NAME_MAX_LENGTH, CsvRow
@@ -212,12 +213,12 @@ def self_enrolment_refusal(cohort: Cohort, today: date | None = None) -> str | N
     if cohort.enrol_opens_on and today < cohort.enrol_opens_on:
         return _(
             "Enrolment in this cohort opens on %(date)s.",
-            date=cohort.enrol_opens_on.isoformat(),
+            date=format_date(cohort.enrol_opens_on),
         )
     if cohort.enrol_closes_on and today > cohort.enrol_closes_on:
         return _(
             "Enrolment in this cohort closed on %(date)s.",
-            date=cohort.enrol_closes_on.isoformat(),
+            date=format_date(cohort.enrol_closes_on),
         )
     if today > cohort.ends_on:
         return _("This cohort has ended.")

@@ -43,6 +43,13 @@ def test_excel_quoting_with_separators_and_quotes_inside():
     ]
 
 
+def test_excel_separator_hint_line():
+    rows = parse_enrolment_csv(b"sep=;\r\nemail;name\r\nana@example.org;Petrova, Ana\r\n", **LIMITS)
+    assert [(r.line, r.email, r.name) for r in rows] == [(3, "ana@example.org", "Petrova, Ana")]
+    with pytest.raises(CsvFileError, match="The file is empty"):
+        parse_enrolment_csv(b"sep=,\r\n", **LIMITS)
+
+
 def test_email_only_header_and_blank_lines_are_skipped():
     rows = parse_enrolment_csv(b"email,name\n\nana@example.org\n,\n\nbob@example.org\n", **LIMITS)
     assert [(r.line, r.email, r.name) for r in rows] == [

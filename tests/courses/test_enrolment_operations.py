@@ -165,8 +165,8 @@ def test_capacity_cannot_drop_below_the_enrolled(db, course, make_cohort, make_u
 @pytest.mark.parametrize(
     ("settings", "state", "message"),
     [
-        ({"enrol_opens_on": TODAY + timedelta(days=1)}, "published", "opens on 2026-03-11"),
-        ({"enrol_closes_on": TODAY - timedelta(days=1)}, "published", "closed on 2026-03-09"),
+        ({"enrol_opens_on": TODAY + timedelta(days=1)}, "published", "opens on Mar 11, 2026"),
+        ({"enrol_closes_on": TODAY - timedelta(days=1)}, "published", "closed on Mar 9, 2026"),
         ({"self_enrolment": False}, "published", "course staff only"),
         ({}, CourseState.DRAFT, "not open for enrolment"),
         ({}, CourseState.ARCHIVED, "not open for enrolment"),
