@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 import logging
+import re
 import warnings
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from pypdf import PdfReader, PdfWriter
 from pypdf.errors import PdfReadError, PdfReadWarning
-from pypdf.generic import ArrayObject, NameObject, TextStringObject
+from pypdf.generic import ArrayObject, NameObject, NumberObject, TextStringObject
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.utils import ImageReader
@@ -332,17 +334,25 @@ def embed_credential(pdf_bytes: bytes, credential_json: bytes) -> bytes:
     """Return ``pdf_bytes`` with ``credential_json`` attached as ``credential.json``.
 
     The attachment is also listed as the document's associated file (``/AF``,
-    relationship ``/Data``, media type ``application/json``) as PDF/A-3 does. The
-    original bytes stay a prefix of the result (an incremental update).
+    relationship ``/Data``, media type ``application/json``) as PDF/A-3 does. It is
+    added as an incremental update, so the rendered bytes stay a prefix of the result.
     """
+    appended = _append_credential(bytes(pdf_bytes), bytes(credential_json))
+    if appended is not None:
+        return appended
+    return _embed_with_pypdf(pdf_bytes, credential_json)
+
+
+def _embed_with_pypdf(pdf_bytes: bytes, credential_json: bytes) -> bytes:
+    """Attach the credential to any readable PDF with pypdf."""
     reader = _reader(pdf_bytes)
     if CREDENTIAL_FILENAME in reader.attachments:
         raise InvalidPDF("The PDF already carries a credential.")
-    # An incremental update appends the attachment and leaves the rendered bytes as they are.
     writer = PdfWriter(reader, incremental=True)
     attachment = writer.add_attachment(CREDENTIAL_FILENAME, bytes(credential_json))
     attachment.subtype = NameObject("/" + CREDENTIAL_MEDIA_TYPE)
-    attachment.description = TextStringObject("Open Badges 3.0 verifiable credential")
+    attachment.size = NumberObject(len(credential_json))
+    attachment.description = TextStringObject(_CREDENTIAL_DESCRIPTION)
     attachment.associated_file_relationship = NameObject("/Data")
     filespec = attachment.pdf_object
     filespec[NameObject("/UF")] = TextStringObject(CREDENTIAL_FILENAME)
@@ -350,6 +360,91 @@ def embed_credential(pdf_bytes: bytes, credential_json: bytes) -> bytes:
     buffer = io.BytesIO()
     writer.write(buffer)
     return buffer.getvalue()
+
+
+_CREDENTIAL_DESCRIPTION = "Open Badges 3.0 verifiable credential"
+_TRAILER = re.compile(
+    rb"trailer\s*<<(?P<body>.*?)>>\s*startxref\s+(?P<xref>\d+)\s+%%EOF\s*\Z", re.DOTALL
+)
+_XREF_HEAD = re.compile(rb"xref\s+0\s+(?P<count>\d+)\s*?\n")
+_ID = re.compile(rb"/ID\s*\[\s*<(?P<first>[0-9A-Fa-f]+)>")
+
+
+def _trailer_ref(body: bytes, key: bytes) -> int | None:
+    found = re.search(rb"/" + key + rb"\s+(\d+)\s+0\s+R", body)
+    return int(found.group(1)) if found else None
+
+
+def _append_credential(pdf: bytes, credential: bytes) -> bytes | None:
+    """Append the attachment by hand to a simple PDF such as ReportLab writes.
+
+    Reading the whole file back with pypdf costs more than drawing the page, so files
+    with one classic cross-reference table and a flat catalog without name trees get a
+    hand-written incremental update (ISO 32000-1, 7.5.6). Anything else returns None
+    and goes through pypdf.
+    """
+    trailer = _TRAILER.search(pdf, max(0, len(pdf) - 2048))
+    if not pdf.startswith(b"%PDF-") or trailer is None:
+        return None
+    body = trailer["body"]
+    size_match = re.search(rb"/Size\s+(\d+)", body)
+    root, info = _trailer_ref(body, b"Root"), _trailer_ref(body, b"Info")
+    if size_match is None or root is None or b"/Prev" in body or b"/Encrypt" in body:
+        return None
+    size, xref_at = int(size_match[1]), int(trailer["xref"])
+    table = _XREF_HEAD.match(pdf, xref_at)
+    if table is None or int(table["count"]) != size or not 0 < root < size:
+        return None
+    entry = pdf[table.end() + 20 * root : table.end() + 20 * root + 20]
+    if len(entry) != 20 or entry[17:18] != b"n":
+        return None
+    catalog_at = int(entry[:10])
+    catalog = re.compile(rb"%d 0 obj\s*<<(?P<body>[^<>]*)>>\s*endobj" % root).match(pdf, catalog_at)
+    if catalog is None or b"/Catalog" not in catalog["body"]:
+        return None
+    if b"/Names" in catalog["body"] or b"/AF" in catalog["body"]:
+        return None
+    stream, filespec, names = size, size + 1, size + 2
+    name = b"(" + CREDENTIAL_FILENAME.encode() + b")"
+    objects = {
+        stream: b"<< /Type /EmbeddedFile /Subtype /%s /Params << /Size %d >> /Length %d >>\n"
+        b"stream\n%s\nendstream"
+        % (
+            CREDENTIAL_MEDIA_TYPE.replace("/", "#2F").encode(),
+            len(credential),
+            len(credential),
+            credential,
+        ),
+        filespec: b"<< /Type /Filespec /F %s /UF %s /EF << /F %d 0 R >> /Desc (%s)"
+        b" /AFRelationship /Data >>" % (name, name, stream, _CREDENTIAL_DESCRIPTION.encode()),
+        names: b"<< /EmbeddedFiles << /Names [ %s %d 0 R ] >> >>" % (name, filespec),
+        root: b"<<%s/Names %d 0 R /AF [ %d 0 R ] >>" % (catalog["body"], names, filespec),
+    }
+    out = bytearray(pdf if pdf.endswith(b"\n") else pdf + b"\n")
+    offsets = {}
+    for number in sorted(objects):
+        offsets[number] = len(out)
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, objects[number])
+    xref = len(out)
+    out += b"xref\n0 1\n0000000000 65535 f \n%d 1\n%010d 00000 n \n%d 3\n" % (
+        root,
+        offsets[root],
+        stream,
+    )
+    out += b"".join(b"%010d 00000 n \n" % offsets[number] for number in (stream, filespec, names))
+    first = _ID.search(body)
+    # The second identifier changes with each revision (ISO 32000-1, 14.4).
+    revision = hashlib.sha256(bytes(out)).hexdigest()[:32].encode()
+    ids = b" /ID [ <%s> <%s> ]" % (first["first"], revision) if first else b""
+    out += b"trailer\n<< /Size %d /Root %d 0 R%s%s /Prev %d >>\nstartxref\n%d\n%%%%EOF\n" % (
+        size + 3,
+        root,
+        b" /Info %d 0 R" % info if info is not None else b"",
+        ids,
+        xref_at,
+        xref,
+    )
+    return bytes(out)
 
 
 def extract_credential(pdf_bytes: bytes) -> bytes | None:

@@ -16,6 +16,7 @@ import arabic_reshaper
 import segno
 from arabic_reshaper.ligatures import LIGATURES
 from bidi import get_display
+from reportlab import rl_config
 from reportlab.lib import colors
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
@@ -39,6 +40,9 @@ _HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 @functools.cache
 def register_fonts() -> None:
     """Register the bundled DejaVu Sans family with ReportLab once per process."""
+    # Binary streams: ASCII85 would make every PDF a quarter larger and slower to write,
+    # only to survive 7-bit mail channels that nothing here uses.
+    rl_config.useA85 = 0
     pdfmetrics.registerFont(TTFont(FONT, str(FONT_DIR / "DejaVuSans.ttf")))
     pdfmetrics.registerFont(TTFont(FONT_BOLD, str(FONT_DIR / "DejaVuSans-Bold.ttf")))
     # Without a family, <b> in Paragraph markup would fall back to Helvetica-Bold.

@@ -11,7 +11,7 @@ import pytest
 import zxingcpp
 from PIL import Image
 from pypdf import PdfReader, PdfWriter
-from pypdf.generic import ContentStream
+from pypdf.generic import BooleanObject, ContentStream, DictionaryObject, NameObject
 
 from certificates.pdf import (
     CREDENTIAL_FILENAME,
@@ -19,6 +19,8 @@ from certificates.pdf import (
     CertificateSnapshot,
     CompetencyLine,
     InvalidPDF,
+    _append_credential,
+    _embed_with_pypdf,
     embed_credential,
     extract_credential,
 )
@@ -279,21 +281,59 @@ def test_snapshot_verify_url_joins_base_and_code():
 # The embedded credential ----------------------------------------------------------------
 
 
-def test_credential_round_trips_byte_for_byte(certificate):
-    signed = embed_credential(certificate, CREDENTIAL)
+EMBEDDERS = [
+    pytest.param(embed_credential, id="appended"),
+    pytest.param(_embed_with_pypdf, id="pypdf"),
+]
+
+
+@pytest.mark.parametrize("embed", EMBEDDERS)
+def test_credential_round_trips_byte_for_byte(certificate, embed):
+    signed = embed(certificate, CREDENTIAL)
 
     assert extract_credential(signed) == CREDENTIAL
 
 
-def test_attachment_is_json_and_associated_with_the_document(certificate):
-    document = reader(embed_credential(certificate, CREDENTIAL))
+@pytest.mark.parametrize("embed", EMBEDDERS)
+def test_attachment_is_json_and_associated_with_the_document(certificate, embed):
+    document = PdfReader(io.BytesIO(embed(certificate, CREDENTIAL)), strict=True)
     filespec = document.trailer["/Root"]["/AF"][0].get_object()
+    stream = filespec["/EF"]["/F"].get_object()
 
     assert filespec["/F"] == CREDENTIAL_FILENAME
     assert filespec["/UF"] == CREDENTIAL_FILENAME
     assert filespec["/AFRelationship"] == "/Data"
-    assert filespec["/EF"]["/F"].get_object()["/Subtype"] == "/application/json"
+    assert stream["/Subtype"] == "/application/json"
+    assert stream["/Params"]["/Size"] == len(CREDENTIAL)
     assert list(document.attachments) == [CREDENTIAL_FILENAME]
+    assert document.trailer["/Info"]["/Title"].startswith("Certificate")
+
+
+@pytest.mark.parametrize("embed", EMBEDDERS)
+def test_pdfium_reads_the_attachment_too(certificate, embed):
+    document = pypdfium2.PdfDocument(embed(certificate, CREDENTIAL))
+    try:
+        assert len(document) == 1
+        assert document.count_attachments() == 1
+        attachment = document.get_attachment(0)
+        assert attachment.get_name() == CREDENTIAL_FILENAME
+        assert bytes(attachment.get_data()) == CREDENTIAL
+    finally:
+        document.close()
+
+
+def test_a_certificate_takes_the_fast_path_and_others_pypdf(certificate):
+    assert _append_credential(certificate, CREDENTIAL) is not None
+    writer = PdfWriter(clone_from=reader(certificate))
+    writer.root_object[NameObject("/ViewerPreferences")] = DictionaryObject(
+        {NameObject("/DisplayDocTitle"): BooleanObject(True)}
+    )
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    other = buffer.getvalue()
+
+    assert _append_credential(other, CREDENTIAL) is None
+    assert extract_credential(embed_credential(other, CREDENTIAL)) == CREDENTIAL
 
 
 def test_embedding_keeps_the_page_and_is_deterministic(certificate):
