@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from pypdf import PdfReader, PdfWriter
-from pypdf.errors import PdfReadError, PdfReadWarning
+from pypdf.errors import PdfReadWarning
 from pypdf.generic import ArrayObject, NameObject, NumberObject, TextStringObject
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
@@ -325,7 +325,8 @@ def _reader(pdf_bytes: bytes) -> PdfReader:
             warnings.simplefilter("ignore", PdfReadWarning)
             reader = PdfReader(io.BytesIO(pdf_bytes), strict=False)
             _ = len(reader.pages)
-    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+    except Exception as exc:
+        # Uploaded bytes can break the parser in any way; all of them mean "unreadable".
         raise InvalidPDF(f"The PDF cannot be read: {exc}") from exc
     return reader
 
@@ -337,6 +338,10 @@ def embed_credential(pdf_bytes: bytes, credential_json: bytes) -> bytes:
     relationship ``/Data``, media type ``application/json``) as PDF/A-3 does. It is
     added as an incremental update, so the rendered bytes stay a prefix of the result.
     """
+    if not isinstance(pdf_bytes, bytes | bytearray):
+        raise InvalidPDF("The file is not a PDF.")
+    if not isinstance(credential_json, bytes | bytearray):
+        raise TypeError("credential_json must be bytes")
     appended = _append_credential(bytes(pdf_bytes), bytes(credential_json))
     if appended is not None:
         return appended
@@ -389,7 +394,7 @@ def _append_credential(pdf: bytes, credential: bytes) -> bytes | None:
     body = trailer["body"]
     size_match = re.search(rb"/Size\s+(\d+)", body)
     root, info = _trailer_ref(body, b"Root"), _trailer_ref(body, b"Info")
-    if size_match is None or root is None or b"/Prev" in body or b"/Encrypt" in body:
+    if size_match is None or root is None or re.search(rb"/(Prev|Encrypt|XRefStm)\b", body):
         return None
     size, xref_at = int(size_match[1]), int(trailer["xref"])
     table = _XREF_HEAD.match(pdf, xref_at)
@@ -454,7 +459,7 @@ def extract_credential(pdf_bytes: bytes) -> bytes | None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", PdfReadWarning)
             found = reader.attachments.get(CREDENTIAL_FILENAME)
-    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError) as exc:
+    except Exception as exc:
         raise InvalidPDF(f"The PDF's attachments cannot be read: {exc}") from exc
     if not found:
         return None
