@@ -1,0 +1,1 @@
+"""The gradebook: categories, course grades, overrides, exports and course completion."""
