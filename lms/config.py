@@ -46,4 +46,9 @@ class DefaultConfig:
 
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
     ENROLMENT_CSV_MAX_ROWS = 5000
+    ENROLMENT_CSV_MAX_BYTES = 1024 * 1024
+
+    # Behind a reverse proxy, how many proxies set X-Forwarded-For/-Proto/-Host
+    # (0: none). Rate limits per address need the real client address.
+    PROXY_FIX = 0
     PER_PAGE = 20

@@ -64,12 +64,24 @@ def _is_sqlite(dbapi_connection) -> bool:
     return type(dbapi_connection).__module__.startswith("sqlite3")
 
 
+def _lower(value):
+    return value.lower() if isinstance(value, str) else value
+
+
+def _upper(value):
+    return value.upper() if isinstance(value, str) else value
+
+
 @event.listens_for(Engine, "connect")
 def _sqlite_on_connect(dbapi_connection, connection_record):
     if not _is_sqlite(dbapi_connection):
         return
     # Let SQLAlchemy, not the driver, decide when transactions begin.
     dbapi_connection.isolation_level = None
+    # SQLite's own lower()/upper() fold ASCII only; use Python's, as PostgreSQL
+    # folds every script, so "Иванова" matches "ИВАНОВА" on both engines.
+    dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
+    dbapi_connection.create_function("upper", 1, _upper, deterministic=True)
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=5000")

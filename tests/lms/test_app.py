@@ -58,3 +58,20 @@ def test_audit_log_is_append_only(app, db, make_user):
         assert "append-only" in str(error)
     else:
         raise AssertionError("an audit row was updated")
+
+
+def test_lower_folds_every_script_on_every_engine(app, db):
+    assert db.session.execute(sa.text("SELECT lower('ИВАНОВА Émile')")).scalar() == "иванова émile"
+
+
+def test_proxy_fix_gives_the_client_address(tmp_path):
+    from flask import request
+
+    app = create_app({"INSTANCE_PATH": str(tmp_path), "PROXY_FIX": 1})
+
+    @app.get("/whoami")
+    def whoami():
+        return request.remote_addr or ""
+
+    response = app.test_client().get("/whoami", headers={"X-Forwarded-For": "203.0.113.9"})
+    assert response.text == "203.0.113.9"
