@@ -44,10 +44,10 @@ target_db = current_app.extensions["migrate"].db
 
 
 def render_item(type_, obj, autogen_context):
-    """Render our own column types by their import path."""
+    """Render our own column types as the plain types they store, so migrations never import
+    application code that may change after them."""
     if type_ == "type" and type(obj).__module__ == "lms.db":
-        autogen_context.imports.add("import lms.db")
-        return f"lms.db.{type(obj).__name__}()"
+        return "sa.DateTime(timezone=True)"
     return False
 
 
