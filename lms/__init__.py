@@ -135,6 +135,9 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp)
     app.register_blueprint(courses_bp)
     app.register_blueprint(enrolment_bp)
+    from courses.competencies.views import bp as competencies_bp
+
+    app.register_blueprint(competencies_bp)
 
     import courses.demo
     from lms.cli import register_demo_loader

@@ -59,6 +59,7 @@ class CompetencyError(ValueError):
 class EvidenceSource(enum.StrEnum):
     ASSESSMENT = "assessment"
     INSTRUCTOR = "instructor"
+    IMPORT = "import"
 
 
 @dataclass(frozen=True)
