@@ -1,0 +1,1 @@
+"""Assignments: text and file submissions, rubrics, grading queue and release."""
