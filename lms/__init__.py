@@ -125,7 +125,6 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from courses.enrolment.views import bp as enrolment_bp
-    from courses.gradebook.views import bp as gradebook_bp
     from courses.views import bp as courses_bp
     from lms.admin.views import bp as admin_bp
     from lms.auth.views import bp as auth_bp
@@ -136,23 +135,14 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp)
     app.register_blueprint(courses_bp)
     app.register_blueprint(enrolment_bp)
-    app.register_blueprint(gradebook_bp)
     from courses.assessments.assignments.views import bp as assignments_bp
 
     app.register_blueprint(assignments_bp)
     from courses.competencies.views import bp as competencies_bp
 
     app.register_blueprint(competencies_bp)
-    from courses.assessments.quizzes.views import bp as quizzes_bp
-
-    app.register_blueprint(quizzes_bp)
-    from certificates.verify.views import bp as verify_bp  # public verification
-
-    app.register_blueprint(verify_bp)
 
     import courses.demo
-    import courses.gradebook.demo
     from lms.cli import register_demo_loader
 
     register_demo_loader(app, courses.demo.load)
-    register_demo_loader(app, courses.gradebook.demo.load)
