@@ -1,0 +1,1 @@
+"""Public verification of certificates: pages, JSON API, issuer documents and offline CLI."""
