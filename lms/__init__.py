@@ -141,6 +141,9 @@ def _register_blueprints(app: Flask) -> None:
     from courses.competencies.views import bp as competencies_bp
 
     app.register_blueprint(competencies_bp)
+    from certificates.verify.views import bp as verify_bp  # public verification
+
+    app.register_blueprint(verify_bp)
 
     import courses.demo
     from lms.cli import register_demo_loader
