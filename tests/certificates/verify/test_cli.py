@@ -1,0 +1,177 @@
+"""Offline verification: ``lms certificates verify FILE`` with a key and a saved status list."""
+
+from __future__ import annotations
+
+import json
+import socket
+
+import pytest
+from click.testing import CliRunner
+
+from certificates import issuer
+from certificates.credentials import signing
+from certificates.verify.cli import verify_command
+from tests.conftest import count_queries
+
+
+@pytest.fixture
+def files(tmp_path, client, issued, status_list_row):
+    """The holder's PDF and JSON, and the issuer's documents saved from the server."""
+
+    def save():
+        paths = {
+            "pdf": tmp_path / "certificate.pdf",
+            "json": tmp_path / "credential.json",
+            "issuer": tmp_path / "issuer.json",
+            "list": tmp_path / "status-list.json",
+        }
+        paths["pdf"].write_bytes(issued.pdf)
+        paths["json"].write_bytes(issued.credential_bytes)
+        paths["issuer"].write_bytes(client.get("/issuer").data)
+        paths["list"].write_bytes(client.get(f"/status-lists/{status_list_row.id}").data)
+        return {name: str(path) for name, path in paths.items()}
+
+    return save
+
+
+@pytest.fixture
+def offline(monkeypatch, app):
+    """Run the command with the network cut off, counting database queries."""
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("the offline verifier opened a network connection")
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+
+    def run(*args):
+        with count_queries(app) as queries:
+            result = CliRunner().invoke(verify_command, list(args))
+        assert queries.count == 0, queries.statements
+        return result
+
+    return run
+
+
+def multikey(issued) -> str:
+    return issued.credential["proof"][0]["verificationMethod"].partition("#")[2]
+
+
+def test_pdf_with_key_and_status_list_verifies(files, offline, issued):
+    paths = files()
+    result = offline(paths["pdf"], "--issuer-key", multikey(issued), "--status-list", paths["list"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    for name in ("format", "schema", "issuer_key", "proof", "status", "validity"):
+        assert any(line.startswith(f"PASS  {name}:") for line in lines), name
+    assert "FAIL" not in result.output
+    assert "issued file not checked offline" in result.output
+    assert "result: VALID" in result.output
+
+
+def test_saved_issuer_profile_as_the_key(files, offline):
+    paths = files()
+    result = offline(paths["json"], "--issuer-key", paths["issuer"], "--status-list", paths["list"])
+    assert result.exit_code == 0, result.output
+    assert "issued file" not in result.output  # a JSON file has no issued-file check
+
+
+def test_without_status_list_the_status_is_unknown(files, offline, issued):
+    paths = files()
+    result = offline(paths["pdf"], "--issuer-key", multikey(issued))
+    assert result.exit_code == 1
+    assert "FAIL  status: unknown" in result.output
+    assert "--status-list" in result.output
+    assert "result: NOT VALID (unknown)" in result.output
+
+
+def test_without_a_key_nothing_is_trusted(files, offline):
+    paths = files()
+    result = offline(paths["pdf"], "--status-list", paths["list"])
+    assert result.exit_code == 1
+    assert "FAIL  issuer_key:" in result.output
+    assert "no --issuer-key given" in result.output
+
+
+def test_revoked_from_the_pdf_and_a_saved_status_list(files, offline, issued, set_status):
+    set_status(issued, "revoked", "Fraud")
+    paths = files()
+    result = offline(paths["pdf"], "--issuer-key", multikey(issued), "--status-list", paths["list"])
+    assert result.exit_code == 1
+    assert "FAIL  status: the credential is revoked" in result.output
+    assert "PASS  proof:" in result.output
+    assert "result: NOT VALID (revoked)" in result.output
+
+
+def test_another_key_fails_the_issuer_key_check(files, offline):
+    paths = files()
+    stranger = signing.public_multikey(signing.generate_key())
+    result = offline(paths["pdf"], "--issuer-key", stranger, "--status-list", paths["list"])
+    assert result.exit_code == 1
+    assert "FAIL  issuer_key:" in result.output
+
+
+def test_a_forged_status_list_is_not_believed(files, offline, issued, tmp_path):
+    paths = files()
+    with open(paths["list"]) as saved:
+        document = json.load(saved)
+    document["validFrom"] = "2020-01-01T00:00:00Z"  # any change breaks its signature
+    forged = tmp_path / "forged.json"
+    forged.write_text(json.dumps(document))
+    result = offline(paths["pdf"], "--issuer-key", multikey(issued), "--status-list", str(forged))
+    assert result.exit_code == 1
+    assert "status list does not verify" in result.output
+
+
+def test_tampered_json_fails_the_proof(files, offline, issued, tmp_path):
+    paths = files()
+    document = json.loads(issued.credential_bytes)
+    document["credentialSubject"]["result"][0]["value"] = "5"
+    tampered = tmp_path / "tampered.json"
+    tampered.write_text(json.dumps(document))
+    key = multikey(issued)
+    result = offline(str(tampered), "--issuer-key", key, "--status-list", paths["list"])
+    assert result.exit_code == 1
+    assert "FAIL  proof:" in result.output
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(b"GIF89a", "neither a PDF"), (b'{"a": 1}', "not a verifiable credential")],
+)
+def test_unreadable_files_fail_the_format_check(offline, tmp_path, issued, content, message):
+    path = tmp_path / "upload.bin"
+    path.write_bytes(content)
+    result = offline(str(path), "--issuer-key", multikey(issued))
+    assert result.exit_code == 1
+    assert "FAIL  format:" in result.output and message in result.output
+
+
+def test_truncated_pdf(offline, tmp_path, issued):
+    path = tmp_path / "cut.pdf"
+    path.write_bytes(issued.pdf[:5000])
+    result = offline(str(path), "--issuer-key", multikey(issued))
+    assert result.exit_code == 1
+    assert "FAIL  format: The PDF is incomplete" in result.output
+
+
+def test_json_output(files, offline, issued):
+    paths = files()
+    result = offline(
+        paths["pdf"], "--issuer-key", multikey(issued), "--status-list", paths["list"], "--json"
+    )
+    assert result.exit_code == 0
+    body = json.loads(result.output)
+    assert body["valid"] is True and body["status"] == "active"
+    assert body["credential"]["holder"] == issued.certificate.user.name
+    assert any("issued file" in note for note in body["notes"])
+
+
+def test_bad_key_option_is_a_usage_error(files, offline):
+    paths = files()
+    result = offline(paths["pdf"], "--issuer-key", "not-a-key")
+    assert result.exit_code == 2
+    assert "z6Mk" in result.output
+
+
+def test_the_issuer_url_is_what_the_credential_names(issued):
+    assert issued.credential["issuer"]["id"] == issuer.issuer_url()
