@@ -196,9 +196,16 @@ class AssignmentForm(FlaskForm):
         if self.allow_files.data and not field.data:
             raise ValidationError(_("Choose at least one type of file to accept."))
 
-    def validate_late_percent_per_day(self, field):
-        if self.late_policy.data == LatePolicy.PENALISE and not field.data:
-            raise ValidationError(_("A late penalty needs a percentage per day above 0."))
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        # Checked here: Optional() on the empty field stops its own validators.
+        if self.late_policy.data == LatePolicy.PENALISE and not self.late_percent_per_day.data:
+            self.late_percent_per_day.errors = [
+                *self.late_percent_per_day.errors,
+                _("A late penalty needs a percentage per day above 0."),
+            ]
+            valid = False
+        return valid
 
     def validate_late_policy(self, field):
         if field.data != LatePolicy.ACCEPT and not self.due_at.data:

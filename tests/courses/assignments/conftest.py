@@ -148,8 +148,6 @@ def levels():
     """Return {(criterion title, level title): level id} of an assignment."""
 
     def get(assignment):
-        return {
-            (c.title_en, lv.title_en): lv.id for c in assignment.criteria for lv in c.levels
-        }
+        return {(c.title_en, lv.title_en): lv.id for c in assignment.criteria for lv in c.levels}
 
     return get
