@@ -116,13 +116,13 @@ class CompetencyForm(FlaskForm):
     description_en = _area(_l("Description (English)"))
     description_bg = _area(_l("Description (Bulgarian)"))
     parent = SelectField(_l("Part of"), coerce=_int_or_none, validate_choice=False)
-    esco_uris = TextAreaField(
+    esco_text = TextAreaField(
         _l("ESCO skills"),
         [Optional(), Length(max=4000)],
         render_kw={"rows": 2},
         description=_l("ESCO skill URIs, one per line: http://data.europa.eu/esco/skill/<uuid>"),
     )
-    ecf_codes = StringField(
+    ecf_text = StringField(
         _l("e-CF competences"),
         [Optional(), Length(max=200)],
         description=_l("e-CF 4.0 codes separated by spaces, for example E.2 A.6."),
@@ -140,7 +140,7 @@ class CompetencyForm(FlaskForm):
         if field.data is not None and field.data not in self.candidate_ids:
             raise ValidationError(_l("Choose a competency of this framework as the parent."))
 
-    def validate_esco_uris(self, field):
+    def validate_esco_text(self, field):
         for value in split_list(field.data):
             if framework_csv.normalise_esco_uri(value) is None:
                 raise ValidationError(
@@ -151,7 +151,7 @@ class CompetencyForm(FlaskForm):
                     )
                 )
 
-    def validate_ecf_codes(self, field):
+    def validate_ecf_text(self, field):
         for value in split_list(field.data):
             if framework_csv.normalise_ecf_code(value) is None:
                 raise ValidationError(

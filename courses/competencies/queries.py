@@ -305,7 +305,7 @@ def profile(trainee: User, now: dt.datetime | None = None) -> Profile:
             .where(Evidence.user_id == trainee.id)
             .options(
                 joinedload(Evidence.recorded_by),
-                joinedload(Evidence.course),
+                joinedload(Evidence.course).selectinload(Course.instructors),
                 joinedload(Evidence.competency),
                 selectinload(Evidence.grade).joinedload(Grade.assessment),
             )

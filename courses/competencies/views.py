@@ -215,8 +215,8 @@ def competency_new(framework_id: int):
                 description_en=form.description_en.data,
                 description_bg=form.description_bg.data,
                 parent=_parent(form),
-                esco_uris=ops.split_list(form.esco_uris.data),
-                ecf_codes=ops.split_list(form.ecf_codes.data),
+                esco_uris=ops.split_list(form.esco_text.data),
+                ecf_codes=ops.split_list(form.ecf_text.data),
                 actor=_me(),
             )
         except ops.CompetencyError as error:
@@ -241,8 +241,8 @@ def competency_edit(competency_id: int):
     form = CompetencyForm(obj=competency, candidates=_candidates(item, competency))
     if not form.is_submitted():
         form.parent.data = competency.parent_id
-        form.esco_uris.data = "\n".join(competency.esco_uris)
-        form.ecf_codes.data = " ".join(competency.ecf_codes)
+        form.esco_text.data = "\n".join(competency.esco_uris)
+        form.ecf_text.data = " ".join(competency.ecf_codes)
     if form.validate_on_submit():
         try:
             ops.update_competency(
@@ -253,8 +253,8 @@ def competency_edit(competency_id: int):
                 description_en=form.description_en.data,
                 description_bg=form.description_bg.data,
                 parent=_parent(form),
-                esco_uris=ops.split_list(form.esco_uris.data),
-                ecf_codes=ops.split_list(form.ecf_codes.data),
+                esco_uris=ops.split_list(form.esco_text.data),
+                ecf_codes=ops.split_list(form.ecf_text.data),
                 actor=_me(),
             )
         except ops.CompetencyError as error:

@@ -58,7 +58,7 @@ def test_a_released_pass_adds_evidence_once(db, classroom, mapped):
 def test_a_lowered_grade_withdraws_and_a_new_pass_restores(db, classroom, mapped):
     trainee, actor = classroom.trainee, classroom.instructor
     set_grade(mapped, trainee, Decimal(75), actor=actor, release=True)
-    set_grade(mapped, trainee, Decimal(59.5), actor=actor, reason="re-marked")
+    set_grade(mapped, trainee, Decimal("59.5"), actor=actor, reason="re-marked")
     rows = _rows(db, trainee)
     assert len(rows) == 2
     first, withdrawal = rows
