@@ -258,6 +258,16 @@ ASSESSMENTS = {
     "SC-107": (("PD.5", 3), ("PMC.5", 2)),
 }
 QUIZ_LEVEL_CAP = 2  # a quiz shows knowledge, not application
+#: a word in an assessment's English title -> a competency it also shows
+TITLE_WORDS = {
+    "stakeholder": "PM.4",
+    "risk": "PM.2",
+    "charter": "PM.1",
+    "budget": "PM.3",
+    "procure": "PMC.3",
+    "fund": "PD.3",
+    "data": "PD.4",
+}
 
 #: (trainee e-mail, course code, competency, level, note)
 EVIDENCE = (
@@ -431,7 +441,12 @@ def _map_assessments(competencies, levels, admin) -> int:
             .order_by(Assessment.id)
         ).all()
         for assessment in assessments:
-            for competency, rank in targets:
+            title = assessment.title_en.lower()
+            extra = [(c, 3) for word, c in TITLE_WORDS.items() if word in title]
+            chosen = dict(targets)
+            for competency, rank in extra:
+                chosen.setdefault(competency, rank)
+            for competency, rank in chosen.items():
                 if assessment.kind == AssessmentKind.QUIZ:
                     rank = min(rank, QUIZ_LEVEL_CAP)
                 ops.map_assessment(assessment, competencies[competency], levels[rank], actor=admin)

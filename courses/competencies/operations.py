@@ -692,20 +692,13 @@ def sync_grade_evidence(grade: Grade, *, actor: User | None) -> list[Evidence]:
                 grade_id=grade.id,
                 course_id=grade.assessment.course_id,
                 recorded_by=actor,
-                note=_("Passed %(title)s.", title=grade.assessment.title_en),
+                note="",  # the page says "Passed <title>" in the reader's language
             )
             db.session.add(row)
             added.append(row)
     else:
         for row in live:
-            added.append(
-                _supersede(
-                    row,
-                    level=None,
-                    note=_("The grade no longer passes: evidence withdrawn."),
-                    actor=actor,
-                )
-            )
+            added.append(_supersede(row, level=None, note="", actor=actor))
     if added:
         db.session.flush()
         for row in added:
