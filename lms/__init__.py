@@ -149,6 +149,9 @@ def _register_blueprints(app: Flask) -> None:
     from lms.cli import register_demo_loader
 
     register_demo_loader(app, courses.demo.load)
+    import courses.assessments.assignments.demo
+
+    register_demo_loader(app, courses.assessments.assignments.demo.load)
     import courses.competencies.demo  # last: it maps the assessments other loaders add
 
     register_demo_loader(app, courses.competencies.demo.load)
