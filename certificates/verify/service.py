@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -25,9 +27,15 @@ from certificates.credentials.checks import (
     STATUS,
     VALIDITY,
     Check,
+    VerificationResult,
 )
 from certificates.credentials.codes import normalise_code
-from certificates.credentials.verification import StatusListSource, verify_credential
+from certificates.credentials.verification import (
+    CredentialReport,
+    StatusListSource,
+    check_validity,
+    verify_credential,
+)
 from certificates.pdf import InvalidPDF, extract_credential
 
 logger = logging.getLogger(__name__)
@@ -79,6 +87,8 @@ class Trust:
     register: Register | None = None
     #: Turns a credential id back into its code (``<BASE_URL>/credentials/<code>.json``).
     code_of: Callable[[str], str | None] = lambda credential_id: None
+    #: The Multikeys ``resolve_key`` trusts, when known: it lets outcomes be remembered.
+    key_ids: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -268,9 +278,7 @@ def verify_credential_document(
     kind: str | None = None,
 ) -> Report:
     """Run every check on a parsed credential and return the report."""
-    core = verify_credential(
-        credential, trust.resolve_key, now=trust.now, status_lists=trust.status_lists
-    )
+    core = _verify_remembered(credential, trust)
     checks = list(core.result.checks)
     status = core.status
     if entry is not None:
@@ -295,6 +303,58 @@ def verify_credential_document(
     )
 
 
+# --- remembering outcomes -------------------------------------------------------------------
+
+#: Outcomes by everything they depend on except the time; proofs cost milliseconds of
+#: JSON-LD work each, and a popular certificate is verified again and again.
+_REMEMBERED: OrderedDict[str, CredentialReport] = OrderedDict()
+_REMEMBERED_MAX = 512
+_remembered_lock = threading.Lock()
+
+
+def _outcome_key(credential: dict[str, Any], trust: Trust) -> str | None:
+    """Return a digest of the credential, its status list and the trusted keys, or None."""
+    if trust.key_ids is None:
+        return None
+    entry = credential.get("credentialStatus")
+    url = entry.get("statusListCredential") if isinstance(entry, dict) else None
+    listed = trust.status_lists(url) if isinstance(url, str) and trust.status_lists else None
+    try:
+        text = json.dumps(
+            [credential, listed, sorted(trust.key_ids)], sort_keys=True, ensure_ascii=False
+        )
+    except (TypeError, ValueError):
+        return None
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _verify_remembered(credential: dict[str, Any], trust: Trust) -> CredentialReport:
+    """Verify, reusing an earlier outcome for the same inputs with the validity re-checked.
+
+    Only the validity periods depend on the time: the credential's is checked afresh;
+    an outcome that depended on the status list's period is not remembered.
+    """
+    key = _outcome_key(credential, trust)
+    with _remembered_lock:
+        known = _REMEMBERED.get(key) if key else None
+        if known is not None:
+            _REMEMBERED.move_to_end(key)
+    if known is not None:
+        fresh = check_validity(credential, trust.now)
+        checks = tuple(fresh if c.name == VALIDITY else c for c in known.result.checks)
+        return CredentialReport(VerificationResult(checks), known.status, known.credential)
+    report = verify_credential(
+        credential, trust.resolve_key, now=trust.now, status_lists=trust.status_lists
+    )
+    status = report.result.get(STATUS)
+    if key and status is not None and "validity period" not in status.detail:
+        with _remembered_lock:
+            _REMEMBERED[key] = report
+            while len(_REMEMBERED) > _REMEMBERED_MAX:
+                _REMEMBERED.popitem(last=False)
+    return report
+
+
 # --- online: the register ---------------------------------------------------------------------
 
 
@@ -304,9 +364,10 @@ def online_trust(now: datetime | None = None, *, cache: dict | None = None) -> T
     ``cache`` (a dict) keeps status lists and register lookups across many verifications,
     as the bulk check does.
     """
-    from certificates import issuer
+    from certificates import issuer, keys
     from lms.db import utcnow
 
+    key_ids = tuple(row.public_multikey for row in keys.all_keys())
     lists: dict[str, Any] = cache.setdefault("lists", {}) if cache is not None else {}
     prefix = issuer.status_list_url(0)[:-1]
     credential_prefix, _, credential_suffix = issuer.credential_url("\0").partition("\0")
@@ -324,11 +385,14 @@ def online_trust(now: datetime | None = None, *, cache: dict | None = None) -> T
         return None
 
     return Trust(
-        resolve_key=issuer.key_resolver(),
+        resolve_key=signing.key_set_resolver(
+            {issuer.verification_method_url(multikey): multikey for multikey in key_ids}
+        ),
         status_lists=status_lists,
         now=now or utcnow(),
         register=register_entry,
         code_of=code_of,
+        key_ids=key_ids,
     )
 
 

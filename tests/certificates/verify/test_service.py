@@ -160,3 +160,25 @@ def test_bulk_verification_keeps_order_and_query_count(make_certificate, app):
     assert one.count == five.count
     assert [report.code for report in reports] == [*codes[:4], None, first.code]
     assert [report.valid for report in reports] == [True] * 4 + [False, True]
+
+
+def test_remembered_outcomes_follow_revocation_and_time(issued, set_status):
+    assert service.verify_code(issued.code).valid
+    assert service.verify_code(issued.code).valid  # the second time from memory
+    later = issued.certificate.valid_until + timedelta(days=1)
+    report = service.verify_code(issued.code, trust=service.online_trust(later))
+    assert (report.status, report.failed) == (service.EXPIRED, [VALIDITY])
+    set_status(issued, "revoked", "Revoked after all")
+    report = service.verify_code(issued.code)
+    assert (report.status, report.reason) == (service.REVOKED, "Revoked after all")
+
+
+def test_a_new_key_set_is_a_new_outcome(issued, db):
+    from certificates import keys
+
+    first = service.online_trust()
+    keys.rotate()
+    db.session.flush()
+    second = service.online_trust()
+    assert first.key_ids != second.key_ids
+    assert service.verify_code(issued.code, trust=second).valid
