@@ -382,6 +382,8 @@ def profile(trainee: User, now: dt.datetime | None = None) -> Profile:
                     evidence=competency_lines,
                 )
             )
+        # Groupings (competencies with parts) get a bar only when evidence names them.
+        parents = {c.parent_id for c in framework.competencies}
         chart = bar_chart(
             [
                 (
@@ -392,6 +394,7 @@ def profile(trainee: User, now: dt.datetime | None = None) -> Profile:
                     row.proficient,
                 )
                 for row in rows
+                if row.level is not None or row.competency.id not in parents
             ],
             [(level.rank, level.tr("name")) for level in framework.levels],
             proficient.rank if proficient else 0,

@@ -470,7 +470,6 @@ def _render_profile(trainee: User):
         trainee=trainee,
         own=trainee.id == current_user.id,
         withdrawable=withdrawable,
-        withdraw_form=WithdrawForm(),
         states=queries.EvidenceState,
     )
 

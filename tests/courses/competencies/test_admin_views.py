@@ -345,3 +345,28 @@ def test_a_forged_confirmation_is_checked_again(client, db, classroom, admin):
 def test_import_without_a_file_says_so(client, classroom, admin):
     response = client.post_form(f"/competencies/frameworks/{classroom.framework.id}/import", {})
     assert "Choose a CSV file" in response.get_data(as_text=True)
+
+
+def test_framework_pages_run_a_fixed_number_of_queries(
+    client, db, classroom, admin, make_framework, make_competency
+):
+    from tests.conftest import count_queries
+
+    framework_url = f"/competencies/frameworks/{classroom.framework.id}"
+
+    def measure():
+        db.session.expire_all()
+        counts = []
+        for url in ("/competencies/frameworks", framework_url):
+            with count_queries(client.application) as counter:
+                assert client.get(url).status_code == 200
+            counts.append(counter.count)
+        return counts
+
+    before = measure()
+    for n in range(5):
+        make_framework(code=f"MORE{n}")
+        make_competency(
+            classroom.framework, code=f"Z{n}", parent=classroom.competencies[0], ecf_codes=["E.2"]
+        )
+    assert measure() == before

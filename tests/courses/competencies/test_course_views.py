@@ -194,3 +194,31 @@ def test_withdraw_evidence_from_the_profile(client, db, staffed):
     assert f"/competencies/evidence/{row.id}/withdraw" not in page
     client.post_form(url, {"note": "again"})
     assert _count(db, Evidence) == 2
+
+
+def test_mapping_page_runs_a_fixed_number_of_queries(
+    client, db, staffed, make_assessment, make_outcome, make_competency
+):
+    from tests.conftest import count_queries
+
+    classroom, assessment, outcome = staffed
+    url = f"/courses/{classroom.course.code}/competencies"
+
+    def measure():
+        db.session.expire_all()
+        with count_queries(client.application) as counter:
+            assert client.get(url).status_code == 200
+        return counter.count
+
+    ops.map_assessment(assessment, classroom.competencies[1], classroom.level(2), actor=None)
+    ops.map_outcome(outcome, classroom.competencies[1], classroom.level(2), actor=None)
+    db.session.commit()
+    before = measure()
+    for n in range(4):
+        competency = make_competency(classroom.framework, code=f"Q{n}")
+        ops.map_assessment(
+            make_assessment(classroom.course), competency, classroom.level(3), actor=None
+        )
+        ops.map_outcome(make_outcome(classroom.course), competency, classroom.level(1), actor=None)
+    db.session.commit()
+    assert measure() == before

@@ -54,7 +54,9 @@ def test_own_profile_shows_levels_evidence_chart_and_the_rule(client, login_as, 
     svg = html[html.index("<svg") : html.index("</svg>")]
     assert 'role="img"' in svg and "<title" in svg and "<desc" in svg
     assert "PM.1: 3 — Proficient (proficient)." in svg
-    assert svg.count("<rect") == 3 + 2  # a track per competency, a bar per level shown
+    # A track per competency (the PM grouping has none) and a bar per level shown.
+    assert svg.count("<rect") == 2 + 2
+    assert ">PM<" not in svg
     assert "stroke-dasharray" in svg  # the proficient line
     assert "<script" not in html.split("</main>")[0]
     assert "cdn" not in svg.lower()
