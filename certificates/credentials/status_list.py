@@ -110,6 +110,15 @@ class StatusList:
         return "u" + base64.urlsafe_b64encode(compressed).decode("ascii").rstrip("=")
 
     @classmethod
+    def from_bytes(cls, raw: bytes, status_size: int = 1) -> StatusList:
+        """Return the list whose raw bitstring is ``raw`` (as ``to_bytes`` gave it)."""
+        if (len(raw) * 8) % status_size:
+            raise StatusListError("the bitstring does not hold a whole number of entries")
+        status_list = cls(len(raw) * 8 // status_size, status_size)
+        status_list._bits[:] = raw
+        return status_list
+
+    @classmethod
     def decode(cls, encoded: str, status_size: int = 1) -> StatusList:
         """Return the list an ``encodedList`` holds; raise StatusListError if malformed."""
         if not isinstance(encoded, str) or not encoded.startswith("u"):

@@ -1,0 +1,143 @@
+"""The Open Badges Achievement a scheme stands for, built from the scheme and its requirements.
+
+The same function serves the credential (a frozen copy inside each certificate)
+and the public ``/achievements/<code>`` document.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from certificates import issuer
+from certificates.credentials import openbadges
+from certificates.credentials.openbadges import (
+    AchievementSnapshot,
+    Alignment,
+    ResultDescription,
+)
+from certificates.eligibility import COMPETENCY, COURSE, EXAM, number
+from certificates.models import Scheme
+from courses.competencies.framework_csv import ecf_competences
+
+logger = logging.getLogger(__name__)
+
+#: Where the e-CF (EN 16234-1) competences are described; a code is appended as a fragment.
+ECF_URL = (
+    "https://itprofessionalism.org/about-it-professionalism/competences/the-e-competence-framework/"
+)
+
+
+def esco_uris(scheme: Scheme) -> list[str]:
+    return [uri for uri in scheme.esco_uris.split() if uri]
+
+
+def ecf_codes(scheme: Scheme) -> list[str]:
+    return [code for code in scheme.ecf_codes.split() if code]
+
+
+def ecf_alignment(code: str) -> Alignment:
+    competence = ecf_competences().get(code)
+    name = competence.title if competence else code
+    return openbadges.ecf_alignment(code, name, f"{ECF_URL}#{code}")
+
+
+def scheme_alignments(scheme: Scheme, esco_names: dict[str, str] | None = None) -> tuple:
+    """Return the scheme's ESCO and e-CF alignments (ESCO names from competencies if known)."""
+    names = esco_names or {}
+    esco = [
+        openbadges.esco_alignment(uri, names.get(uri) or "ESCO " + uri.rsplit("/", 1)[-1])
+        for uri in esco_uris(scheme)
+    ]
+    return tuple(esco + [ecf_alignment(code) for code in ecf_codes(scheme)])
+
+
+def result_id(scheme: Scheme, kind: str, target: str) -> str:
+    return f"{issuer.achievement_url(scheme.code)}#{kind}-{target}"
+
+
+def achievement_snapshot(scheme: Scheme, rules) -> AchievementSnapshot:
+    """Return the Achievement of ``scheme``; ``rules`` is its ``queries.SchemeRules``."""
+    descriptions = []
+    for req in rules.requirements:
+        if req.kind == COURSE:
+            course = rules.courses[req.target_id]
+            descriptions.append(
+                ResultDescription(
+                    id=result_id(scheme, "course", course.code),
+                    name=f"{course.code}: {course.title_en}",
+                    result_type="Percent",
+                    value_min="0",
+                    value_max="100",
+                    required_value=None if req.min_grade is None else number(req.min_grade),
+                )
+            )
+        elif req.kind == COMPETENCY:
+            competency = rules.competencies[req.target_id]
+            alignments = [
+                openbadges.esco_alignment(uri, competency.title_en) for uri in competency.esco_uris
+            ] + [ecf_alignment(code) for code in competency.ecf_codes]
+            descriptions.append(
+                ResultDescription(
+                    id=result_id(scheme, "competency", competency.code),
+                    name=f"{competency.code}: {competency.title_en}",
+                    result_type="PerformanceLevel",
+                    required_value=str(req.min_level),
+                    alignments=tuple(alignments),
+                )
+            )
+        elif req.kind == EXAM:
+            assessment = rules.assessments[req.target_id]
+            descriptions.append(
+                ResultDescription(
+                    id=result_id(scheme, "exam", str(assessment.id)),
+                    name=assessment.title_en,
+                    result_type="Percent",
+                    value_min="0",
+                    value_max="100",
+                    required_value=None if req.min_grade is None else number(req.min_grade),
+                )
+            )
+    facts = []
+    if scheme.eqf_level:
+        facts.append(f"EQF level {scheme.eqf_level}")
+    if scheme.workload_hours:
+        facts.append(f"workload {scheme.workload_hours} hours")
+    if scheme.assessment_form_en:
+        facts.append(f"assessment: {scheme.assessment_form_en}")
+    if scheme.participation_form:
+        facts.append(f"participation: {scheme.participation_form}")
+    if scheme.identity_check:
+        facts.append(f"identity check: {scheme.identity_check}")
+    if scheme.quality_assurance_en:
+        facts.append(f"quality assurance: {scheme.quality_assurance_en}")
+    if scheme.prerequisites_en:
+        facts.append(f"prerequisites: {scheme.prerequisites_en}")
+    description = scheme.description_en.strip() or scheme.title_en
+    if facts:
+        description = f"{description}\n\n" + "; ".join(facts) + "."
+    criteria = (
+        scheme.criteria_en.strip()
+        or "\n".join(f"- {item.name}" for item in descriptions)
+        or scheme.title_en
+    )
+    tags = [f"EQF {scheme.eqf_level}"] if scheme.eqf_level else []
+    return AchievementSnapshot(
+        id=issuer.achievement_url(scheme.code),
+        name=scheme.title_en,
+        description=description,
+        criteria=criteria,
+        human_code=scheme.code,
+        alignments=scheme_alignments(scheme, rules.esco_names),
+        result_descriptions=tuple(descriptions),
+        in_language="en",
+        tags=tuple(tags),
+    )
+
+
+def achievement_json(scheme: Scheme) -> dict[str, Any]:
+    """Return the current OB 3.0 Achievement document of a scheme (for /achievements/<code>)."""
+    from certificates import queries
+
+    rules = queries.scheme_rules([scheme])[scheme.id]
+    return openbadges.build_achievement(achievement_snapshot(scheme, rules))
