@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from courses.assessments.models import Assessment, Grade
+from courses.competencies.rules import EvidenceSource
 from courses.models import Course, LearningOutcome
 from lms.db import UTCDateTime, utcnow
 from lms.extensions import db
@@ -22,12 +23,6 @@ DESCRIPTION_MAX = 5000
 SOURCE_MAX = 500
 NOTE_MAX = 2000
 ALIGNMENT_MAX = 120
-
-
-class EvidenceSource(enum.StrEnum):
-    ASSESSMENT = "assessment"  # a passed, mapped assessment (added automatically)
-    INSTRUCTOR = "instructor"  # recorded by an instructor with a note
-    IMPORT = "import"  # brought in from another record
 
 
 class AlignmentKind(enum.StrEnum):
@@ -225,7 +220,10 @@ class Evidence(db.Model):
 
     __tablename__ = "competency_evidence"
     __table_args__ = (
-        sa.CheckConstraint("source IN ('assessment', 'instructor', 'import')", name="source_known"),
+        sa.CheckConstraint(
+            "source IN ({})".format(", ".join(f"'{source}'" for source in EvidenceSource)),
+            name="source_known",
+        ),
         sa.CheckConstraint(
             "source <> 'assessment' OR grade_id IS NOT NULL", name="assessment_has_grade"
         ),

@@ -166,10 +166,10 @@ def scale(framework_id: int):
         proficient = form.proficient.data
         for n, entry in enumerate(form.levels.entries):
             data = entry.form
-            if not (data.name_en.data or data.name_bg.data or data.level_id.data):
+            if not (data.name_en.data or data.name_bg.data):
                 if n < form.proficient.data:
                     proficient -= 1
-                continue  # an empty spare row
+                continue  # a spare row left empty, or a level cleared to remove it
             rows.append(ops.LevelInput(data.level_id.data, data.name_en.data, data.name_bg.data))
         try:
             ops.save_scale(item, rows, proficient=proficient, actor=_me())

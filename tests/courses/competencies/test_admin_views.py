@@ -101,6 +101,20 @@ def test_scale_editor_renames_adds_and_moves_the_proficient_level(client, db, cl
     assert sum(lv.proficient for lv in framework.levels) == 1
 
 
+def test_scale_editor_removes_a_cleared_unused_level(client, db, classroom, admin):
+    framework = classroom.framework
+    rows = [(lv.id, lv.name_en, lv.name_bg) for lv in framework.levels]
+    rows[0] = (rows[0][0], "", "")
+    response = client.post_form(
+        f"/competencies/frameworks/{framework.id}/scale", _scale_data(rows, proficient=2)
+    )
+    assert response.status_code == 302
+    db.session.expire_all()
+    framework = db.session.get(Framework, framework.id)
+    assert [lv.rank for lv in framework.levels] == [2, 3, 4, 5]
+    assert framework.proficient_level.rank == 3  # the same level, one row up
+
+
 def test_scale_editor_refuses_removing_a_used_level(client, db, classroom, admin):
     from courses.competencies import operations as ops
 
@@ -126,7 +140,7 @@ def test_scale_editor_refuses_removing_a_used_level(client, db, classroom, admin
 @pytest.mark.parametrize(
     ("rows", "proficient", "message"),
     [
-        ("first_empty", 2, "needs a name"),
+        ("first_empty", 2, "needs a name in English"),
         ("all", 9, "Mark one of the levels as proficient"),
         ("duplicate", 1, "same name"),
     ],
@@ -135,7 +149,7 @@ def test_scale_editor_bad_input(client, db, classroom, admin, rows, proficient, 
     framework = classroom.framework
     levels = [(lv.id, lv.name_en, lv.name_bg) for lv in framework.levels]
     if rows == "first_empty":
-        levels[0] = (levels[0][0], "", "")
+        levels[0] = (levels[0][0], "", "Начинаещ")
     elif rows == "duplicate":
         levels[1] = (levels[1][0], levels[0][1], "")
     response = client.post_form(
