@@ -280,6 +280,7 @@ def eligibility_for(scheme: Scheme, user: User, now: datetime | None = None) -> 
 class QueueRow:
     user: User
     eligibility: Eligibility
+    previously_revoked: bool = False
 
 
 def live_holder_ids(scheme: Scheme) -> set[int]:
@@ -303,6 +304,15 @@ def eligible_queue(scheme: Scheme, now: datetime | None = None) -> list[QueueRow
         user.id: user
         for user in db.session.scalars(sa.select(User).where(User.id.in_(ids), User.active))
     }
+    revoked = set(
+        db.session.scalars(
+            sa.select(Certificate.user_id).where(
+                Certificate.scheme_id == scheme.id,
+                Certificate.user_id.in_(ids),
+                Certificate.status == CertificateStatus.REVOKED,
+            )
+        )
+    )
     rows = []
     for user_id in sorted(ids):
         user = users.get(user_id)
@@ -310,7 +320,7 @@ def eligible_queue(scheme: Scheme, now: datetime | None = None) -> list[QueueRow
             continue
         result = eligibility.evaluate(item.requirements, records[user_id])
         if result.eligible:
-            rows.append(QueueRow(user, result))
+            rows.append(QueueRow(user, result, user_id in revoked))
     rows.sort(key=lambda row: (row.user.name.casefold(), row.user.id))
     return rows
 

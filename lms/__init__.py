@@ -51,6 +51,10 @@ def create_app(config: Mapping | None = None) -> Flask:
     from lms.cli import register_commands
 
     register_commands(app)
+    from certificates.cli import certificates_group, keys_group
+
+    app.cli.add_command(certificates_group)
+    app.cli.add_command(keys_group)
     return app
 
 
@@ -144,6 +148,9 @@ def _register_blueprints(app: Flask) -> None:
     from certificates.verify.views import bp as verify_bp  # public verification
 
     app.register_blueprint(verify_bp)
+    from certificates.views import bp as certificates_bp  # schemes, decisions, downloads
+
+    app.register_blueprint(certificates_bp)
 
     import courses.demo
     from lms.cli import register_demo_loader
@@ -155,3 +162,6 @@ def _register_blueprints(app: Flask) -> None:
     import courses.competencies.demo  # last: it maps the assessments other loaders add
 
     register_demo_loader(app, courses.competencies.demo.load)
+    import certificates.demo  # after every courses loader: it certifies their trainees
+
+    register_demo_loader(app, certificates.demo.load)

@@ -1,0 +1,224 @@
+"""Demo certification: schemes for the three Skills4Cities roles, issued and revoked certificates.
+
+Runs after every ``courses`` loader. Стефан Маринов holds the project-manager
+certificate; Jonas Weber's was revoked (the reason is kept); Елена Николова
+meets every requirement but has no certificate yet, so a certifier can issue
+one in the demo. Course completions the other loaders did not create are
+recorded as recognised prior learning, with a history row saying so.
+Idempotent: nothing happens when the project-manager scheme exists.
+"""
+
+# ruff: noqa: RUF001 - Bulgarian text is intended
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from certificates import operations as ops
+from certificates import queries
+from courses.gradebook.models import CompletionChange, CourseCompletion
+from courses.models import Course, Programme
+from lms.auth.operations import find_user_by_email
+from lms.db import utcnow
+from lms.extensions import db
+
+logger = logging.getLogger(__name__)
+
+CERTIFIER = "petya.angelova@example.org"
+ESCO = "http://data.europa.eu/esco/skill/"
+
+
+@dataclass(frozen=True)
+class SchemeSpec:
+    code: str
+    programme: str
+    title_en: str
+    title_bg: str
+    description_en: str
+    description_bg: str
+    eqf_level: int
+    workload_hours: int
+    esco: tuple[str, ...]
+    ecf: tuple[str, ...]
+    courses: tuple[tuple[str, int], ...]  # course code, minimum grade
+
+
+ASSESSMENT_EN = (
+    "Course assessments (quizzes, a written assignment marked with a rubric) and an oral "
+    "examination before two examiners."
+)
+ASSESSMENT_BG = (
+    "Оценяване в курсовете (тестове, писмено задание, оценено по рубрика) и устен изпит "
+    "пред двама изпитващи."
+)
+
+SCHEMES = (
+    SchemeSpec(
+        code="S4C-PM",
+        programme="S4C-PM",
+        title_en="Smart-City Project Manager",
+        title_bg="Ръководител на проекти за интелигентни градове",
+        description_en="Leads smart-city projects from charter to benefits, with stakeholders, "
+        "funding, procurement and risk under control.",
+        description_bg="Ръководи проекти за интелигентни градове от хартата до ползите, като "
+        "управлява заинтересованите страни, финансирането, поръчките и риска.",
+        eqf_level=6,
+        workload_hours=150,
+        esco=(
+            "7111b95d-0ce3-441a-9d92-4c75d05c4388",  # project management
+            "cd5efa8c-e44d-4cbc-91c6-796018dbed68",  # perform project management
+            "1af2db15-2af9-44dd-9639-bf1fc69d4c34",  # manage relationships with stakeholders
+            "1dd23dba-dd00-45ab-abf4-642902538317",  # perform risk analysis
+            "d5bcc417-a004-4165-b7f1-ab739eadd2f4",  # smart city features
+        ),
+        ecf=("E.2", "E.3", "E.4"),
+        courses=(("SC-101", 60), ("SC-102", 50)),
+    ),
+    SchemeSpec(
+        code="S4C-PMC",
+        programme="S4C-PMC",
+        title_en="Smart-City Project-Management Consultant",
+        title_bg="Консултант по управление на проекти за интелигентни градове",
+        description_en="Advises cities on preparing and steering smart-city projects.",
+        description_bg="Консултира градовете при подготовката и насочването на проекти за "
+        "интелигентни градове.",
+        eqf_level=6,
+        workload_hours=125,
+        esco=(
+            "283cbcd3-7101-4dbb-be37-56f3625515b1",  # provide ICT consulting advice
+            "414332e4-8347-4771-b947-65bd3801a620",  # use consulting techniques
+            "949ced5f-7536-4614-ac60-563ffc91a2f2",  # strategic planning
+        ),
+        ecf=("D.11", "E.2"),
+        courses=(("SC-101", 60), ("SC-104", 60)),
+    ),
+    SchemeSpec(
+        code="S4C-PD",
+        programme="S4C-PD",
+        title_en="Smart-City Project Developer",
+        title_bg="Разработчик на проекти за интелигентни градове",
+        description_en="Turns city needs into fundable, buildable projects.",
+        description_bg="Превръща нуждите на града в проекти, които могат да бъдат "
+        "финансирани и изпълнени.",
+        eqf_level=5,
+        workload_hours=125,
+        esco=(
+            "21fecc8a-392e-49ce-ac26-fb0696ccfead",  # create project specifications
+            "234d1c8f-c921-483e-9a6e-4fbfc14946dc",  # manage government funding
+            "538f8bc6-a5bf-422b-8112-5ad3fe9de9a0",  # urban sustainability
+        ),
+        ecf=("A.3", "A.4"),
+        courses=(("SC-101", 55), ("SC-105", 55)),
+    ),
+)
+
+# Trainee e-mail -> course grades recorded as prior learning where no completion exists.
+PRIOR_LEARNING = {
+    "stefan.marinov@example.org": {"SC-101": 88, "SC-102": 79},
+    "jonas.weber@example.org": {"SC-101": 71, "SC-102": 64},
+    "elena.nikolova@example.org": {"SC-101": 84, "SC-102": 77},
+}
+ISSUED = "stefan.marinov@example.org"
+REVOKED = "jonas.weber@example.org"
+REVOCATION_REASON = (
+    "Issued in error: the SC-102 grade was recorded for the wrong trainee. / "
+    "Издаден по грешка: оценката по SC-102 е въведена на друг обучаем."
+)
+
+
+def load() -> list[dict]:
+    """Add the certification demo once; return no extra accounts (the certifier exists)."""
+    if queries.scheme_by_code(SCHEMES[0].code) is not None:
+        return []
+    courses = {c.code: c for c in db.session.scalars(sa.select(Course))}
+    if not all(code in courses for spec in SCHEMES for code, _min in spec.courses):
+        logger.info("demo courses missing; certification demo skipped")
+        return []
+    schemes = {spec.code: _scheme(spec, courses) for spec in SCHEMES}
+    for email, grades in PRIOR_LEARNING.items():
+        user = find_user_by_email(email)
+        if user is not None:
+            for code, grade in grades.items():
+                _prior_learning(user, courses[code], Decimal(grade))
+    db.session.flush()
+    certifier = find_user_by_email(CERTIFIER)
+    scheme = schemes["S4C-PM"]
+    for email in (ISSUED, REVOKED):
+        trainee = find_user_by_email(email)
+        if trainee is None:
+            continue
+        try:
+            cert = ops.issue_certificate(scheme, trainee, actor=certifier)
+        except ops.CertificationError as error:
+            logger.warning("demo certificate for %s not issued: %s", email, error)
+            continue
+        if email == REVOKED:
+            ops.revoke(cert, reason=REVOCATION_REASON, actor=certifier)
+    db.session.flush()
+    logger.info("loaded the certification demo")
+    return []
+
+
+def _scheme(spec: SchemeSpec, courses: dict[str, Course]):
+    programme = db.session.scalar(sa.select(Programme).where(Programme.code == spec.programme))
+    scheme = ops.create_scheme(
+        code=spec.code,
+        actor=None,
+        title_en=spec.title_en,
+        title_bg=spec.title_bg,
+        description_en=spec.description_en,
+        description_bg=spec.description_bg,
+        programme=programme,
+        validity_months=36,
+        renewal_rule="exam" if spec.code == "S4C-PM" else None,
+        eqf_level=spec.eqf_level,
+        workload_hours=spec.workload_hours,
+        assessment_form_en=ASSESSMENT_EN,
+        assessment_form_bg=ASSESSMENT_BG,
+        participation_form="blended",
+        identity_check="Photo identity document checked at the oral examination.",
+        quality_assurance_en="Internal quality assurance of the Skills4Cities centre.",
+        quality_assurance_bg="Вътрешна система за качество на центъра Skills4Cities.",
+        esco_uris=" ".join(ESCO + uuid for uuid in spec.esco),
+        ecf_codes=" ".join(spec.ecf),
+        active=True,
+    )
+    ops.set_design(
+        scheme,
+        colour="#1f4e79",
+        signatory_name="Nikolay Stoyanov",
+        signatory_title="Head of Certification / Ръководител сертифициране",
+        actor=None,
+    )
+    for code, minimum in spec.courses:
+        ops.add_requirement(
+            scheme, kind="course", course=courses[code], min_grade=minimum, actor=None
+        )
+    return scheme
+
+
+def _prior_learning(user, course: Course, grade: Decimal) -> None:
+    row = db.session.scalar(
+        sa.select(CourseCompletion).where(
+            CourseCompletion.user_id == user.id, CourseCompletion.course_id == course.id
+        )
+    )
+    if row is not None and row.completed:
+        return
+    now = utcnow()
+    if row is None:
+        row = CourseCompletion(user_id=user.id, course_id=course.id)
+        db.session.add(row)
+    row.completed, row.grade, row.completed_at = True, grade, now
+    db.session.add(
+        CompletionChange(
+            completion=row,
+            completed=True,
+            grade=grade,
+            changed_at=now,
+            reason="Recognised prior learning (demo data).",
+        )
+    )
