@@ -200,7 +200,10 @@ class DesignForm(FlaskForm):
         if not upload or not getattr(upload, "filename", ""):
             field.data = None
             return
-        data = upload.read(ops.MAX_LOGO_BYTES + 1)
+        try:
+            data = upload.read(ops.MAX_LOGO_BYTES + 1)
+        finally:
+            upload.close()  # a large upload is spooled to a temporary file
         try:
             ops.check_logo(data)
         except ops.CertificationError as error:

@@ -893,24 +893,21 @@ def renew_certificate(
 def flag_for_review(grade: Grade, change: GradeChange | None = None) -> list[Certificate]:
     """Flag live certificates that rest on ``grade``; the certificates themselves never change."""
     assessment = db.session.get(Assessment, grade.assessment_id)
-    query = (
-        sa.select(Certificate)
-        .join(SchemeRequirement, SchemeRequirement.scheme_id == Certificate.scheme_id)
-        .where(
-            Certificate.user_id == grade.user_id,
-            Certificate.status.in_(LIVE_STATUSES),
-            sa.or_(
-                sa.and_(
-                    SchemeRequirement.kind == RequirementKind.EXAM,
-                    SchemeRequirement.assessment_id == grade.assessment_id,
-                ),
-                sa.and_(
-                    SchemeRequirement.kind == RequirementKind.COURSE,
-                    SchemeRequirement.course_id == assessment.course_id,
-                ),
+    relevant = sa.exists().where(
+        SchemeRequirement.scheme_id == Certificate.scheme_id,
+        sa.or_(
+            sa.and_(
+                SchemeRequirement.kind == RequirementKind.EXAM,
+                SchemeRequirement.assessment_id == grade.assessment_id,
             ),
-        )
-        .distinct()
+            sa.and_(
+                SchemeRequirement.kind == RequirementKind.COURSE,
+                SchemeRequirement.course_id == assessment.course_id,
+            ),
+        ),
+    )
+    query = sa.select(Certificate).where(
+        Certificate.user_id == grade.user_id, Certificate.status.in_(LIVE_STATUSES), relevant
     )
     flagged = list(db.session.scalars(query))
     for cert in flagged:

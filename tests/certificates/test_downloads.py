@@ -1,0 +1,57 @@
+"""Public downloads return the stored bytes, with safe headers, rate-limited."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from certificates import operations as ops
+from certificates.pdf import extract_credential
+
+
+@pytest.fixture
+def cert(db, world, trainee):
+    cert = ops.issue_certificate(world.scheme, trainee, actor=world.certifier)
+    db.session.commit()
+    return cert
+
+
+def test_pdf_is_the_stored_bytes(client, cert, monkeypatch):
+    # Rendering again would be a bug: make it fail loudly.
+    monkeypatch.setattr(ops.CertificatePDF, "render", lambda self: pytest.fail("re-rendered"))
+    response = client.get(f"/certificates/{cert.code}.pdf")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert response.data == cert.pdf
+    disposition = response.headers["Content-Disposition"]
+    assert disposition == f"attachment; filename=certificate-{cert.code}.pdf"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert json.loads(extract_credential(response.data)) == cert.credential
+
+
+def test_code_is_accepted_as_typed(client, cert):
+    typed = cert.code.lower().replace("-", "")
+    assert client.get(f"/certificates/{typed}.pdf").data == cert.pdf
+
+
+def test_credential_json(client, cert):
+    response = client.get(f"/credentials/{cert.code}.json")
+    assert response.status_code == 200
+    assert json.loads(response.data) == cert.credential
+    assert response.data == ops.credential_bytes(cert.credential)
+    assert "attachment" in response.headers["Content-Disposition"]
+
+
+@pytest.mark.parametrize("code", ["ABCDE-FGHJK-MNPQR-STVWX", "nonsense", "<script>"])
+def test_unknown_codes_are_404(client, db, code):
+    assert client.get(f"/certificates/{code}.pdf").status_code == 404
+    assert client.get(f"/credentials/{code}.json").status_code == 404
+
+
+def test_downloads_are_rate_limited(app, client, cert):
+    app.config["CERTIFICATE_DOWNLOAD_LIMIT"] = "3 per minute"
+    try:
+        statuses = [client.get(f"/credentials/{cert.code}.json").status_code for _ in range(4)]
+    finally:
+        app.config.pop("CERTIFICATE_DOWNLOAD_LIMIT")
+    assert statuses == [200, 200, 200, 429]
