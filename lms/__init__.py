@@ -145,6 +145,9 @@ def _register_blueprints(app: Flask) -> None:
     from courses.competencies.views import bp as competencies_bp
 
     app.register_blueprint(competencies_bp)
+    from courses.assessments.quizzes.views import bp as quizzes_bp
+
+    app.register_blueprint(quizzes_bp)
     from certificates.verify.views import bp as verify_bp  # public verification
 
     app.register_blueprint(verify_bp)
@@ -156,6 +159,9 @@ def _register_blueprints(app: Flask) -> None:
     from lms.cli import register_demo_loader
 
     register_demo_loader(app, courses.demo.load)
+    import courses.assessments.quizzes.demo
+
+    register_demo_loader(app, courses.assessments.quizzes.demo.load)
     import courses.assessments.assignments.demo
 
     register_demo_loader(app, courses.assessments.assignments.demo.load)

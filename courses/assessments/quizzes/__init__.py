@@ -1,0 +1,1 @@
+"""Quizzes: question banks, quiz settings, attempts graded once by the server."""
