@@ -17,6 +17,7 @@ from typing import Any
 import click
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from certificates.cli import certificates_group
 from certificates.credentials import signing
 from certificates.credentials.checks import ISSUER_KEY, STATUS
 from certificates.verify import service
@@ -168,3 +169,7 @@ def verify_command(file: str, issuer_key: str | None, status_list: str | None, a
         verdict = "VALID" if report.valid else f"NOT VALID ({report.status})"
         click.echo(f"result: {verdict}")
     click.get_current_context().exit(0 if report.valid else 1)
+
+
+# Importing this module (the factory does) makes the command ``lms certificates verify``.
+certificates_group.add_command(verify_command)

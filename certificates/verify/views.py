@@ -51,7 +51,7 @@ DEFAULTS = {
     "VERIFY_API_RATE_LIMIT": "60 per minute",
     "VERIFY_DOCUMENT_RATE_LIMIT": "600 per minute",
     "VERIFY_MAX_UPLOAD": 5 * 1024 * 1024,
-    "VERIFY_BULK_MAX_CODES": 500,
+    "VERIFY_BULK_MAX_CODES": 200,
 }
 JSON_LD = "application/ld+json"
 PUBLIC_CACHE_SECONDS = 300

@@ -175,3 +175,20 @@ def test_bad_key_option_is_a_usage_error(files, offline):
 
 def test_the_issuer_url_is_what_the_credential_names(issued):
     assert issued.credential["issuer"]["id"] == issuer.issuer_url()
+
+
+def test_it_is_the_lms_certificates_verify_command(app, files, issued):
+    paths = files()
+    result = app.test_cli_runner().invoke(
+        args=[
+            "certificates",
+            "verify",
+            paths["pdf"],
+            "--issuer-key",
+            multikey(issued),
+            "--status-list",
+            paths["list"],
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    assert "result: VALID" in result.output
