@@ -185,7 +185,10 @@ def form():
         code_form = CodeForm(request.args)
         if code_form.validate():
             typed = code_form.code.data.strip()
-            code = service.canonical_code(typed) or typed
+            code = service.canonical_code(typed)
+            if code is None:
+                # Answer as for an unknown code, after the same lookup.
+                return _report_page(service.verify_code(typed), status=404)
             return redirect(url_for("verify.show", code=code))
         return _form_page(status=400, code_form=code_form)
     return _form_page()

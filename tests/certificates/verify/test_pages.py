@@ -199,3 +199,10 @@ def test_report_page_in_bulgarian(client, issued):
     response = client.get(f"/verify/{issued.code}")
     assert response.status_code == 200
     assert 'lang="bg"' in response.get_data(as_text=True)
+
+
+def test_a_malformed_typed_code_is_not_found_like_an_unknown_one(client, db):
+    malformed = client.get("/verify", query_string={"code": "a/b <c>"})
+    unknown = client.get("/verify", query_string={"code": UNKNOWN}, follow_redirects=True)
+    assert malformed.status_code == unknown.status_code == 404
+    assert verdict(malformed) == verdict(unknown) == "not_found"
