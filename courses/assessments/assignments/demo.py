@@ -65,12 +65,13 @@ DESCRIPTION_BG = """\
 Напишете текста по-долу или качете PDF, Word или OpenDocument файл (до 5 MB).
 """
 
-# (title_en, title_bg, description_en, levels: (title_en, title_bg, points))
+# (title_en, title_bg, description_en, description_bg, levels: (title_en, title_bg, points))
 RUBRIC = (
     (
         "Stakeholders identified",
         "Идентифицирани заинтересовани страни",
         "Are the relevant groups all there, including the less obvious ones?",
+        "Има ли ги всички важни групи, включително по-неочевидните?",
         (
             ("Few or generic", "Малко или общи", 1),
             ("Main groups only", "Само основните групи", 3),
@@ -81,6 +82,7 @@ RUBRIC = (
         "Power/interest analysis",
         "Анализ влияние/интерес",
         "Is each placement on the grid argued from the pilot's context?",
+        "Обосновано ли е мястото на всяка страна в матрицата от контекста на проекта?",
         (
             ("Not argued", "Без обосновка", 0),
             ("Partly argued", "Частично обосновано", 3),
@@ -91,6 +93,7 @@ RUBRIC = (
         "Engagement approach",
         "Подход за ангажиране",
         "Do the engagement choices fit each key stakeholder's interest?",
+        "Съответства ли начинът на ангажиране на интереса на всяка ключова страна?",
         (
             ("Missing", "Липсва", 0),
             ("Generic", "Общ", 3),
@@ -101,6 +104,7 @@ RUBRIC = (
         "Risks and mitigation",
         "Рискове и мерки",
         "Are stakeholder risks realistic and the mitigations practical?",
+        "Реалистични ли са рисковете и приложими ли са мерките?",
         (
             ("Missing", "Липсва", 0),
             ("Named only", "Само посочени", 2),
@@ -201,12 +205,13 @@ def load() -> list[dict]:
         actor=instructor,
     )
     criteria = []
-    for title_en, title_bg, description_en, levels in RUBRIC:
+    for title_en, title_bg, description_en, description_bg, levels in RUBRIC:
         criterion = ops.add_criterion(
             assignment,
             title_en=title_en,
             title_bg=title_bg,
             description_en=description_en,
+            description_bg=description_bg,
             actor=instructor,
         )
         for level_en, level_bg, points in levels:

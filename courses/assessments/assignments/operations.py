@@ -184,6 +184,11 @@ def update_assignment(assignment: Assignment, data: AssignmentData, *, actor: Us
         raise AssignmentError(
             _("Grading has begun: the marking scheme and maximum points can no longer change.")
         )
+    if data.marking == MarkingScheme.GUIDE and assignment.marking == MarkingScheme.RUBRIC:
+        # Keep the criteria usable: each one's best level becomes its maximum.
+        for criterion in assignment.criteria:
+            best = max((level.points for level in criterion.levels), default=Decimal(0))
+            criterion.guide_max = criterion.guide_max or (best if best > 0 else None)
     _apply(assignment, data)
     db.session.flush()
     audit.record("assignment.update", assessment, actor=actor)

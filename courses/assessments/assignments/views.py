@@ -7,6 +7,7 @@ import logging
 from flask import (
     Blueprint,
     abort,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -74,8 +75,19 @@ def section_helpers():
 
 @bp.errorhandler(RequestEntityTooLarge)
 def too_large(error):
-    flash(_("The upload is too large: the whole submission must stay under 16 MB."), "danger")
-    return redirect(request.url), 303
+    limit = storage.human_size(current_app.config.get("MAX_CONTENT_LENGTH") or 0)
+    flash(
+        _("The upload is too large: the whole submission must stay under %(limit)s.", limit=limit),
+        "danger",
+    )
+    args = request.view_args or {}
+    if "code" in args and "assessment_id" in args:
+        target = url_for(
+            "assignments.detail", code=args["code"], assessment_id=args["assessment_id"]
+        )
+    else:
+        target = url_for("courses.catalogue")
+    return redirect(target, 303)
 
 
 # --- loading and authorising -----------------------------------------------------------------

@@ -190,3 +190,16 @@ def test_assessment_rows_are_only_of_kind_assignment(client, db, world, login_as
     db.session.commit()
     login_as(w.instructor)
     assert client.get(f"/courses/{w.course.code}/assignments/{quiz.id}").status_code == 404
+
+
+def test_switching_a_rubric_to_a_marking_guide_keeps_the_criteria_usable(
+    db, world, make_assignment
+):
+    w = world
+    assignment = make_assignment(w.course)
+    data = ops.AssignmentData(
+        title_en="Same", marking="guide", published=True, due_at=assignment.assessment.due_at
+    )
+    ops.update_assignment(assignment, data, actor=w.instructor)
+    assert [c.guide_max for c in assignment.criteria] == [Decimal(5), Decimal(5)]
+    assert ops.rubric_problem(assignment) is None

@@ -387,5 +387,6 @@ def test_request_over_the_server_limit_gets_a_clear_message(
     monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 1000)
     response = client.post_form(_url(w, assignment, "/submit"), {"text": "x" * 5000})
     assert response.status_code == 303
+    assert response.headers["Location"].endswith(_url(w, assignment))
     assert any("upload is too large" in m for m in _flashes(client))
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Submission)) == 0
