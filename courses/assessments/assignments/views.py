@@ -44,6 +44,7 @@ from courses.assessments.models import GradeCategory, GradeStatus
 from courses.enrolment.queries import can_study, course_by_code_or_404
 from courses.models import Course
 from courses.permissions import can_manage_course
+from lms.db import utcnow
 from lms.extensions import db
 from lms.permissions import require
 
@@ -398,6 +399,7 @@ def detail(code: str, assessment_id: int):
         grade=grade if released else None,
         grade_released=released,
         refusal=refusal,
+        overdue=bool(assignment.assessment.due_at and utcnow() > assignment.assessment.due_at),
         form=SubmitForm(),
         extensions=storage.allowed_extensions(assignment.type_keys),
         human_size=storage.human_size,

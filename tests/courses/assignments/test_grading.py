@@ -390,3 +390,40 @@ def test_request_over_the_server_limit_gets_a_clear_message(
     assert response.headers["Location"].endswith(_url(w, assignment))
     assert any("upload is too large" in m for m in _flashes(client))
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Submission)) == 0
+
+
+def test_marking_page_query_count_does_not_grow_with_the_class(
+    app, client, db, world, login_as, make_assignment, make_user, make_enrolment
+):
+    w = world
+    assignment = make_assignment(w.course)
+    target = ops.submit(assignment, w.trainee, text="mine")
+    db.session.commit()
+    login_as(w.instructor)
+    url = _url(w, assignment, f"/submissions/{target.id}?status=ungraded")
+    counts = []
+    for size in (2, 25):
+        for user in _class(db, make_user, make_enrolment, w.cohort, size, prefix=f"M{size}"):
+            ops.submit(assignment, user, text="x")
+        db.session.commit()
+        client.get(url)
+        with count_queries(app) as counter:
+            assert client.get(url).status_code == 200
+        counts.append(counter.count)
+    assert counts[0] == counts[1], counts
+
+
+def test_late_hand_in_is_announced_and_counted(client, db, world, login_as, make_assignment):
+    w = world
+    assignment = make_assignment(
+        w.course,
+        due_in=timedelta(hours=-30),
+        late_policy="penalise",
+        late_percent_per_day=Decimal(5),
+    )
+    login_as(w.trainee)
+    page = client.get(_url(w, assignment))
+    assert "what you hand in now is late" in page.text
+    client.post_form(_url(w, assignment, "/submit"), {"text": "late work"})
+    assert "Handed in, 2 days late." in _flashes(client)
+    assert db.session.scalars(sa.select(Submission)).one().days_late == 2

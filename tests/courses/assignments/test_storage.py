@@ -139,3 +139,11 @@ def test_content_disposition_is_rfc_5987_safe():
     )
     header = storage.content_disposition('evil"\r\nX-Injected: 1.txt')
     assert "\r" not in header and "\n" not in header
+
+
+def test_files_live_in_the_instance_folder_outside_any_static_folder(app, ctx):
+    from pathlib import Path
+
+    assert ctx == Path(app.instance_path) / "uploads" / "assignments"
+    static = Path(app.static_folder).resolve()
+    assert static not in ctx.resolve().parents
