@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
+from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
@@ -91,6 +92,7 @@ class Course(Bilingual, db.Model):
     __table_args__ = (
         sa.CheckConstraint("state IN ('draft', 'published', 'archived')", name="state_known"),
         sa.CheckConstraint("workload_hours >= 0", name="workload_not_negative"),
+        sa.CheckConstraint("pass_mark >= 0 AND pass_mark <= 100", name="pass_mark_range"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -100,6 +102,10 @@ class Course(Bilingual, db.Model):
     summary_en: Mapped[str] = mapped_column(sa.Text, default="")
     summary_bg: Mapped[str] = mapped_column(sa.Text, default="")
     workload_hours: Mapped[int] = mapped_column(default=0)
+    # The course grade (0-100) a trainee needs for completion; set on the gradebook setup page.
+    pass_mark: Mapped[Decimal] = mapped_column(
+        sa.Numeric(5, 2), default=Decimal(50), server_default="50"
+    )
     state: Mapped[str] = mapped_column(sa.String(16), default=CourseState.DRAFT, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

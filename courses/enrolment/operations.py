@@ -13,6 +13,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from blinker import Namespace
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app, has_app_context
 from flask_babel import format_date
@@ -35,6 +36,11 @@ from lms.extensions import db
 from lms.models import Role, User
 
 logger = logging.getLogger(__name__)
+
+_signals = Namespace()
+#: Sent after a trainee's lesson progress changed and was flushed:
+#: ``sender=user, lesson=Lesson, done=bool`` (course completion listens).
+lesson_progress_changed = _signals.signal("lesson-progress-changed")
 
 
 class EnrolmentError(Exception):
@@ -506,15 +512,18 @@ def mark_lesson_done(user: User, lesson: Lesson) -> LessonProgress:
             )
         ).one()
     logger.info("user %s finished lesson %s", user.id, lesson.id)
+    lesson_progress_changed.send(user, lesson=lesson, done=True)
     return progress
 
 
 def mark_lesson_not_done(user: User, lesson: Lesson) -> None:
     """Forget that ``user`` finished ``lesson``; doing it again changes nothing."""
-    db.session.execute(
+    result = db.session.execute(
         sa.delete(LessonProgress).where(
             LessonProgress.user_id == user.id, LessonProgress.lesson_id == lesson.id
         )
     )
     db.session.flush()
     logger.info("user %s marked lesson %s not done", user.id, lesson.id)
+    if result.rowcount:
+        lesson_progress_changed.send(user, lesson=lesson, done=False)
