@@ -130,6 +130,7 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from courses.enrolment.views import bp as enrolment_bp
+    from courses.gradebook.views import bp as gradebook_bp
     from courses.views import bp as courses_bp
     from lms.admin.views import bp as admin_bp
     from lms.auth.views import bp as auth_bp
@@ -140,6 +141,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp)
     app.register_blueprint(courses_bp)
     app.register_blueprint(enrolment_bp)
+    app.register_blueprint(gradebook_bp)
     from courses.assessments.assignments.views import bp as assignments_bp
 
     app.register_blueprint(assignments_bp)
@@ -157,6 +159,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(certificates_bp)
 
     import courses.demo
+    import courses.gradebook.demo
     from lms.cli import register_demo_loader
 
     register_demo_loader(app, courses.demo.load)
@@ -166,6 +169,7 @@ def _register_blueprints(app: Flask) -> None:
     import courses.assessments.assignments.demo
 
     register_demo_loader(app, courses.assessments.assignments.demo.load)
+    register_demo_loader(app, courses.gradebook.demo.load)
     import courses.competencies.demo  # last: it maps the assessments other loaders add
 
     register_demo_loader(app, courses.competencies.demo.load)

@@ -1,0 +1,444 @@
+"""Gradebook reads: the whole course grid and one trainee's row, in a fixed number of queries.
+
+How the database rows become the inputs of the pure rules in
+``courses.assessments.gradebook``:
+
+- Only **published** assessments count, in the course grade and as required work.
+- Only **released** grades count. A draft grade is as if not graded yet, and it
+  is never *missing*: the trainee handed something in and waits for the grade.
+- Categories are the course's ``GradeCategory`` rows. A course without any
+  category puts every assessment into one implicit category; once a course has
+  categories, an assessment without a category does not count (the setup page
+  and the gradebook flag it).
+- A required assessment is passed by a released grade whose percentage reaches
+  its pass percentage (any released score when it has none); a released
+  *excused* grade takes it out of the required ones.
+- Lessons: every lesson marked required must be done (``LessonProgress``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from fractions import Fraction
+
+import sqlalchemy as sa
+from sqlalchemy.orm import contains_eager
+
+from courses.assessments.gradebook import (
+    Category,
+    CompletionResult,
+    CourseGrade,
+    GradeItem,
+    Override,
+    Progress,
+    completion,
+    course_grade,
+)
+from courses.assessments.models import Assessment, Grade, GradeCategory, GradeChange, GradeStatus
+from courses.gradebook.models import (
+    CompletionChange,
+    CourseCompletion,
+    CourseGradeOverride,
+    OverrideChange,
+)
+from courses.models import (
+    Cohort,
+    Course,
+    Enrolment,
+    EnrolmentStatus,
+    Lesson,
+    LessonProgress,
+    Module,
+)
+from lms.db import utcnow
+from lms.extensions import db
+from lms.models import User
+
+logger = logging.getLogger(__name__)
+
+#: Key of the implicit category of a course that has no categories.
+ALL_ITEMS = "all"
+
+
+def counted_category_key(assessment: Assessment, has_categories: bool) -> str | None:
+    """Return the rules' category key of an assessment, or None when it does not count."""
+    if not assessment.published:
+        return None
+    if not has_categories:
+        return ALL_ITEMS
+    return None if assessment.category_id is None else str(assessment.category_id)
+
+
+def percentage(points: Decimal | None, max_points: Decimal) -> Decimal | None:
+    """Return ``points`` as a percentage of ``max_points``, rounded for display."""
+    if points is None:
+        return None
+    return (Decimal(points) * 100 / Decimal(max_points)).quantize(Decimal("0.01"))
+
+
+def passed(grade: Grade | Cell | None, assessment: Assessment) -> bool:
+    """Return whether a released grade passes the assessment (exactly, before rounding)."""
+    if grade is None or grade.status != GradeStatus.RELEASED or grade.points is None:
+        return False
+    if assessment.pass_percent is None:
+        return True
+    return Fraction(grade.points) * 100 / Fraction(assessment.max_points) >= Fraction(
+        assessment.pass_percent
+    )
+
+
+#: What the gradebook reads of a grade; rows have these as attributes (``cell.points``).
+CELL_COLUMNS = (
+    Grade.id,
+    Grade.assessment_id,
+    Grade.user_id,
+    Grade.points,
+    Grade.excused,
+    Grade.status,
+    Grade.version,
+)
+Cell = sa.Row
+
+
+@dataclass
+class TraineeRow:
+    """One trainee in the gradebook: grades (draft and released), results and completion."""
+
+    user: User
+    cohort: Cohort
+    grades: dict[int, Cell]
+    override: CourseGradeOverride | None
+    record: CourseCompletion | None
+    result: CourseGrade
+    lessons: Progress
+    required: Progress
+    completion: CompletionResult
+
+    @property
+    def category_percentages(self) -> dict[str, Decimal | None]:
+        return {c.key: c.percentage for c in self.result.categories}
+
+    @property
+    def dropped(self) -> set[str]:
+        return {i.key for c in self.result.categories for i in c.items if i.status == "dropped"}
+
+    def released(self, assessment_id: int) -> Cell | None:
+        grade = self.grades.get(assessment_id)
+        if grade is not None and grade.status == GradeStatus.RELEASED:
+            return grade
+        return None
+
+
+@dataclass
+class Gradebook:
+    course: Course
+    categories: list[GradeCategory]
+    assessments: list[Assessment]
+    rows: list[TraineeRow]
+    now: datetime
+    cohort: Cohort | None = None
+    uncounted: list[Assessment] = field(default_factory=list)
+
+    @property
+    def has_categories(self) -> bool:
+        return bool(self.categories)
+
+    def row_for(self, user_id: int) -> TraineeRow | None:
+        return next((row for row in self.rows if row.user.id == user_id), None)
+
+    def category_key(self, assessment: Assessment) -> str | None:
+        return counted_category_key(assessment, self.has_categories)
+
+
+def members(course: Course, *, cohort: Cohort | None = None, user_ids: Iterable[int] | None = None):
+    """A select of the user ids holding an active place in ``course`` (optionally filtered)."""
+    query = (
+        sa.select(Enrolment.user_id)
+        .join(Cohort, Cohort.id == Enrolment.cohort_id)
+        .where(Cohort.course_id == course.id, Enrolment.status == EnrolmentStatus.ACTIVE)
+    )
+    if cohort is not None:
+        query = query.where(Enrolment.cohort_id == cohort.id)
+    if user_ids is not None:
+        query = query.where(Enrolment.user_id.in_(list(user_ids)))
+    return query
+
+
+def categories_of(course: Course) -> list[GradeCategory]:
+    return list(
+        db.session.scalars(
+            sa.select(GradeCategory)
+            .where(GradeCategory.course_id == course.id)
+            .order_by(GradeCategory.position, GradeCategory.id)
+        )
+    )
+
+
+def assessments_of(course: Course) -> list[Assessment]:
+    return list(
+        db.session.scalars(
+            sa.select(Assessment)
+            .where(Assessment.course_id == course.id)
+            .order_by(Assessment.position, Assessment.due_at, Assessment.id)
+        )
+    )
+
+
+def load_gradebook(
+    course: Course,
+    *,
+    cohort: Cohort | None = None,
+    user_ids: Iterable[int] | None = None,
+    now: datetime | None = None,
+) -> Gradebook:
+    """Load and compute the gradebook of ``course``: 8 queries whatever the class size."""
+    now = now or utcnow()
+    user_ids = None if user_ids is None else list(user_ids)
+    member_ids = members(course, cohort=cohort, user_ids=user_ids)
+    categories = categories_of(course)
+    assessments = assessments_of(course)
+
+    enrolment_query = (
+        sa.select(Enrolment)
+        .join(Enrolment.user)
+        .join(Enrolment.cohort)
+        .options(
+            contains_eager(Enrolment.user).lazyload(User.role_rows),
+            contains_eager(Enrolment.cohort),
+        )
+        .where(Cohort.course_id == course.id, Enrolment.status == EnrolmentStatus.ACTIVE)
+        .order_by(User.name, User.id, Cohort.starts_on, Cohort.id)
+    )
+    if cohort is not None:
+        enrolment_query = enrolment_query.where(Enrolment.cohort_id == cohort.id)
+    if user_ids is not None:
+        enrolment_query = enrolment_query.where(Enrolment.user_id.in_(user_ids))
+    enrolments = list(db.session.scalars(enrolment_query))
+
+    # Plain rows, not ORM objects: a class of 1,000 has 30,000 of them.
+    grades: dict[int, dict[int, Cell]] = {}
+    for grade in db.session.execute(
+        sa.select(*CELL_COLUMNS)
+        .join(Assessment, Assessment.id == Grade.assessment_id)
+        .where(Assessment.course_id == course.id, Grade.user_id.in_(member_ids))
+    ):
+        grades.setdefault(grade.user_id, {})[grade.assessment_id] = grade
+    overrides = {
+        o.user_id: o
+        for o in db.session.scalars(
+            sa.select(CourseGradeOverride).where(
+                CourseGradeOverride.course_id == course.id,
+                CourseGradeOverride.user_id.in_(member_ids),
+            )
+        )
+    }
+    records = {
+        r.user_id: r
+        for r in db.session.scalars(
+            sa.select(CourseCompletion).where(
+                CourseCompletion.course_id == course.id,
+                CourseCompletion.user_id.in_(member_ids),
+            )
+        )
+    }
+    required_lessons = (
+        sa.select(Lesson.id)
+        .join(Module, Module.id == Lesson.module_id)
+        .where(Module.course_id == course.id, Lesson.required.is_(True))
+    )
+    lesson_total = db.session.scalar(
+        sa.select(sa.func.count()).select_from(required_lessons.subquery())
+    )
+    lessons_done = dict(
+        db.session.execute(
+            sa.select(LessonProgress.user_id, sa.func.count(LessonProgress.id))
+            .where(
+                LessonProgress.lesson_id.in_(required_lessons),
+                LessonProgress.user_id.in_(member_ids),
+            )
+            .group_by(LessonProgress.user_id)
+        ).all()
+    )
+
+    book = Gradebook(course, categories, assessments, [], now, cohort)
+    rule_categories = [Category(str(c.id), c.weight, c.drop_lowest) for c in categories] or [
+        Category(ALL_ITEMS, Decimal(1))
+    ]
+    keys = {a.id: book.category_key(a) for a in assessments}
+    book.uncounted = [a for a in assessments if a.published and keys[a.id] is None]
+    required = [a for a in assessments if a.published and a.required]
+    # Items are frozen values and many trainees share one (same points, or not graded):
+    # building each once saves most of the validation work in a large class.
+    item_cache: dict[tuple, GradeItem] = {}
+
+    def item(assessment: Assessment, key: str, grade: Cell | None) -> GradeItem:
+        released = grade is not None and grade.status == GradeStatus.RELEASED
+        score = grade.points if released and not grade.excused else None
+        # A draft is work waiting for its grade, never missing work.
+        due_at = None if grade is not None and not released else assessment.due_at
+        excused = released and grade.excused
+        cache_key = (assessment.id, score, due_at is None, excused)
+        cached = item_cache.get(cache_key)
+        if cached is None:
+            cached = item_cache[cache_key] = GradeItem(
+                key=str(assessment.id),
+                category=key,
+                max_points=assessment.max_points,
+                score=score,
+                due_at=due_at,
+                excused=excused,
+            )
+        return cached
+
+    seen: set[int] = set()
+    for enrolment in enrolments:
+        user = enrolment.user
+        if user.id in seen:  # enrolled in two cohorts of the course: show the first
+            continue
+        seen.add(user.id)
+        mine = grades.get(user.id, {})
+        items = [
+            item(assessment, keys[assessment.id], mine.get(assessment.id))
+            for assessment in assessments
+            if keys[assessment.id] is not None
+        ]
+        override_row = overrides.get(user.id)
+        override = (
+            Override(override_row.value, override_row.reason)
+            if override_row is not None and override_row.value is not None
+            else None
+        )
+        result = course_grade(rule_categories, items, now, override)
+        excused = sum(
+            1
+            for a in required
+            if (g := mine.get(a.id)) is not None and g.status == GradeStatus.RELEASED and g.excused
+        )
+        required_progress = Progress(
+            sum(1 for a in required if passed(mine.get(a.id), a)),
+            len(required) - excused,
+        )
+        lesson_progress = Progress(int(lessons_done.get(user.id, 0)), int(lesson_total or 0))
+        book.rows.append(
+            TraineeRow(
+                user=user,
+                cohort=enrolment.cohort,
+                grades=mine,
+                override=override_row,
+                record=records.get(user.id),
+                result=result,
+                lessons=lesson_progress,
+                required=required_progress,
+                completion=completion(
+                    lesson_progress, required_progress, result.grade, course.pass_mark
+                ),
+            )
+        )
+    return book
+
+
+# --- history ---------------------------------------------------------------------------------
+
+
+@dataclass
+class HistoryEntry:
+    """One line of a trainee's grade history: a grade, override or completion change."""
+
+    kind: str  # "grade", "override" or "completion"
+    at: datetime
+    what: str
+    old: object
+    new: object
+    old_status: str | None
+    new_status: str | None
+    who: User | None
+    reason: str
+
+
+def history(course: Course, user: User) -> list[HistoryEntry]:
+    """Every grade, override and completion change of ``user`` in ``course``, newest first."""
+    entries: list[HistoryEntry] = []
+    changes = db.session.execute(
+        sa.select(GradeChange, Assessment)
+        .join(Grade, Grade.id == GradeChange.grade_id)
+        .join(Assessment, Assessment.id == Grade.assessment_id)
+        .outerjoin(GradeChange.changed_by)
+        .options(contains_eager(GradeChange.changed_by))
+        .where(Assessment.course_id == course.id, Grade.user_id == user.id)
+    ).all()
+    for change, assessment in changes:
+        entries.append(
+            HistoryEntry(
+                "grade",
+                change.changed_at,
+                assessment.tr("title"),
+                change.old_points,
+                change.new_points,
+                change.old_status,
+                change.new_status,
+                change.changed_by,
+                change.reason,
+            )
+        )
+    for change in db.session.scalars(
+        sa.select(OverrideChange)
+        .join(CourseGradeOverride, CourseGradeOverride.id == OverrideChange.override_id)
+        .outerjoin(OverrideChange.changed_by)
+        .options(contains_eager(OverrideChange.changed_by))
+        .where(CourseGradeOverride.course_id == course.id, CourseGradeOverride.user_id == user.id)
+    ):
+        entries.append(
+            HistoryEntry(
+                "override",
+                change.changed_at,
+                "",
+                change.old_value,
+                change.new_value,
+                None,
+                None,
+                change.changed_by,
+                change.reason,
+            )
+        )
+    for change in db.session.scalars(
+        sa.select(CompletionChange)
+        .join(CourseCompletion, CourseCompletion.id == CompletionChange.completion_id)
+        .where(CourseCompletion.course_id == course.id, CourseCompletion.user_id == user.id)
+    ):
+        entries.append(
+            HistoryEntry(
+                "completion",
+                change.changed_at,
+                "",
+                None,
+                change.grade,
+                None,
+                "completed" if change.completed else "not_completed",
+                None,
+                change.reason,
+            )
+        )
+    entries.sort(key=lambda e: e.at, reverse=True)
+    return entries
+
+
+def is_member(course: Course, user: User) -> bool:
+    """Return whether ``user`` holds an active place in a cohort of ``course``."""
+    return db.session.scalar(members(course, user_ids=[user.id]).limit(1)) is not None
+
+
+def ever_enrolled(course: Course, user_id: int) -> bool:
+    """Return whether ``user_id`` has or had an enrolment (any status) in ``course``."""
+    return (
+        db.session.scalar(
+            sa.select(Enrolment.id)
+            .join(Cohort, Cohort.id == Enrolment.cohort_id)
+            .where(Cohort.course_id == course.id, Enrolment.user_id == user_id)
+            .limit(1)
+        )
+        is not None
+    )
