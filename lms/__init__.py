@@ -157,6 +157,15 @@ def _register_blueprints(app: Flask) -> None:
     from certificates.views import bp as certificates_bp  # schemes, decisions, downloads
 
     app.register_blueprint(certificates_bp)
+    import lms.api  # JSON API core: /api/v1, tokens, OpenAPI document and reference page
+
+    lms.api.init_app(app)
+    import courses.api  # enrolments, lessons, quizzes, assignments, grades over /api/v1
+
+    courses.api.register(app)
+    import certificates.api  # certificates over /api/v1; documents the public verify API
+
+    certificates.api.init_app(app)
 
     import courses.demo
     import courses.gradebook.demo
