@@ -160,6 +160,9 @@ def _register_blueprints(app: Flask) -> None:
     import lms.api  # JSON API core: /api/v1, tokens, OpenAPI document and reference page
 
     lms.api.init_app(app)
+    from courses.api.catalogue import bp as catalogue_api_bp  # programmes, courses, cohorts
+
+    lms.api.register_blueprint(app, catalogue_api_bp)
     import courses.api  # enrolments, lessons, quizzes, assignments, grades over /api/v1
 
     courses.api.register(app)

@@ -39,9 +39,10 @@ Rules for endpoints:
 
 - ``url_prefix`` is relative: ``api_blueprint`` puts it under ``/api/v1``.
 - Every endpoint but public ones has ``@require_scope(...)`` (any of the scopes
-  listed). Scopes: read (GET of what the user may see), learn (trainee writes),
-  teach (instructor writes), certify (certifier writes), admin. A token's scopes
-  are cut down to what its user's roles allow at each request. After the scope,
+  listed); public reads use ``@optional_scope(...)`` (anonymous allowed, a token sent
+  must carry one of the scopes). Scopes: read (GET of what the user may see), learn
+  (trainee writes), teach (instructor writes), certify (certifier writes), admin.
+  A token's scopes are cut down to what its user's roles allow at each request. After the scope,
   apply the same role/relation checks as the pages (``lms.permissions.require``,
   ``courses.permissions...``); ``current_user`` is the token's user too, so
   operations and ``audit.record`` see the right actor. Session cookies never
@@ -91,6 +92,7 @@ __all__ = [
     "has_scope",
     "idempotent",
     "init_app",
+    "optional_scope",
     "page_schema",
     "paginate",
     "register_blueprint",
@@ -129,6 +131,7 @@ from lms.api.auth import (  # noqa: E402 - they use doc_helper
     current_api_token,
     current_api_user,
     has_scope,
+    optional_scope,
     require_scope,
 )
 from lms.api.idempotency import idempotent  # noqa: E402

@@ -155,3 +155,35 @@ def require_scope(*scopes: str) -> Callable:
         return doc_helper.alt_response(403, response="FORBIDDEN")(wrapped)
 
     return decorator
+
+
+def optional_scope(*scopes: str) -> Callable:
+    """Allow anonymous callers; a token, when sent, must carry any of ``scopes`` (else 403).
+
+    For public reads such as the catalogue: the view then sees ``current_user`` as the
+    token's user or anonymous, and shows what that user may see.
+    """
+    from lms.api import doc_helper
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if g.get("api_user") is not None and not has_scope(*scopes):
+                needed = " ".join(scopes)
+                abort(
+                    403,
+                    f"The token lacks the scope this endpoint needs (one of: {needed}).",
+                    headers={
+                        "WWW-Authenticate": (
+                            f'Bearer realm="api", error="insufficient_scope", scope="{needed}"'
+                        )
+                    },
+                )
+            return view(*args, **kwargs)
+
+        security = [{}, *({"bearerAuth": [scope]} for scope in scopes)]
+        wrapped = doc_helper.doc(security=security)(wrapped)
+        wrapped = doc_helper.alt_response(401, response="UNAUTHORIZED")(wrapped)
+        return doc_helper.alt_response(403, response="FORBIDDEN")(wrapped)
+
+    return decorator
