@@ -3,8 +3,10 @@
 Runs after every ``courses`` loader. Стефан Маринов holds the project-manager
 certificate; Jonas Weber's was revoked (the reason is kept); Елена Николова
 meets every requirement but has no certificate yet, so a certifier can issue
-one in the demo. Course completions the other loaders did not create are
-recorded as recognised prior learning, with a history row saying so.
+one in the demo. Where the other loaders left these trainees short of a course
+the schemes require, they are given the record that earns it through the real
+rules (enrolment, lessons done, released grades by the course's instructor),
+so the gradebook agrees with the certificates.
 Idempotent: nothing happens when the project-manager scheme exists.
 """
 
@@ -19,10 +21,14 @@ import sqlalchemy as sa
 
 from certificates import operations as ops
 from certificates import queries
-from courses.gradebook.models import CompletionChange, CourseCompletion
+from courses.assessments.grades import get_grade, set_grade
+from courses.assessments.models import Assessment, GradeStatus
+from courses.enrolment.operations import enrol, free_places, mark_lesson_done
+from courses.enrolment.queries import course_outline, has_active_enrolment
+from courses.gradebook.models import CourseCompletion
+from courses.gradebook.operations import recompute_completion
 from courses.models import Course, Programme
 from lms.auth.operations import find_user_by_email
-from lms.db import utcnow
 from lms.extensions import db
 
 logger = logging.getLogger(__name__)
@@ -115,8 +121,8 @@ SCHEMES = (
     ),
 )
 
-# Trainee e-mail -> course grades recorded as prior learning where no completion exists.
-PRIOR_LEARNING = {
+# Trainee e-mail -> percentage earned in each course the schemes require, where not yet complete.
+EARNED = {
     "stefan.marinov@example.org": {"SC-101": 88, "SC-102": 79},
     "jonas.weber@example.org": {"SC-101": 71, "SC-102": 64},
     "elena.nikolova@example.org": {"SC-101": 84, "SC-102": 77},
@@ -138,11 +144,11 @@ def load() -> list[dict]:
         logger.info("demo courses missing; certification demo skipped")
         return []
     schemes = {spec.code: _scheme(spec, courses) for spec in SCHEMES}
-    for email, grades in PRIOR_LEARNING.items():
+    for email, grades in EARNED.items():
         user = find_user_by_email(email)
         if user is not None:
-            for code, grade in grades.items():
-                _prior_learning(user, courses[code], Decimal(grade))
+            for code, percent in grades.items():
+                _earn_completion(user, courses[code], Decimal(percent))
     db.session.flush()
     certifier = find_user_by_email(CERTIFIER)
     scheme = schemes["S4C-PM"]
@@ -200,25 +206,39 @@ def _scheme(spec: SchemeSpec, courses: dict[str, Course]):
     return scheme
 
 
-def _prior_learning(user, course: Course, grade: Decimal) -> None:
-    row = db.session.scalar(
+def _earn_completion(user, course: Course, percent: Decimal) -> None:
+    """Give ``user`` what completing ``course`` takes, through the same operations as the pages."""
+    completion = db.session.scalar(
         sa.select(CourseCompletion).where(
             CourseCompletion.user_id == user.id, CourseCompletion.course_id == course.id
         )
     )
-    if row is not None and row.completed:
+    if completion is not None and completion.completed:
         return
-    now = utcnow()
-    if row is None:
-        row = CourseCompletion(user_id=user.id, course_id=course.id)
-        db.session.add(row)
-    row.completed, row.grade, row.completed_at = True, grade, now
-    db.session.add(
-        CompletionChange(
-            completion=row,
-            completed=True,
-            grade=grade,
-            changed_at=now,
-            reason="Recognised prior learning (demo data).",
-        )
+    instructor = course.instructors[0] if course.instructors else None
+    if not has_active_enrolment(user, course):
+        cohort = next((c for c in course.cohorts if free_places(c) != 0), None)
+        if cohort is None:
+            logger.warning("no free place in %s for %s", course.code, user.email)
+            return
+        enrol(cohort, user, actor=instructor, by_staff=True)
+    for lesson in course_outline(course):
+        if lesson.required:
+            mark_lesson_done(user, lesson)
+    assessments = db.session.scalars(
+        sa.select(Assessment).where(Assessment.course_id == course.id, Assessment.published)
     )
+    for assessment in assessments:
+        grade = get_grade(assessment, user)
+        if grade is not None and grade.status == GradeStatus.RELEASED:
+            continue
+        points = (assessment.max_points * percent / 100).quantize(Decimal("0.01"))
+        set_grade(
+            assessment,
+            user,
+            points,
+            actor=instructor,
+            release=True,
+            reason="Demo record of a trainee who completed the course.",
+        )
+    recompute_completion(course, user.id, "Demo record of a trainee who completed the course.")

@@ -34,3 +34,26 @@ def test_demo_certificates(db):
 
     assert demo.load() == []
     assert len(queries.all_certificates()) == 2
+
+
+def test_demo_completions_follow_from_the_gradebook(db):
+    """Every completion the certificates rest on is what the gradebook rules compute."""
+    import sqlalchemy as sa
+
+    from courses.gradebook.models import CourseCompletion
+    from courses.gradebook.operations import recompute_course
+    from courses.models import Course
+
+    for loader in current_app.extensions["lms_demo_loaders"]:
+        loader()
+    db.session.flush()
+    before = {
+        (c.user_id, c.course_id): (c.completed, c.grade)
+        for c in db.session.scalars(sa.select(CourseCompletion))
+    }
+    for course in db.session.scalars(sa.select(Course)):
+        assert recompute_course(course, "check") == 0, course.code
+    holder = next(
+        c for c in queries.all_certificates() if c.snapshot["holder_name"] == "Стефан Маринов"
+    )
+    assert before[(holder.user_id, queries.scheme_by_code("S4C-PM").requirements[0].course_id)][0]
