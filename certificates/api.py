@@ -12,6 +12,7 @@ from certificates import operations as ops
 from certificates import queries
 from certificates.models import Certificate, CertificateStatus, Scheme
 from certificates.verify import service
+from courses.api import MAX_ID
 from lms.api import (
     ApiSchema,
     PageArgs,
@@ -82,7 +83,7 @@ class IssueSchema(ApiSchema):
         validate=ma.validate.Length(min=1, max=64),
         metadata={"description": "The scheme's code"},
     )
-    user_id = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1))
+    user_id = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1, max=MAX_ID))
 
 
 class ReasonSchema(ApiSchema):

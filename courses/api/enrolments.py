@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from flask import url_for
 from sqlalchemy.orm import contains_eager
 
+from courses.api import MAX_ID, load
 from courses.enrolment import operations
 from courses.enrolment.csv_import import EMAIL_MAX_LENGTH
 from courses.models import Cohort, Course, Enrolment, EnrolmentStatus
@@ -79,7 +80,7 @@ class RosterArgs(PageArgs):
 
 
 class SelfEnrolSchema(ApiSchema):
-    cohort_id = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1))
+    cohort_id = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1, max=MAX_ID))
 
 
 class StaffEnrolSchema(ApiSchema):
@@ -159,7 +160,7 @@ def my_enrolments(args):
 
 
 def _my_enrolment_or_404(enrolment_id: int) -> Enrolment:
-    enrolment = db.session.get(Enrolment, enrolment_id)
+    enrolment = load(Enrolment, enrolment_id)
     if enrolment is None or enrolment.user_id != current_api_user.id:
         abort(404, "You have no enrolment with this id.")
     return enrolment
@@ -184,7 +185,7 @@ def my_enrolment(enrolment_id: int):
 def self_enrol(data):
     """Enrol the token's trainee in a cohort: active if a place is free, else waiting list."""
     require(current_api_user.has_role(Role.TRAINEE, Role.ADMIN))
-    cohort = db.session.get(Cohort, data["cohort_id"])
+    cohort = load(Cohort, data["cohort_id"])
     if cohort is None or not can_view_course(current_api_user, cohort.course):
         abort(
             404,
@@ -225,7 +226,7 @@ def my_withdraw(enrolment_id: int):
 
 def _staff_cohort(cohort_id: int) -> Cohort:
     """Load a cohort whose course the token user manages: 404 if unknown, 403 otherwise."""
-    cohort = db.session.get(Cohort, cohort_id)
+    cohort = load(Cohort, cohort_id)
     if cohort is None:
         abort(404, "No cohort has this id.")
     require(can_manage_course(current_api_user, cohort.course))
@@ -233,7 +234,7 @@ def _staff_cohort(cohort_id: int) -> Cohort:
 
 
 def _roster_entry_or_404(cohort: Cohort, enrolment_id: int) -> Enrolment:
-    enrolment = db.session.get(Enrolment, enrolment_id)
+    enrolment = load(Enrolment, enrolment_id)
     if enrolment is None or enrolment.cohort_id != cohort.id:
         abort(404, "This cohort has no enrolment with this id.")
     return enrolment

@@ -8,6 +8,7 @@ import marshmallow as ma
 import sqlalchemy as sa
 from flask import url_for
 
+from courses.api import MAX_ID, load
 from courses.competencies import queries as competency_queries
 from courses.gradebook import queries as gradebook_queries
 from courses.gradebook.queries import Gradebook, TraineeRow
@@ -150,7 +151,7 @@ def my_grades(code: str):
 
 
 class GradebookArgs(PageArgs):
-    cohort_id = ma.fields.Integer(validate=ma.validate.Range(min=1))
+    cohort_id = ma.fields.Integer(validate=ma.validate.Range(min=1, max=MAX_ID))
 
 
 class TraineeSchema(ApiSchema):
@@ -237,7 +238,7 @@ def gradebook(args, code: str):
     require(can_manage_course(current_api_user, course))
     cohort = None
     if args.get("cohort_id"):
-        cohort = db.session.get(Cohort, args["cohort_id"])
+        cohort = load(Cohort, args["cohort_id"])
         if cohort is None or cohort.course_id != course.id:
             abort(
                 422,
@@ -339,7 +340,7 @@ def my_competencies():
 @bp.alt_response(404, response="NOT_FOUND")
 def competencies(user_id: int):
     """Return a trainee's competency profile (certifiers, admins, and the trainee's instructors)."""
-    trainee = db.session.get(User, user_id)
+    trainee = load(User, user_id)
     if trainee is None:
         abort(404, "No user has this id.")
     require(competency_queries.can_view_record(current_api_user, trainee))

@@ -9,6 +9,7 @@ import marshmallow as ma
 import sqlalchemy as sa
 from flask import url_for
 
+from courses.api import MAX_ID, load
 from courses.assessments import scoring
 from courses.assessments.assignments import operations as assignment_ops
 from courses.assessments.assignments import queries as assignment_queries
@@ -119,7 +120,7 @@ def course_progress(code: str):
 
 def _set_done(code: str, lesson_id: int, done: bool) -> dict:
     course = _study_course(code)
-    lesson = db.session.get(Lesson, lesson_id)
+    lesson = load(Lesson, lesson_id)
     if lesson is None or lesson.module.course_id != course.id:
         abort(404, "This course has no lesson with this id.")
     if done:
@@ -198,7 +199,7 @@ class AnswerValue(ma.fields.Field):
 
 
 class AnswerInSchema(ApiSchema):
-    question_id = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1))
+    question_id = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1, max=MAX_ID))
     response = AnswerValue(required=True, allow_none=True, metadata=ANSWER_TYPES)
 
 
@@ -319,7 +320,7 @@ def serialise_attempt(attempt: Attempt) -> dict:
 
 def _takeable_quiz(quiz_id: int) -> Quiz:
     """Load a quiz as the quiz page does: hidden ones 404, others need an active place (403)."""
-    quiz = db.session.get(Quiz, quiz_id)
+    quiz = load(Quiz, quiz_id)
     if quiz is None:
         abort(404, "No quiz has this id.")
     course = quiz.assessment.course
@@ -334,7 +335,7 @@ def _takeable_quiz(quiz_id: int) -> Quiz:
 
 def _own_attempt(attempt_id: int) -> Attempt:
     """Load an attempt of the token user; anyone else's is 404, as if it did not exist."""
-    attempt = db.session.get(Attempt, attempt_id)
+    attempt = load(Attempt, attempt_id)
     if (
         attempt is None
         or attempt.user_id != current_api_user.id
@@ -502,7 +503,7 @@ def serialise_submission(submission: Submission, course: Course) -> dict:
 
 def _study_assignment(assessment_id: int):
     """Load an assignment as its page does: staff, or trainees who may study the course."""
-    assessment = db.session.get(Assessment, assessment_id)
+    assessment = load(Assessment, assessment_id)
     if assessment is None or assessment.kind != AssessmentKind.ASSIGNMENT:
         abort(404, "No assignment has this id.")
     course = assessment.course

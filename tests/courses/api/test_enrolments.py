@@ -265,3 +265,12 @@ def test_staff_withdraw(call, world):
     assert response.status_code == 200 and response.get_json()["status"] == "withdrawn"
     wrong_cohort = f"/api/v1/cohorts/{world.other_cohort.id}/enrolments/{world.enrolment.id}"
     assert call("other-instructor-teach", "GET", wrong_cohort).status_code == 404
+
+
+def test_ids_no_column_can_hold_are_refused_cleanly(call, db, world):
+    huge = 2**40
+    assert call("trainee-read", "GET", f"/api/v1/me/enrolments/{huge}").status_code == 404
+    assert call("instructor-teach", "GET", f"/api/v1/cohorts/{huge}/enrolments").status_code == 404
+    response = call("outsider-learn", "POST", "/api/v1/me/enrolments", json={"cohort_id": huge})
+    assert response.status_code == 422
+    assert call("trainee-read", "GET", f"/api/v1/quiz-attempts/{huge}").status_code == 404
