@@ -197,28 +197,28 @@ def programmes():
 @bp.alt_response(422, response="UNPROCESSABLE_ENTITY")
 def courses(args):
     """List courses by code: published ones, and the drafts the caller manages."""
+    page, per_page = args["page"], args["per_page"]
     programme = None
     if args.get("programme"):
         programme = queries.programme_by_code(args["programme"])
-        if programme is None or programme not in queries.visible_programmes(current_user):
-            abort(
-                422,
-                "No programme has this code.",
-                errors=[{"field": "programme", "message": "No programme has this code."}],
-            )
-    page, per_page = args["page"], args["per_page"]
-    pagination, open_ids = queries.catalogue_page(
-        current_user, search=args["search"], programme=programme, page=page, per_page=per_page
-    )
+        if programme is not None and programme not in queries.visible_programmes(current_user):
+            programme = None
+    if args.get("programme") and programme is None:
+        # A filter naming no programme the caller may see matches no course.
+        items, total, open_ids = [], 0, set()
+    else:
+        pagination, open_ids = queries.catalogue_page(
+            current_user, search=args["search"], programme=programme, page=page, per_page=per_page
+        )
+        items, total = pagination.items, pagination.total or 0
     query = {"search": args["search"] or None, "programme": args.get("programme")}
     query = {k: v for k, v in query.items() if v}
 
     def link(number):
         return url_for("api_catalogue.courses", page=number, per_page=per_page, **query)
 
-    total = pagination.total or 0
     return {
-        "items": [course_json(c, has_open_cohort=c.id in open_ids) for c in pagination.items],
+        "items": [course_json(c, has_open_cohort=c.id in open_ids) for c in items],
         "page": page,
         "per_page": per_page,
         "total": total,

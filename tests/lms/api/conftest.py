@@ -183,7 +183,9 @@ def notes_user(notes_app):
     from lms.auth.operations import create_user
 
     n = next(_counter)
-    user = create_user(email=f"notes{n}@example.org", name=f"Notes {n}", roles=[Role.TRAINEE])
+    user = create_user(
+        email=f"notes{n}@example.org", name=f"Notes {n}", roles=[Role.TRAINEE], password=None
+    )
     _db.session.flush()
     secret = make_token(user, scopes=["learn"])
     _db.session.commit()
