@@ -8,11 +8,13 @@ import math
 import marshmallow as ma
 import sqlalchemy as sa
 from flask import url_for
+from flask_smorest.fields import Upload
 
 from courses.api import MAX_ID, load
 from courses.assessments import scoring
 from courses.assessments.assignments import operations as assignment_ops
 from courses.assessments.assignments import queries as assignment_queries
+from courses.assessments.assignments import storage
 from courses.assessments.assignments.models import MarkingStatus, Submission
 from courses.assessments.models import Assessment, AssessmentKind
 from courses.assessments.quizzes import operations as quiz_ops
@@ -544,4 +546,49 @@ def submit(data, assessment_id: int):
     except assignment_ops.AssignmentError as error:
         abort(422, str(error), errors=[{"field": "text", "message": str(error)}])
     db.session.commit()
+    return serialise_submission(submission, course), 201
+
+
+class FileUploadSchema(ApiSchema):
+    file = Upload(required=True, metadata={"description": "The file to hand in"})
+
+
+@bp.route("/assignments/<int:assessment_id>/submissions/file", methods=["POST"])
+@require_scope("learn")
+@idempotent
+@bp.arguments(FileUploadSchema, location="files")
+@bp.response(201, SubmissionSchema)
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.alt_response(409, response="CONFLICT")
+@bp.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE")
+def submit_file(files, assessment_id: int):
+    """Hand in a file (multipart/form-data, field ``file``) as the next attempt."""
+    course, assignment = _study_assignment(assessment_id)
+    refusal = assignment_ops.submission_refusal(assignment, current_api_user)
+    if refusal:
+        abort(409, refusal)
+    if not assignment.allow_files:
+        message = "This assignment accepts text only, not files."
+        abort(422, message, errors=[{"field": "file", "message": message}])
+    upload = files["file"]
+    stored: list[storage.StoredFile] = []
+    try:
+        stored.append(
+            storage.store(
+                upload.stream,
+                upload.filename,
+                allowed=assignment.type_keys,
+                max_bytes=assignment.max_file_bytes,
+            )
+        )
+        submission = assignment_ops.submit(assignment, current_api_user, files=stored)
+        db.session.commit()
+    except (storage.UploadRefused, assignment_ops.AssignmentError) as error:
+        db.session.rollback()
+        storage.discard(stored)
+        abort(422, str(error), errors=[{"field": "file", "message": str(error)}])
+    except BaseException:
+        db.session.rollback()
+        storage.discard(stored)
+        raise
     return serialise_submission(submission, course), 201

@@ -280,3 +280,43 @@ def test_submit_retry_returns_the_first_submission(call, db, world):
 def test_quiz_is_not_an_assignment(call, world):
     url = f"/api/v1/assignments/{world.quiz.assessment_id}/submissions"
     assert call("trainee-learn", "POST", url, json={"text": "x"}).status_code == 404
+
+
+def _upload(client, world, headers, name="map.pdf", data=None):
+    import io
+
+    from tests.courses.assignments.conftest import PDF
+
+    url = f"/api/v1/assignments/{world.assignment.assessment_id}/submissions/file"
+    body = {"file": (io.BytesIO(PDF if data is None else data), name)}
+    response = client.post(url, data=body, headers=headers, content_type="multipart/form-data")
+    assert_matches_openapi(response)
+    return response
+
+
+def test_file_submission(app, client, db, world, token_for):
+    from tests.courses.assignments.conftest import upload_files
+
+    before = upload_files(app)
+    refused = _upload(client, world, token_for(world.trainee, "read"))
+    assert refused.status_code == 403
+    outsider = _upload(client, world, token_for(world.outsider, "learn"))
+    assert outsider.status_code == 403
+    wrong = _upload(client, world, token_for(world.trainee, "learn"), "map.exe", b"MZ\x90\x00")
+    assert wrong.status_code == 422 and wrong.get_json()["errors"][0]["field"] == "file"
+    assert count(db, Submission) == 0 and upload_files(app) == before
+    created = _upload(client, world, token_for(world.trainee, "learn"))
+    assert created.status_code == 201
+    assert created.get_json()["files"] == ["map.pdf"]
+    assert count(db, Submission) == 1 and len(upload_files(app) - before) == 1
+
+
+def test_file_submission_needs_a_file(client, db, world, token_for):
+    url = f"/api/v1/assignments/{world.assignment.assessment_id}/submissions/file"
+    response = client.post(
+        url, data={}, headers=token_for(world.trainee, "learn"), content_type="multipart/form-data"
+    )
+    assert_matches_openapi(response)
+    assert response.status_code == 422
+    assert response.get_json()["errors"][0]["field"] == "file"
+    assert count(db, Submission) == 0
