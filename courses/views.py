@@ -23,6 +23,7 @@ from courses.forms import (
     instructor_choice,
 )
 from courses.models import Course, CourseState, LearningOutcome, Lesson, Module, Programme
+from courses.enrolment.queries import can_study
 from courses.permissions import can_manage_course, can_view_course
 from lms.extensions import db
 from lms.markdown import render_markdown
@@ -87,6 +88,8 @@ def detail(code: str):
         course=course,
         programmes=queries.programme_for_course(course, current_user),
         can_manage=can_manage_course(current_user, course),
+        # Lesson titles link only for those who may open them (enrolled trainees, staff).
+        can_study=can_study(current_user, course),
     )
 
 

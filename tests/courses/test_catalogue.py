@@ -227,7 +227,7 @@ def test_titles_are_escaped_everywhere(
 
 
 def test_course_page_shows_the_contents(
-    app, client, make_user, make_course, make_module, make_lesson, make_outcome
+    app, client, login_as, make_user, make_course, make_module, make_lesson, make_outcome
 ):
     ann = make_user(roles=[Role.INSTRUCTOR], name="Ann Instructor")
     course = make_course(
@@ -256,6 +256,10 @@ def test_course_page_shows_the_contents(
     assert html.index("Basics") < html.index("Practice")
     with app.test_request_context():
         lesson_url = url_for("enrolment.lesson", code="SC-101", lesson_id=lesson.id)
+    # Lessons link only for those who may open them: not for a visitor, yes for staff.
+    assert f'href="{lesson_url}"' not in html
+    login_as(ann)
+    html = client.get("/courses/sc-101").get_data(as_text=True)
     assert f'href="{lesson_url}"' in html
     assert 'id="cohorts-heading"' in html  # the enrolment panel is included
 
