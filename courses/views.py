@@ -11,6 +11,7 @@ from flask_login import current_user, login_required
 
 from courses import operations as ops
 from courses import queries
+from courses.enrolment.queries import can_study
 from courses.forms import (
     ConfirmForm,
     CourseForm,
@@ -23,7 +24,6 @@ from courses.forms import (
     instructor_choice,
 )
 from courses.models import Course, CourseState, LearningOutcome, Lesson, Module, Programme
-from courses.enrolment.queries import can_study
 from courses.permissions import can_manage_course, can_view_course
 from lms.extensions import db
 from lms.markdown import render_markdown
