@@ -70,7 +70,7 @@ def test_reference_page_is_served_locally(client):
     assert client.get("/api/v1/docs/static/../../secret").status_code == 404
 
 
-def test_api_docs_do_not_set_a_session_on_api_calls(client, make_user, token_for):
+def test_api_calls_set_no_cookie(client, make_user, token_for):
     response = client.get("/api/v1/me", headers=bearer(token_for(make_user(), scopes=["read"])))
     assert "Set-Cookie" not in response.headers
     assert_matches_openapi(response)

@@ -134,3 +134,17 @@ def test_revoke_needs_csrf(client, db, login_as, token_for):
     assert client.post(f"/account/tokens/{token.id}/revoke").status_code == 400
     db.session.expire_all()
     assert token.revoked_at is None
+
+
+def test_token_list_query_count_is_fixed(app, client, login_as, token_for):
+    from tests.conftest import count_queries
+
+    user = login_as(Role.TRAINEE)
+    token_for(user)
+    with count_queries(app) as few:
+        client.get("/account/tokens")
+    for _ in range(4):
+        token_for(user)
+    with count_queries(app) as many:
+        client.get("/account/tokens")
+    assert many.count == few.count
