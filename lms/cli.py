@@ -93,7 +93,10 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
         click.echo(f"\nDatabase ready. Start the server with: lms demo --host {host} --port {port}")
         return
     click.echo(f"\nServing on {url}  (Ctrl+C to stop)")
-    current_app.run(host=host, port=port, debug=False, use_reloader=False)
+    # Not app.run(): Flask ignores it inside its own CLI (FLASK_RUN_FROM_CLI).
+    from werkzeug.serving import run_simple
+
+    run_simple(host, port, current_app._get_current_object(), threaded=True)
 
 
 def register_commands(app: Flask) -> None:

@@ -4,6 +4,7 @@
 
 from datetime import date
 
+import pytest
 import sqlalchemy as sa
 
 from courses import demo
@@ -166,3 +167,32 @@ def test_demo_pages_show_the_curriculum(client, login_as, db):
     )
     page = client.get(f"/courses/SC-101/lessons/{lesson.id}").get_data(as_text=True)
     assert "Защо „интелигентен“ не е целта" in page  # Maria reads in Bulgarian
+
+
+# migrations/env.py still calls Flask-SQLAlchemy's deprecated get_engine().
+@pytest.mark.filterwarnings("ignore:'get_engine' is deprecated:DeprecationWarning")
+def test_lms_demo_upgrades_loads_prints_and_serves(tmp_path, monkeypatch):
+    import werkzeug.serving
+
+    from lms import create_app
+
+    served = {}
+    monkeypatch.setattr(
+        werkzeug.serving, "run_simple", lambda host, port, app, **kw: served.update(port=port)
+    )
+    monkeypatch.setenv("FLASK_RUN_FROM_CLI", "true")  # as under the ``lms`` script
+    app = create_app({"INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "x" * 32})
+    runner = app.test_cli_runner()
+
+    result = runner.invoke(args=["demo", "--port", "5099"])
+    assert result.exit_code == 0, result.output
+    assert "maria.ivanova@example.org" in result.output and "learn-demo-2026" in result.output
+    assert served == {"port": 5099}  # it serves instead of returning silently
+
+    again = runner.invoke(args=["demo", "--no-serve"])
+    assert again.exit_code == 0, again.output
+    with app.app_context():
+        from lms.extensions import db
+
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Programme)) == 3
+        db.engine.dispose()
