@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: b2849db63c7a
+Revision ID: 545a71b50188
 Revises:
-Create Date: 2026-11-28 16:16:52.060491
+Create Date: 2026-11-28 16:26:19.723896
 
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "b2849db63c7a"
+revision = "545a71b50188"
 down_revision = None
 branch_labels = None
 depends_on = None
