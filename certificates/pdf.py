@@ -234,7 +234,10 @@ class CertificatePDF:
             hours = _hours(snapshot.workload_hours)
             details.append(f"Натовареност / Workload: {hours} ч. / h")
         canvas.setFillColor(_TEXT)
-        line = fit_text("   ·   ".join(details), FONT, width, max_size=9.5, min_size=7, max_lines=2)
+        line = fit_text(
+            "   ·   ".join(details), FONT, width,
+            max_size=9.5, single_line_min=8.5, min_size=7, max_lines=2,
+        )  # fmt: skip
         draw_centred_lines(canvas, line, FONT, centre, bottom - 4)
 
     def _competencies(self) -> None:
