@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 
@@ -79,6 +80,10 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
     """Create or upgrade the database, load demo data once, print the accounts, serve."""
     from flask_migrate import upgrade
 
+    if "LMS_BASE_URL" not in os.environ:
+        # Links in demo certificates (QR codes, credential ids) point at this server.
+        shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
+        current_app.config["BASE_URL"] = f"http://{shown_host}:{port}"
     upgrade()
     accounts: list[dict] = []
     for loader in current_app.extensions.get("lms_demo_loaders", []):

@@ -4,7 +4,6 @@
 
 from datetime import date
 
-import pytest
 import sqlalchemy as sa
 
 from courses import demo
@@ -169,8 +168,6 @@ def test_demo_pages_show_the_curriculum(client, login_as, db):
     assert "Защо „интелигентен“ не е целта" in page  # Maria reads in Bulgarian
 
 
-# migrations/env.py still calls Flask-SQLAlchemy's deprecated get_engine().
-@pytest.mark.filterwarnings("ignore:'get_engine' is deprecated:DeprecationWarning")
 def test_lms_demo_upgrades_loads_prints_and_serves(tmp_path, monkeypatch):
     import werkzeug.serving
 
@@ -188,6 +185,8 @@ def test_lms_demo_upgrades_loads_prints_and_serves(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     assert "maria.ivanova@example.org" in result.output and "learn-demo-2026" in result.output
     assert served == {"port": 5099}  # it serves instead of returning silently
+    # Demo certificates link to the server the demo runs on.
+    assert app.config["BASE_URL"] == "http://127.0.0.1:5099"
 
     again = runner.invoke(args=["demo", "--no-serve"])
     assert again.exit_code == 0, again.output
