@@ -3,10 +3,14 @@
 Runs after every ``courses`` loader. Стефан Маринов holds the project-manager
 certificate; Jonas Weber's was revoked (the reason is kept); Елена Николова
 meets every requirement but has no certificate yet, so a certifier can issue
-one in the demo. Where the other loaders left these trainees short of a course
-the schemes require, they are given the record that earns it through the real
-rules (enrolment, lessons done, released grades by the course's instructor),
-so the gradebook agrees with the certificates.
+one in the demo. Each scheme requires courses and competencies of the demo
+framework (``courses.competencies.demo``) at its proficient level. Where the
+other loaders left these trainees short of a course or a competency level the
+project-manager scheme requires, they are given the record that earns it
+through the real rules (enrolment, lessons done, released grades and
+instructor evidence by the course's instructor), so the gradebook and the
+competency profiles agree with the certificates. Other demo trainees stay
+short of it (Мария Иванова has PM.1 only at level 2).
 Idempotent: nothing happens when the project-manager scheme exists.
 """
 
@@ -21,8 +25,12 @@ import sqlalchemy as sa
 
 from certificates import operations as ops
 from certificates import queries
+from certificates.eligibility import COMPETENCY
 from courses.assessments.grades import get_grade, set_grade
 from courses.assessments.models import Assessment, GradeStatus
+from courses.competencies.demo import FRAMEWORK_CODE
+from courses.competencies.models import Competency, Framework
+from courses.competencies.operations import CompetencyError, record_evidence
 from courses.enrolment.operations import enrol, free_places, mark_lesson_done
 from courses.enrolment.queries import course_outline, has_active_enrolment
 from courses.gradebook.models import CourseCompletion
@@ -50,7 +58,10 @@ class SchemeSpec:
     esco: tuple[str, ...]
     ecf: tuple[str, ...]
     courses: tuple[tuple[str, int], ...]  # course code, minimum grade
+    competencies: tuple[tuple[str, int], ...]  # competency code, minimum level rank
 
+
+PROFICIENT = 3  # rank of "Proficient" on the demo framework's scale
 
 ASSESSMENT_EN = (
     "Course assessments (quizzes, a written assignment marked with a rubric) and an oral "
@@ -82,6 +93,7 @@ SCHEMES = (
         ),
         ecf=("E.2", "E.3", "E.4"),
         courses=(("SC-101", 60), ("SC-102", 50)),
+        competencies=(("PM.1", PROFICIENT), ("PM.2", PROFICIENT), ("PM.3", PROFICIENT)),
     ),
     SchemeSpec(
         code="S4C-PMC",
@@ -100,6 +112,7 @@ SCHEMES = (
         ),
         ecf=("D.11", "E.2"),
         courses=(("SC-101", 60), ("SC-104", 60)),
+        competencies=(("PMC.1", PROFICIENT), ("PMC.2", PROFICIENT), ("PMC.3", PROFICIENT)),
     ),
     SchemeSpec(
         code="S4C-PD",
@@ -118,6 +131,7 @@ SCHEMES = (
         ),
         ecf=("A.3", "A.4"),
         courses=(("SC-101", 55), ("SC-105", 55)),
+        competencies=(("PD.2", PROFICIENT), ("PD.3", PROFICIENT), ("PD.5", PROFICIENT)),
     ),
 )
 
@@ -126,6 +140,25 @@ EARNED = {
     "stefan.marinov@example.org": {"SC-101": 88, "SC-102": 79},
     "jonas.weber@example.org": {"SC-101": 71, "SC-102": 64},
     "elena.nikolova@example.org": {"SC-101": 84, "SC-102": 77},
+}
+# Competency code -> (course whose instructor saw it, evidence note), for the trainees in
+# EARNED who lack the level the project-manager scheme requires. All three are outcomes of SC-102.
+SHOWN = {
+    "PM.1": (
+        "SC-102",
+        "Prepared the charter, work plan and handbook for the case-study e-services project "
+        "and led its phase-gate review.",
+    ),
+    "PM.2": (
+        "SC-102",
+        "Kept the case-study risk register with owners, probabilities and responses and "
+        "argued the treatment of the top risks.",
+    ),
+    "PM.3": (
+        "SC-102",
+        "Reported earned value correctly in the mid-term review exercise and explained the "
+        "cost and schedule variance.",
+    ),
 }
 ISSUED = "stefan.marinov@example.org"
 REVOKED = "jonas.weber@example.org"
@@ -143,15 +176,18 @@ def load() -> list[dict]:
     if not all(code in courses for spec in SCHEMES for code, _min in spec.courses):
         logger.info("demo courses missing; certification demo skipped")
         return []
-    schemes = {spec.code: _scheme(spec, courses) for spec in SCHEMES}
+    competencies = _competencies()
+    schemes = {spec.code: _scheme(spec, courses, competencies) for spec in SCHEMES}
+    scheme = schemes["S4C-PM"]
     for email, grades in EARNED.items():
         user = find_user_by_email(email)
         if user is not None:
             for code, percent in grades.items():
                 _earn_completion(user, courses[code], Decimal(percent))
+            db.session.flush()
+            _earn_levels(user, scheme, courses)
     db.session.flush()
     certifier = find_user_by_email(CERTIFIER)
-    scheme = schemes["S4C-PM"]
     for email in (ISSUED, REVOKED):
         trainee = find_user_by_email(email)
         if trainee is None:
@@ -168,7 +204,17 @@ def load() -> list[dict]:
     return []
 
 
-def _scheme(spec: SchemeSpec, courses: dict[str, Course]):
+def _competencies() -> dict[str, Competency]:
+    """Return the demo framework's competencies by code (none when it is not loaded)."""
+    return {
+        c.code: c
+        for c in db.session.scalars(
+            sa.select(Competency).join(Framework).where(Framework.code == FRAMEWORK_CODE)
+        )
+    }
+
+
+def _scheme(spec: SchemeSpec, courses: dict[str, Course], competencies: dict[str, Competency]):
     programme = db.session.scalar(sa.select(Programme).where(Programme.code == spec.programme))
     scheme = ops.create_scheme(
         code=spec.code,
@@ -203,7 +249,35 @@ def _scheme(spec: SchemeSpec, courses: dict[str, Course]):
         ops.add_requirement(
             scheme, kind="course", course=courses[code], min_grade=minimum, actor=None
         )
+    for code, level in spec.competencies:
+        if code not in competencies:
+            logger.info("demo competency %s missing; %s does not require it", code, spec.code)
+            continue
+        ops.add_requirement(
+            scheme, kind="competency", competency=competencies[code], min_level=level, actor=None
+        )
     return scheme
+
+
+def _earn_levels(user, scheme, courses: dict[str, Course]) -> None:
+    """Record instructor evidence for each competency level of ``scheme`` that ``user`` lacks."""
+    result = queries.eligibility_for(scheme, user)
+    for unmet in result.unmet:
+        req = unmet.requirement
+        if req.kind != COMPETENCY or req.label not in SHOWN:
+            continue
+        course_code, note = SHOWN[req.label]
+        course = courses.get(course_code)
+        if course is None or not course.instructors:
+            continue
+        competency = db.session.get(Competency, req.target_id)
+        level = next(lv for lv in competency.framework.levels if lv.rank == req.min_level)
+        try:
+            record_evidence(
+                user, competency, level, actor=course.instructors[0], note=note, course=course
+            )
+        except CompetencyError as error:  # e.g. no longer enrolled in the course
+            logger.warning("demo evidence for %s skipped: %s", user.email, error.message)
 
 
 def _earn_completion(user, course: Course, percent: Decimal) -> None:
