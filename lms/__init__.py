@@ -56,6 +56,7 @@ def create_app(config: Mapping | None = None) -> Flask:
     app.cli.add_command(certificates_group)
     app.cli.add_command(keys_group)
     import certificates.verify.cli  # noqa: F401 - adds "lms certificates verify"
+
     return app
 
 
