@@ -51,12 +51,6 @@ def create_app(config: Mapping | None = None) -> Flask:
     from lms.cli import register_commands
 
     register_commands(app)
-    from certificates.cli import certificates_group, keys_group
-
-    app.cli.add_command(certificates_group)
-    app.cli.add_command(keys_group)
-    import certificates.verify.cli  # noqa: F401 - adds "lms certificates verify"
-
     return app
 
 
@@ -130,62 +124,63 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    """Register the pages, the JSON API, the CLI groups and the demo loaders of every domain."""
+    import certificates.api
+    import certificates.demo
+    import certificates.verify.cli  # adds "lms certificates verify"
+    import courses.api
+    import courses.assessments.assignments.demo
+    import courses.assessments.quizzes.demo
+    import courses.competencies.demo
+    import courses.demo
+    import courses.gradebook.demo
+    import lms.api
+    from certificates.cli import certificates_group, keys_group
+    from certificates.verify.views import bp as verify_bp
+    from certificates.views import bp as certificates_bp
+    from courses.api.catalogue import bp as catalogue_api_bp
+    from courses.assessments.assignments.views import bp as assignments_bp
+    from courses.assessments.quizzes.views import bp as quizzes_bp
+    from courses.competencies.views import bp as competencies_bp
     from courses.enrolment.views import bp as enrolment_bp
     from courses.gradebook.views import bp as gradebook_bp
     from courses.views import bp as courses_bp
     from lms.admin.views import bp as admin_bp
     from lms.auth.views import bp as auth_bp
+    from lms.cli import register_demo_loader
     from lms.views import bp as main_bp
 
-    app.register_blueprint(main_bp)
-    app.register_blueprint(auth_bp)
-    app.register_blueprint(admin_bp)
-    app.register_blueprint(courses_bp)
-    app.register_blueprint(enrolment_bp)
-    app.register_blueprint(gradebook_bp)
-    from courses.assessments.assignments.views import bp as assignments_bp
+    for blueprint in (
+        main_bp,
+        auth_bp,
+        admin_bp,
+        courses_bp,
+        enrolment_bp,
+        gradebook_bp,
+        assignments_bp,
+        competencies_bp,
+        quizzes_bp,
+        verify_bp,  # public verification
+        certificates_bp,  # schemes, decisions, downloads
+    ):
+        app.register_blueprint(blueprint)
 
-    app.register_blueprint(assignments_bp)
-    from courses.competencies.views import bp as competencies_bp
-
-    app.register_blueprint(competencies_bp)
-    from courses.assessments.quizzes.views import bp as quizzes_bp
-
-    app.register_blueprint(quizzes_bp)
-    from certificates.verify.views import bp as verify_bp  # public verification
-
-    app.register_blueprint(verify_bp)
-    from certificates.views import bp as certificates_bp  # schemes, decisions, downloads
-
-    app.register_blueprint(certificates_bp)
-    import lms.api  # JSON API core: /api/v1, tokens, OpenAPI document and reference page
-
+    # JSON API under /api/v1: the core first, then each domain's endpoints.
     lms.api.init_app(app)
-    from courses.api.catalogue import bp as catalogue_api_bp  # programmes, courses, cohorts
-
     lms.api.register_blueprint(app, catalogue_api_bp)
-    import courses.api  # enrolments, lessons, quizzes, assignments, grades over /api/v1
-
     courses.api.register(app)
-    import certificates.api  # certificates over /api/v1; documents the public verify API
-
     certificates.api.init_app(app)
 
-    import courses.demo
-    import courses.gradebook.demo
-    from lms.cli import register_demo_loader
+    app.cli.add_command(certificates_group)
+    app.cli.add_command(keys_group)
 
-    register_demo_loader(app, courses.demo.load)
-    import courses.assessments.quizzes.demo
-
-    register_demo_loader(app, courses.assessments.quizzes.demo.load)
-    import courses.assessments.assignments.demo
-
-    register_demo_loader(app, courses.assessments.assignments.demo.load)
-    register_demo_loader(app, courses.gradebook.demo.load)
-    import courses.competencies.demo  # last: it maps the assessments other loaders add
-
-    register_demo_loader(app, courses.competencies.demo.load)
-    import certificates.demo  # after every courses loader: it certifies their trainees
-
-    register_demo_loader(app, certificates.demo.load)
+    # Demo loaders in order: each builds on what the ones before it created.
+    for loader in (
+        courses.demo.load,
+        courses.assessments.quizzes.demo.load,
+        courses.assessments.assignments.demo.load,
+        courses.gradebook.demo.load,  # categorises the quizzes and assignments
+        courses.competencies.demo.load,  # maps the assessments the loaders above added
+        certificates.demo.load,  # certifies the trainees of every courses loader
+    ):
+        register_demo_loader(app, loader)
