@@ -30,7 +30,7 @@ from courses.models import (
     LessonProgress,
 )
 from lms import audit
-from lms.auth.operations import create_user, normalise_email
+from lms.auth.operations import AccountError, clean_name, create_user, normalise_email
 from lms.db import utcnow
 from lms.extensions import db
 from lms.models import Role, User
@@ -375,6 +375,11 @@ def check_csv_rows(cohort: Cohort, rows: list[CsvRow]) -> list[RowCheck]:
             check.problem = _("The row has more values than the header has columns.")
         if check.problem is None and len(row.name) > NAME_MAX_LENGTH:
             check.problem = _("The name is longer than %(max)s characters.", max=NAME_MAX_LENGTH)
+        if check.problem is None and row.name:
+            try:
+                clean_name(row.name)
+            except AccountError as error:
+                check.problem = str(error)
         if check.problem is None and email in seen:
             check.problem = _("Duplicate of line %(line)s.", line=seen[email])
         seen.setdefault(email, row.line)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import unicodedata
-
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -18,7 +16,12 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
-from lms.auth.operations import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, find_user_by_email
+from lms.auth.operations import (
+    HIDDEN_CHARACTERS,
+    MAX_PASSWORD_LENGTH,
+    MIN_PASSWORD_LENGTH,
+    find_user_by_email,
+)
 from lms.models import Role, User
 
 NAME_MAX = User.__table__.c.name.type.length
@@ -38,8 +41,9 @@ def strip(value):
 
 
 def no_control_characters(form, field) -> None:
-    """Refuse line breaks, NUL and other control characters (they break mail, CSV and PDFs)."""
-    if field.data and any(unicodedata.category(ch) == "Cc" for ch in field.data):
+    """Refuse line breaks, NUL and other control characters (they break mail, CSV and PDFs),
+    and bidirectional overrides (they make a printed name read differently)."""
+    if field.data and HIDDEN_CHARACTERS.search(field.data):
         raise ValidationError(_l("Control characters such as line breaks are not allowed."))
 
 

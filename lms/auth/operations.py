@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
+import unicodedata
 from collections.abc import Iterable
 
 import sqlalchemy as sa
@@ -67,6 +69,23 @@ def find_user_by_email(email: str) -> User | None:
     return db.session.scalar(sa.select(User).where(User.email == normalise_email(email)))
 
 
+# Control characters, and the bidirectional embeddings, overrides and isolates that can make
+# a printed name (on a certificate) read differently from the one stored.
+HIDDEN_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def clean_name(name: str) -> str:
+    """Return the name trimmed and NFC-normalised; refuse empty names and hidden characters."""
+    name = unicodedata.normalize("NFC", name.strip())
+    if not name:
+        raise AccountError(_("A name is required."))
+    if HIDDEN_CHARACTERS.search(name):
+        raise AccountError(
+            _("The name contains invisible control characters. Please type it again.")
+        )
+    return name
+
+
 def create_user(
     *,
     email: str,
@@ -78,9 +97,7 @@ def create_user(
 ) -> User:
     """Create an account; raise AccountError if the e-mail is taken or the password weak."""
     email = normalise_email(email)
-    name = name.strip()
-    if not name:
-        raise AccountError(_("A name is required."))
+    name = clean_name(name)
     if not email:
         raise AccountError(_("An e-mail address is required."))
     if find_user_by_email(email) is not None:
@@ -149,9 +166,7 @@ def record_login(user: User) -> User:
 
 def update_profile(user: User, *, name: str, locale: str | None) -> User:
     """Change the user's own name and preferred language."""
-    name = name.strip()
-    if not name:
-        raise AccountError(_("A name is required."))
+    name = clean_name(name)
     if locale is not None and locale not in current_app.config["LANGUAGES"]:
         raise AccountError(_("Unknown language."))
     changes = _changes(user, name=name, locale=locale)
@@ -166,10 +181,8 @@ def update_profile(user: User, *, name: str, locale: str | None) -> User:
 
 def update_user(user: User, *, name: str, email: str, actor: User | None) -> User:
     """Change a user's name and e-mail address (an admin's edit)."""
-    name = name.strip()
+    name = clean_name(name)
     email = normalise_email(email)
-    if not name:
-        raise AccountError(_("A name is required."))
     if not email:
         raise AccountError(_("An e-mail address is required."))
     other = find_user_by_email(email)

@@ -275,3 +275,20 @@ def test_uploads_are_private_to_their_uploader_and_cohort(
     assert client.get(location).status_code == 404
     stored = (imports_folder(app) / f"{token}.json").read_text()
     assert "ana@example.org" in stored
+
+
+def test_a_name_with_a_direction_override_is_a_row_problem(db, make_course, make_cohort):
+    """A hidden right-to-left override would make a certificate name read differently."""
+    from courses.enrolment.csv_import import CsvRow
+    from courses.enrolment.operations import check_csv_rows
+
+    cohort = make_cohort(make_course())
+    checks = check_csv_rows(
+        cohort,
+        [
+            CsvRow(line=2, email="ok@example.org", name="Мария Иванова"),
+            CsvRow(line=3, email="hidden@example.org", name="\u202enavI"),
+        ],
+    )
+    assert checks[0].problem is None
+    assert "invisible control characters" in checks[1].problem

@@ -307,6 +307,9 @@ def test_registration_accepts_any_name_and_renders_it_escaped(client, db, name):
         ({"name": "N" * 201}, "At most 200 characters."),
         ({"name": "Line\nbreak"}, "Control characters"),
         ({"name": "Nul\x00byte"}, "Control characters"),
+        # A right-to-left override makes the printed name read "Ivan" backwards.
+        ({"name": "\u202enavI"}, "Control characters"),
+        ({"name": "Ann\u2066a"}, "Control characters"),
         ({"email": ""}, "Please enter an e-mail address."),
         ({"email": "not-an-address"}, "This is not a valid e-mail address."),
         ({"email": "a" * 250 + "@example.org"}, "At most 254 characters."),
@@ -486,3 +489,14 @@ def test_wrong_current_passwords_are_limited_too(app, client, login_as, make_use
     assert client.post_form("/account/password", data).status_code == 200
     assert client.post_form("/account/password", data).status_code == 200
     assert client.post_form("/account/password", data).status_code == 429
+
+
+@pytest.mark.parametrize("name", ["\u202enavI", "Tab\there", "Nul\x00"])
+def test_accounts_made_outside_forms_refuse_hidden_characters(db, name):
+    """The CLI, CSV import and API create accounts without the form: the operation refuses too."""
+    from lms.auth.operations import AccountError, create_user
+
+    before = user_count(db)
+    with pytest.raises(AccountError, match="invisible control characters"):
+        create_user(email="hidden@example.org", name=name, password=None)
+    assert user_count(db) == before
