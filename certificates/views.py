@@ -404,30 +404,23 @@ def certificate(code: str):
     )
 
 
-def _decide(code: str, action):
+def _decide(code: str, form_class, message: str, run):
+    """Run a certifier's decision ``run(cert, form)`` on a posted form; commit, flash, go back."""
     cert = _certificate_or_404(code)
-    form = action.form()
+    form = form_class()
     if not form.validate_on_submit():
         for errors in form.errors.values():
             for error in errors:
                 flash(error, "danger")
         return redirect(url_for(".certificate", code=cert.code))
     try:
-        result = action(cert, form)
+        result = run(cert, form)
     except ops.CertificationError as error:
         _fail(error)
         return redirect(url_for(".certificate", code=cert.code))
     db.session.commit()
-    flash(action.message, "success")
+    flash(message, "success")
     return redirect(url_for(".certificate", code=(result or cert).code))
-
-
-class _Action:
-    def __init__(self, form, message, run):
-        self.form, self.message, self.run = form, message, run
-
-    def __call__(self, cert, form):
-        return self.run(cert, form)
 
 
 @bp.post("/certification/certificates/<code>/suspend")
@@ -435,11 +428,9 @@ class _Action:
 def suspend(code: str):
     return _decide(
         code,
-        _Action(
-            ReasonForm,
-            _("Certificate suspended."),
-            lambda c, f: ops.suspend(c, reason=f.reason.data, actor=current_user),
-        ),
+        ReasonForm,
+        _("Certificate suspended."),
+        lambda c, f: ops.suspend(c, reason=f.reason.data, actor=current_user),
     )
 
 
@@ -448,11 +439,9 @@ def suspend(code: str):
 def reinstate(code: str):
     return _decide(
         code,
-        _Action(
-            OptionalReasonForm,
-            _("Certificate reinstated."),
-            lambda c, f: ops.reinstate(c, reason=f.reason.data or "", actor=current_user),
-        ),
+        OptionalReasonForm,
+        _("Certificate reinstated."),
+        lambda c, f: ops.reinstate(c, reason=f.reason.data or "", actor=current_user),
     )
 
 
@@ -461,11 +450,9 @@ def reinstate(code: str):
 def revoke(code: str):
     return _decide(
         code,
-        _Action(
-            ReasonForm,
-            _("Certificate revoked."),
-            lambda c, f: ops.revoke(c, reason=f.reason.data, actor=current_user),
-        ),
+        ReasonForm,
+        _("Certificate revoked."),
+        lambda c, f: ops.revoke(c, reason=f.reason.data, actor=current_user),
     )
 
 
@@ -474,11 +461,9 @@ def revoke(code: str):
 def renew(code: str):
     return _decide(
         code,
-        _Action(
-            ConfirmForm,
-            _("Certificate renewed; the old one is superseded."),
-            lambda c, f: ops.renew_certificate(c, actor=current_user),
-        ),
+        ConfirmForm,
+        _("Certificate renewed; the old one is superseded."),
+        lambda c, f: ops.renew_certificate(c, actor=current_user),
     )
 
 
@@ -487,11 +472,9 @@ def renew(code: str):
 def reviewed(code: str):
     return _decide(
         code,
-        _Action(
-            OptionalReasonForm,
-            _("Marked as reviewed."),
-            lambda c, f: ops.mark_reviewed(c, note=f.reason.data or "", actor=current_user),
-        ),
+        OptionalReasonForm,
+        _("Marked as reviewed."),
+        lambda c, f: ops.mark_reviewed(c, note=f.reason.data or "", actor=current_user),
     )
 
 
