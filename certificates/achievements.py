@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from certificates import issuer
+from certificates import badges, issuer, queries
 from certificates.credentials import openbadges
 from certificates.credentials.openbadges import (
     AchievementSnapshot,
@@ -56,6 +56,52 @@ def result_id(scheme: Scheme, kind: str, target: str) -> str:
     return f"{issuer.achievement_url(scheme.code)}#{kind}-{target}"
 
 
+def requirement_name(kind: str, target: Any, language: str = "en") -> str:
+    """Return the name of a requirement's result: ``CODE: title``, or an exam's title."""
+    title = target.tr("title", language)
+    return title if kind == EXAM else f"{target.code}: {title}"
+
+
+def translated_result_names(scheme: Scheme, language: str) -> dict[str, str]:
+    """Return the name of each of the scheme's results in ``language``, by its English name.
+
+    Credentials name results in English; a page in another language shows these
+    names instead, when the scheme still has the requirement and a translation.
+    """
+    from certificates import queries
+
+    rules = queries.scheme_rules([scheme])[scheme.id]
+    targets = {COURSE: rules.courses, COMPETENCY: rules.competencies, EXAM: rules.assessments}
+    names = {}
+    for req in rules.requirements:
+        target = targets[req.kind].get(req.target_id)
+        if target is not None:
+            english = requirement_name(req.kind, target)
+            translated = requirement_name(req.kind, target, language)
+            if translated != english:
+                names[english] = translated
+    return names
+
+
+#: Punctuation that ends a text an admin typed but not a clause inside a sentence.
+_CLAUSE_END = ".;,:…"
+
+
+def clause(text: str) -> str:
+    """Return ``text`` as a clause to join into a sentence.
+
+    Whitespace is collapsed and the text's own closing full stop (or semicolon,
+    comma, colon, ellipsis) is dropped, so that joining never yields ``.;`` or ``..``.
+    """
+    return " ".join(text.split()).rstrip(_CLAUSE_END).rstrip()
+
+
+def join_clauses(clauses: list[str]) -> str:
+    """Join clauses with semicolons into one sentence ending in a full stop."""
+    sentence = "; ".join(clause(item) for item in clauses if clause(item))
+    return sentence if sentence.endswith(("?", "!")) else sentence + "."
+
+
 def achievement_snapshot(scheme: Scheme, rules) -> AchievementSnapshot:
     """Return the Achievement of ``scheme``; ``rules`` is its ``queries.SchemeRules``."""
     descriptions = []
@@ -65,7 +111,7 @@ def achievement_snapshot(scheme: Scheme, rules) -> AchievementSnapshot:
             descriptions.append(
                 ResultDescription(
                     id=result_id(scheme, "course", course.code),
-                    name=f"{course.code}: {course.title_en}",
+                    name=requirement_name(COURSE, course),
                     result_type="Percent",
                     value_min="0",
                     value_max="100",
@@ -80,7 +126,7 @@ def achievement_snapshot(scheme: Scheme, rules) -> AchievementSnapshot:
             descriptions.append(
                 ResultDescription(
                     id=result_id(scheme, "competency", competency.code),
-                    name=f"{competency.code}: {competency.title_en}",
+                    name=requirement_name(COMPETENCY, competency),
                     result_type="PerformanceLevel",
                     required_value=str(req.min_level),
                     alignments=tuple(alignments),
@@ -91,7 +137,7 @@ def achievement_snapshot(scheme: Scheme, rules) -> AchievementSnapshot:
             descriptions.append(
                 ResultDescription(
                     id=result_id(scheme, "exam", str(assessment.id)),
-                    name=assessment.title_en,
+                    name=requirement_name(EXAM, assessment),
                     result_type="Percent",
                     value_min="0",
                     value_max="100",
@@ -101,21 +147,20 @@ def achievement_snapshot(scheme: Scheme, rules) -> AchievementSnapshot:
     facts = []
     if scheme.eqf_level:
         facts.append(f"EQF level {scheme.eqf_level}")
-    if scheme.workload_hours:
-        facts.append(f"workload {scheme.workload_hours} hours")
-    if scheme.assessment_form_en:
-        facts.append(f"assessment: {scheme.assessment_form_en}")
-    if scheme.participation_form:
-        facts.append(f"participation: {scheme.participation_form}")
-    if scheme.identity_check:
-        facts.append(f"identity check: {scheme.identity_check}")
-    if scheme.quality_assurance_en:
-        facts.append(f"quality assurance: {scheme.quality_assurance_en}")
-    if scheme.prerequisites_en:
-        facts.append(f"prerequisites: {scheme.prerequisites_en}")
+    if hours := queries.workload_hours(scheme):
+        facts.append(f"workload {hours} hours")
+    for label, text in (
+        ("assessment", scheme.assessment_form_en),
+        ("participation", scheme.participation_form),
+        ("identity check", scheme.identity_check),
+        ("quality assurance", scheme.quality_assurance_en),
+        ("prerequisites", scheme.prerequisites_en),
+    ):
+        if clause(text):
+            facts.append(f"{label}: {clause(text)}")
     description = scheme.description_en.strip() or scheme.title_en
     if facts:
-        description = f"{description}\n\n" + "; ".join(facts) + "."
+        description = f"{description}\n\n{join_clauses(facts)}"
     criteria = (
         scheme.criteria_en.strip()
         or "\n".join(f"- {item.name}" for item in descriptions)
@@ -132,6 +177,7 @@ def achievement_snapshot(scheme: Scheme, rules) -> AchievementSnapshot:
         result_descriptions=tuple(descriptions),
         in_language="en",
         tags=tuple(tags),
+        image=badges.achievement_image(scheme),
     )
 
 

@@ -3,14 +3,13 @@
 The private half never enters the database: each key is a file named by its
 public Multikey and holding its secret Multikey (mode 0600). ``LMS_SIGNING_KEY``
 (a secret Multikey) overrides the files and is then the current key. The
-``signing_keys`` table records every public key, current and retired, so that
-certificates signed before a rotation still verify.
+``signing_keys`` table records every public key, current and retired; the issuer's
+DID document publishes them all, so certificates signed before a rotation still verify.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from certificates.models import SigningKey
 from lms import audit
 from lms.db import utcnow
 from lms.extensions import db
+from lms.files import write_secret_file
 from lms.models import User
 
 logger = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ class CurrentKey:
 
     @property
     def verification_method(self) -> str:
-        """Return ``<issuer>#<multikey>``."""
+        """Return the DID URL new proofs name: ``<did>#<multikey>``."""
         from certificates.issuer import verification_method_url
 
         return verification_method_url(self.row.public_multikey)
@@ -65,12 +65,10 @@ def keys_dir() -> Path:
 
 
 def _write_key(key: Ed25519PrivateKey) -> str:
-    """Store a new private key as ``<keys>/<public multikey>`` with mode 0600."""
+    """Store a new private key as ``<keys>/<public multikey>``: mode 0600, whole or not at all."""
     public = signing.public_multikey(key)
     path = keys_dir() / public
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(signing.private_multikey(key) + "\n")
+    write_secret_file(path, (signing.private_multikey(key) + "\n").encode("ascii"))
     _cache[(str(path.parent), public)] = key
     logger.info("created signing key %s in %s", public, path.parent)
     return public

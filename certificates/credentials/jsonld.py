@@ -11,8 +11,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from cachetools import LRUCache
+from frozendict import frozendict
 from pyld import jsonld
+from pyld.canon import URDNA2015
 from pyld.context_resolver import ContextResolver
+from pyld.identifier_issuer import IdentifierIssuer
 
 logger = logging.getLogger(__name__)
 
@@ -20,6 +24,9 @@ CONTEXTS_DIR = Path(__file__).resolve().parent.parent / "contexts"
 
 VC_V2_URL = "https://www.w3.org/ns/credentials/v2"
 OB_V3_URL = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
+DID_V1_URL = "https://www.w3.org/ns/did/v1"
+CID_V1_URL = "https://www.w3.org/ns/cid/v1"
+MULTIKEY_V1_URL = "https://w3id.org/security/multikey/v1"
 
 #: The contexts a credential of ours may use, with their files and sha256 digests.
 #: The VC v2 digest is the one the VC Data Model 2.0 makes normative.
@@ -31,6 +38,21 @@ PINNED_CONTEXTS: dict[str, tuple[Path, str]] = {
     OB_V3_URL: (
         CONTEXTS_DIR / "ob-v3p0-context-3.0.3.json",
         "ef2fa9c7846dce233cc166b43639027278be4ee44f00bb1d45c75de2dd0cd761",
+    ),
+    # The DID v1 and Multikey v1 contexts as the Digital Bazaar loaders ship them
+    # (npm did-context 3.1.1, @digitalbazaar/multikey-context 2.0.1), and the W3C
+    # Controlled Identifiers v1 context (w3c/cid, context/v1.jsonld).
+    DID_V1_URL: (
+        CONTEXTS_DIR / "did-v1.jsonld",
+        "62c1054bf404d6dd3a4b26b64f830fd72095f6a26edc4469908c94351352ce5f",
+    ),
+    CID_V1_URL: (
+        CONTEXTS_DIR / "cid-v1.jsonld",
+        "ea216ecc1cb02cd39b693dba2250141e270ba0bf95890be107dd9a9e8e43de85",
+    ),
+    MULTIKEY_V1_URL: (
+        CONTEXTS_DIR / "multikey-v1.jsonld",
+        "c5f3806f8286920573221938917988a18a4cc5a09e968d29649613c7a1c2b1f6",
     ),
 }
 
@@ -45,6 +67,58 @@ class ContextError(InvalidJsonLd):
 
 class NotLossless(InvalidJsonLd):
     """A document says something its contexts do not define."""
+
+
+class TooComplex(InvalidJsonLd):
+    """Canonicalising a document would take more work than any credential of ours needs."""
+
+
+#: The most work RDFC-1.0 may do on one document, counted in Hash N-Degree Quads calls
+#: plus the permutations they try. Our credentials give every blank node a unique
+#: first-degree hash and need none; a "poison graph" of look-alike blank nodes needs
+#: factorially many, so it is refused at once instead of running for minutes.
+MAX_CANONICALISATION_WORK = 1_000
+
+
+class BoundedURDNA2015(URDNA2015):
+    """RDFC-1.0 (URDNA2015) that raises TooComplex beyond a deterministic work budget.
+
+    RDFC-1.0 asks implementations to guard against poison graphs; pyld has no such
+    guard, so the work of the only expensive step is counted before it is done.
+    """
+
+    def __init__(self, budget: int = MAX_CANONICALISATION_WORK) -> None:
+        super().__init__()
+        self.budget = budget
+
+    def _spend(self, work: int) -> None:
+        self.budget -= work
+        if self.budget < 0:
+            raise TooComplex(
+                "the document has too many look-alike blank nodes to canonicalise"
+                " (a poison graph); no credential of this centre has them"
+            )
+
+    def hash_n_degree_quads(self, id_, issuer):
+        self._spend(1)
+        return super().hash_n_degree_quads(id_, issuer)
+
+    def create_hash_to_related(self, id_, issuer):
+        related = super().create_hash_to_related(id_, issuer)
+        for nodes in related.values():
+            # Hash N-Degree Quads tries every permutation of each group.
+            self._spend(_factorial_capped(len(nodes), self.budget + 1))
+        return related
+
+
+def _factorial_capped(n: int, cap: int) -> int:
+    """Return n!, or ``cap`` as soon as the product reaches it (n may be large)."""
+    product = 1
+    for factor in range(2, n + 1):
+        product *= factor
+        if product >= cap:
+            return cap
+    return product
 
 
 def _read_pinned(path: Path, sha256: str | None) -> Any:
@@ -74,6 +148,8 @@ class PinnedDocumentLoader:
         # Shared by every operation through this loader: pyld stores each processed
         # context here under its URL and looks it up before calling the loader again.
         self.resolved_contexts: dict[str, Any] = {}
+        # Active contexts this loader's contexts produced, see _Processor.
+        self.processed_contexts: LRUCache = LRUCache(maxsize=PROCESSED_CONTEXTS)
 
     @property
     def urls(self) -> frozenset[str]:
@@ -110,7 +186,94 @@ class PinnedDocumentLoader:
         }
 
 
+#: How many processed active contexts one loader keeps. Our credentials need a few
+#: dozen (the pinned contexts and the type- and property-scoped contexts of OB 3.0);
+#: the bound only matters for odd documents someone uploads.
+PROCESSED_CONTEXTS = 512
+
+
+def _local_context_key(local_ctx: Any) -> Any:
+    """Return a hashable key naming a local context, or None if it has none.
+
+    URLs name themselves (a loader serves one pinned document per URL). Embedded
+    contexts here come from the term definitions of processed, frozen contexts, so
+    they are named by identity; the cache entry keeps the object alive, so the
+    identity cannot be reused by another object while the entry exists.
+    """
+    if isinstance(local_ctx, str):
+        return ("url", local_ctx)
+    if local_ctx is None or local_ctx is False:
+        return ("null",)
+    if isinstance(local_ctx, list):
+        keys = tuple(_local_context_key(item) for item in local_ctx)
+        return None if None in keys else ("list", keys)
+    if isinstance(local_ctx, dict | frozendict):
+        if len(local_ctx) == 1 and "@context" in local_ctx:
+            return _local_context_key(local_ctx["@context"])
+        return ("object", id(local_ctx))
+    return None
+
+
+class _Processor(jsonld.JsonLdProcessor):
+    """pyld's processor, processing each (active context, local context) pair once.
+
+    pyld caches a processed context under the identifier of the active context it was
+    applied to, but it gives every clone made for a type-scoped context (which does
+    not propagate) a new identifier, so the scoped contexts of OB 3.0 (hundreds of
+    term definitions) were processed again for every credential. Here the result of
+    processing is kept per loader, keyed by the identity of the frozen active context
+    and the local context; pyld never changes a frozen context, and results are frozen,
+    so the same inputs give the same active context object back.
+    """
+
+    def _process_context(
+        self,
+        active_ctx,
+        local_ctx,
+        options,
+        override_protected=False,
+        propagate=True,
+        validate_scoped=True,
+        cycles=None,
+    ):
+        memo = getattr(options.get("documentLoader"), "processed_contexts", None)
+        key = None
+        if memo is not None and isinstance(active_ctx, frozendict):
+            local_key = _local_context_key(local_ctx)
+            if local_key is not None:
+                key = (
+                    id(active_ctx),
+                    local_key,
+                    options.get("base"),
+                    options.get("processingMode"),
+                    override_protected,
+                    propagate,
+                    validate_scoped,
+                )
+                hit = memo.get(key)
+                if hit is not None:
+                    return hit[2]
+        result = super()._process_context(
+            active_ctx,
+            local_ctx,
+            options,
+            override_protected=override_protected,
+            propagate=propagate,
+            validate_scoped=validate_scoped,
+            cycles=cycles,
+        )
+        if key is not None and isinstance(result, frozendict):
+            # Keep the inputs alive with the result: their identities are in the key.
+            memo[key] = (active_ctx, local_ctx, result)
+        return result
+
+
 default_loader = PinnedDocumentLoader()
+
+#: pyld keeps processed contexts in cachetools LRU caches (its own module-level ones and
+#: one per resolved context), which are not safe to touch from two threads at once.
+#: The work is CPU-bound under the GIL, so running one operation at a time costs nothing.
+_pyld_lock = threading.Lock()
 
 
 def _nested_context(value: Any) -> bool:
@@ -140,15 +303,54 @@ def _context_urls(doc: Mapping[str, Any], loader: PinnedDocumentLoader) -> list[
     return urls
 
 
+def _copy_json(value: Any) -> Any:
+    """Return a deep copy of JSON data (dicts, lists and scalars), faster than deepcopy."""
+    if isinstance(value, dict):
+        return {key: _copy_json(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_copy_json(item) for item in value]
+    return value
+
+
+def _expand(doc: Mapping[str, Any], loader: PinnedDocumentLoader) -> list[Any]:
+    """Return the JSON-LD expansion of ``doc`` (call under _pyld_lock)."""
+    return _Processor().expand(copy.deepcopy(dict(doc)), loader.options(base=""))
+
+
+def _canonical_from_expanded(expanded: list[Any], loader: PinnedDocumentLoader) -> str:
+    """Return the RDFC-1.0 canonical N-Quads of an expanded document.
+
+    What pyld's to_rdf does after its own expansion, then the bounded RDFC-1.0.
+    """
+    processor = _Processor()
+    options = loader.options(
+        base="",
+        produceGeneralizedRdf=False,
+        extractAllScripts=True,
+        processingMode="json-ld-1.1",
+    )
+    issuer = IdentifierIssuer("_:b")
+    node_map: dict[str, Any] = {"@default": {}}
+    with _pyld_lock:
+        processor._create_node_map(expanded, node_map, "@default", issuer)
+        dataset = {}
+        for graph_name, graph in sorted(node_map.items()):
+            if graph_name == "@default" or jsonld._is_absolute_iri(graph_name):
+                dataset[graph_name] = processor._graph_to_rdf(graph, issuer, options)
+    return BoundedURDNA2015().main(dataset, {"format": "application/n-quads"})
+
+
 def canonize(doc: Mapping[str, Any], loader: PinnedDocumentLoader | None = None) -> str:
-    """Return the RDFC-1.0 (URDNA2015) canonical N-Quads of a JSON-LD document."""
+    """Return the RDFC-1.0 (URDNA2015) canonical N-Quads of a JSON-LD document.
+
+    Raise TooComplex rather than spend more than MAX_CANONICALISATION_WORK on it.
+    """
     loader = loader or default_loader
     _context_urls(doc, loader)
     try:
-        return jsonld.normalize(
-            copy.deepcopy(dict(doc)),
-            loader.options(algorithm="URDNA2015", format="application/n-quads"),
-        )
+        with _pyld_lock:
+            expanded = _expand(doc, loader)
+        return _canonical_from_expanded(expanded, loader)
     except jsonld.JsonLdError as exc:
         raise InvalidJsonLd(f"the document is not valid JSON-LD: {exc}") from exc
 
@@ -192,6 +394,24 @@ def _first_difference(given: Any, kept: Any, path: str = "") -> str:
     return ""
 
 
+def _check_lossless_expanded(
+    doc: Mapping[str, Any], urls: list[str], expanded: list[Any], loader: PinnedDocumentLoader
+) -> None:
+    """Raise NotLossless unless compacting ``expanded`` (of ``doc``) gives ``doc`` back."""
+    try:
+        with _pyld_lock:
+            compacted = _Processor().compact(
+                _copy_json(expanded),
+                {"@context": urls},
+                loader.options(base="", skipExpansion=True),
+            )
+    except jsonld.JsonLdError as exc:
+        raise NotLossless(f"the document is not valid JSON-LD: {exc}") from exc
+    problem = _first_difference(_squash(dict(doc)), _squash(compacted))
+    if problem:
+        raise NotLossless(problem)
+
+
 def check_lossless(doc: Mapping[str, Any], loader: PinnedDocumentLoader | None = None) -> None:
     """Raise NotLossless unless expanding then compacting ``doc`` gives ``doc`` back.
 
@@ -201,10 +421,28 @@ def check_lossless(doc: Mapping[str, Any], loader: PinnedDocumentLoader | None =
     loader = loader or default_loader
     urls = _context_urls(doc, loader)
     try:
-        expanded = jsonld.expand(copy.deepcopy(dict(doc)), loader.options())
-        compacted = jsonld.compact(expanded, {"@context": urls}, loader.options())
+        with _pyld_lock:
+            expanded = _expand(doc, loader)
     except jsonld.JsonLdError as exc:
         raise NotLossless(f"the document is not valid JSON-LD: {exc}") from exc
-    problem = _first_difference(_squash(dict(doc)), _squash(compacted))
-    if problem:
-        raise NotLossless(problem)
+    _check_lossless_expanded(doc, urls, expanded, loader)
+
+
+def canonize_lossless(doc: Mapping[str, Any], loader: PinnedDocumentLoader | None = None) -> str:
+    """Check ``doc`` as check_lossless does and return its canonical form as canonize does.
+
+    One expansion serves both: the lossless check compacts it, the canonical form is
+    built from it. Raise NotLossless or another InvalidJsonLd as those two would.
+    """
+    loader = loader or default_loader
+    urls = _context_urls(doc, loader)
+    try:
+        with _pyld_lock:
+            expanded = _expand(doc, loader)
+    except jsonld.JsonLdError as exc:
+        raise NotLossless(f"the document is not valid JSON-LD: {exc}") from exc
+    _check_lossless_expanded(doc, urls, expanded, loader)
+    try:
+        return _canonical_from_expanded(expanded, loader)
+    except jsonld.JsonLdError as exc:
+        raise InvalidJsonLd(f"the document is not valid JSON-LD: {exc}") from exc

@@ -98,6 +98,14 @@ class IssuerSnapshot:
 
 
 @dataclass(frozen=True)
+class Image:
+    """An image (by URL) of an achievement or a profile, with a caption for screen readers."""
+
+    id: str
+    caption: str | None = None
+
+
+@dataclass(frozen=True)
 class AchievementSnapshot:
     """The achievement (a certification scheme) as the credential states it."""
 
@@ -116,6 +124,7 @@ class AchievementSnapshot:
     credits_available: float | None = None
     tags: tuple[str, ...] = ()
     version: str | None = None
+    image: Image | None = None
 
 
 @dataclass(frozen=True)
@@ -218,6 +227,11 @@ def _result_description(description: ResultDescription) -> dict[str, Any]:
     )
 
 
+def build_image(image: Image) -> dict[str, Any]:
+    """Return an OB 3.0 ``Image``: its URL, type and caption."""
+    return _compact({"id": image.id, "type": "Image", "caption": image.caption})
+
+
 def build_achievement(achievement: AchievementSnapshot) -> dict[str, Any]:
     """Return the OB 3.0 ``Achievement`` (also served at its own URL)."""
     criteria = _compact({"id": achievement.criteria_url, "narrative": achievement.criteria})
@@ -240,6 +254,7 @@ def build_achievement(achievement: AchievementSnapshot) -> dict[str, Any]:
             "creditsAvailable": achievement.credits_available,
             "tag": list(achievement.tags),
             "version": achievement.version,
+            "image": build_image(achievement.image) if achievement.image else None,
         }
     )
 
@@ -400,12 +415,13 @@ def issue_credential(
     if not verification_method.startswith(snapshot.issuer.id + "#"):
         raise CredentialError("the verification method must be one of the issuer's keys")
     credential = build_credential(snapshot)
-    validate_schema(credential)
     try:
         # sign() refuses a document that is not lossless under its contexts.
         signed = signing.sign(credential, private_key, verification_method, created)
     except signing.SigningError as exc:
         raise CredentialError(str(exc)) from exc
+    # The schema is checked once, on the signed credential: what it refuses is never
+    # returned, and the proof the schema also covers is checked with the rest.
     validate_schema(signed)
     logger.info("issued credential %s", snapshot.id)
     return signed

@@ -1,9 +1,13 @@
 """Bitstring Status List v1.0: the bits, their encoding, entries and the list credential.
 
 Our credentials carry one ``BitstringStatusListEntry`` (the Open Badges 3.0 schema
-allows a single ``credentialStatus``), with ``statusPurpose`` ``message`` and two bits
-per credential, so one list answers both questions: the high bit says revoked
-(permanent), the low bit suspended (reversible).
+allows a single ``credentialStatus``) with ``statusPurpose`` ``revocation`` and one
+bit: the form every status checker reads. Suspension is not published in the list;
+it is a state of the register that our own verifier reports.
+
+Credentials issued earlier name a two-bit list of purpose ``message`` (the high bit
+revoked, the low bit suspended, each value explained by ``statusMessage``); those
+lists are still published and :func:`read_status` still reads their entries.
 """
 
 from __future__ import annotations
@@ -11,10 +15,10 @@ from __future__ import annotations
 import base64
 import binascii
 import gzip
+import hashlib
+import hmac
 import logging
-import secrets
 import zlib
-from collections.abc import Container
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -28,18 +32,21 @@ MIN_ENTRIES = 131_072
 #: A gzip bomb guard: a list we decode may not expand beyond this (1 MiB of bits).
 MAX_DECODED_BYTES = 1 << 20
 
+#: The purpose of the lists new credentials name: one bit, set when revoked.
+REVOCATION_PURPOSE = "revocation"
+
+#: The earlier two-bit lists of purpose ``message``, and the values of their entries.
+MESSAGE_PURPOSE = "message"
+MESSAGE_STATUS_SIZE = 2
 ACTIVE = 0b00
 SUSPENDED = 0b01
 REVOKED = 0b10
-#: Bits per credential in our lists, and the message of each value.
-STATUS_SIZE = 2
 STATUS_MESSAGES = {
     ACTIVE: "active",
     SUSPENDED: "suspended",
     REVOKED: "revoked",
     REVOKED | SUSPENDED: "revoked",
 }
-MESSAGE_PURPOSE = "message"
 
 
 class StatusListError(ValueError):
@@ -142,27 +149,45 @@ class StatusList:
         return status_list
 
 
-def allocate_index(used: Container[int], size: int = MIN_ENTRIES, attempts: int = 64) -> int:
-    """Return a random index in ``range(size)`` not in ``used``.
+def _feistel_round(key: bytes, round_number: int, half: int, bits: int) -> int:
+    digest = hmac.new(key, bytes([round_number]) + half.to_bytes(4, "big"), hashlib.sha256)
+    return int.from_bytes(digest.digest()[:4], "big") & ((1 << bits) - 1)
 
-    Random indexes keep a credential's position from telling when it was issued. The
-    caller still needs a unique constraint: two processes may draw the same index.
+
+def permuted_index(key: bytes, position: int, size: int = MIN_ENTRIES) -> int:
+    """Return the index the ``position``-th credential on a list gets: a keyed shuffle.
+
+    A bijection of ``range(size)`` (a four-round Feistel network over the next even
+    number of bits, cycle-walked back into range), so handing out positions 0, 1, 2...
+    from a counter gives distinct indexes in O(1) with no scan of the used ones,
+    while an index tells nothing of when its credential was issued.
     """
-    for _ in range(attempts):
-        index = secrets.randbelow(size)
-        if index not in used:
-            return index
-    raise StatusListError("the status list is (nearly) full; start a new list")
+    if not 0 <= position < size:
+        raise StatusListError(f"position {position} is outside the list (0..{size - 1})")
+    half_bits = max(1, ((size - 1).bit_length() + 1) // 2)
+    mask = (1 << half_bits) - 1
+    value = position
+    while True:
+        left, right = value >> half_bits, value & mask
+        for round_number in range(4):
+            left, right = right, left ^ _feistel_round(key, round_number, right, half_bits)
+        value = (left << half_bits) | right
+        if value < size:
+            return value
 
 
 def status_entry(
     list_url: str,
     index: int,
     *,
-    purpose: str = MESSAGE_PURPOSE,
-    status_size: int = STATUS_SIZE,
+    purpose: str = REVOCATION_PURPOSE,
+    status_size: int = 1,
 ) -> dict[str, Any]:
-    """Return the ``BitstringStatusListEntry`` for entry ``index`` of the list at ``list_url``."""
+    """Return the ``BitstringStatusListEntry`` for entry ``index`` of the list at ``list_url``.
+
+    A one-bit entry has no ``statusSize`` (1 is its default); a wider one (the earlier
+    ``message`` lists) lists the message of each value.
+    """
     if index < 0:
         raise StatusListError("a status list index is not negative")
     entry: dict[str, Any] = {
@@ -194,7 +219,7 @@ def build_status_list_credential(
     status_list: StatusList,
     valid_from: datetime,
     *,
-    purpose: str = MESSAGE_PURPOSE,
+    purpose: str = REVOCATION_PURPOSE,
     valid_until: datetime | None = None,
     ttl_ms: int | None = None,
 ) -> dict[str, Any]:

@@ -1,15 +1,15 @@
 """Public verification pages, the JSON verify API and the issuer's published documents.
 
 Everything here is public (no login) except the employers' bulk check, and changes
-nothing: the API endpoints are exempt from CSRF. Requests are rate-limited per address.
+nothing: every view is read-only (no write lock, even for uploads), and the API
+endpoints are exempt from CSRF. Requests are rate-limited per address.
 """
 
 from __future__ import annotations
 
 import csv
-import io
 import logging
-from datetime import date
+from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
 from flask import (
@@ -21,23 +21,27 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
-from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_limiter import RateLimitExceeded
+from flask_login import current_user
 from werkzeug.datastructures import FileStorage
 
-from certificates import issuer
-from certificates.credentials import signing
+from certificates import badges, issuer
+from certificates.credentials.checks import FORMAT, ISSUER_KEY, PROOF, SCHEMA, STATUS, VALIDITY
 from certificates.credentials.jsonld import OB_V3_URL, VC_V2_URL
-from certificates.credentials.openbadges import IssuerSnapshot, build_issuer
-from certificates.models import Scheme, SigningKey, StatusList
-from certificates.verify import messages, service
+from certificates.models import Scheme, StatusList
+from certificates.verify import bounds, messages, service
 from certificates.verify.forms import BulkForm, CodeForm, UploadForm
+from lms import pdfsign
+from lms.cors import public_read
 from lms.csvsafe import CSV_MIMETYPE, csv_bytes
+from lms.db import read_only
 from lms.errors import problem
 from lms.extensions import csrf, db, limiter, remote_address
+from lms.i18n import format_day
 from lms.models import Role
 from lms.permissions import roles_required
 
@@ -54,6 +58,9 @@ DEFAULTS = {
     "VERIFY_BULK_MAX_CODES": 200,
 }
 JSON_LD = "application/ld+json"
+#: The W3C VC API verifier endpoint.
+VC_API_VERIFY = "/credentials/verify"
+PEM = "application/x-pem-file"
 PUBLIC_CACHE_SECONDS = 300
 
 
@@ -85,11 +92,19 @@ def template_helpers():
 def when(value: str | None) -> str:
     """Return a credential's timestamp as a local date, or the text itself if malformed."""
     moment = service.parse_time(value)
-    return format_date(moment, "long") if moment is not None else (value or "")
+    return format_day(moment) if moment is not None else (value or "")
 
 
 def _is_api() -> bool:
-    return request.path.startswith("/api/")
+    return request.path.startswith("/api/") or request.path == VC_API_VERIFY
+
+
+@bp.after_request
+def _cors_for_vc_api(response: Response) -> Response:
+    """Let any web page call the W3C VC API verifier, errors and refusals included."""
+    if request.path == VC_API_VERIFY:
+        response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
 
 
 @bp.errorhandler(RateLimitExceeded)
@@ -156,12 +171,58 @@ def _form_page(
             upload_form=upload_form or UploadForm(),
             error=error,
             max_size=upload_limit_text(),
+            recent=recent_checks() if current_user.is_authenticated else [],
+            messages=messages,
         ),
         status,
     )
 
 
-def _report_page(report: service.Report, *, status: int = 200, uploaded: str | None = None):
+RECENT_CHECKS = 10
+
+
+def _remember_check(report: service.Report, uploaded: str | None, code: str | None) -> None:
+    """Keep an employer's last checks in their session, newest first, for their home page."""
+    if not (current_user.is_authenticated and current_user.has_role(Role.EMPLOYER)):
+        return
+    code = report.code or code or ""
+    if not code and not uploaded:
+        return
+    entry = {
+        "code": code[:64],
+        "file": uploaded or "",
+        "status": report.status,
+        "holder": str(report.credential.get("credentialSubject", {}).get("name", ""))[:200]
+        if isinstance(report.credential.get("credentialSubject"), dict)
+        else "",
+        "at": datetime.now(UTC).isoformat(),
+    }
+    recent = [
+        e for e in session.get("recent_checks", []) if not code or e.get("code") != entry["code"]
+    ]
+    session["recent_checks"] = [entry, *recent][:RECENT_CHECKS]
+
+
+def recent_checks() -> list[dict]:
+    """The signed-in employer's recent checks, with their moments read back as datetimes."""
+    rows = []
+    for entry in session.get("recent_checks", []):
+        try:
+            at = datetime.fromisoformat(entry["at"])
+        except (KeyError, TypeError, ValueError):
+            continue
+        rows.append({**entry, "at": at})
+    return rows
+
+
+def _report_page(
+    report: service.Report,
+    *,
+    status: int = 200,
+    uploaded: str | None = None,
+    code: str | None = None,
+):
+    _remember_check(report, uploaded, code)
     response = current_app.make_response(
         (
             render_template(
@@ -200,11 +261,12 @@ def show(code: str):
     """Report on the certificate a code names (the QR code's link)."""
     report = service.verify_code(code)
     if report.status == service.NOT_FOUND:
-        return _report_page(report, status=404)
-    return _report_page(report)
+        return _report_page(report, status=404, code=code)
+    return _report_page(report, code=code)
 
 
 @bp.post("/verify")
+@read_only
 @page_limit
 def upload():
     """Verify an uploaded certificate PDF or credential JSON."""
@@ -227,12 +289,14 @@ def upload():
 
 
 def _upload_error(report: service.Report) -> str:
-    """Return the page's message for a file that holds no credential."""
+    """Return the page's message for a file that holds no credential, in the reader's language."""
+    check = report.get(FORMAT)
+    reason = messages.check_detail(check) if check is not None else ""
     if report.kind == service.PDF:
-        return _("The PDF cannot be verified: %(reason)s", reason=report.error)
+        return _("The PDF cannot be verified: %(reason)s", reason=reason)
     if report.kind == service.JSON:
-        return _("The JSON file cannot be verified: %(reason)s", reason=report.error)
-    return _("The file cannot be verified: %(reason)s", reason=report.error)
+        return _("The JSON file cannot be verified: %(reason)s", reason=reason)
+    return _("The file cannot be verified: %(reason)s", reason=reason)
 
 
 # --- bulk check for employers -------------------------------------------------------------
@@ -248,7 +312,14 @@ def _codes_from_text(text: str) -> list[str]:
     first = next((line for line in lines if line.strip()), "")
     delimiter = ";" if first.count(";") > first.count(",") else ","
     codes = []
-    for row in csv.reader(io.StringIO(text), delimiter=delimiter):
+    # The lines, not the text: csv refuses a bare "\r" (old Mac line ends) inside a string.
+    try:
+        rows = list(csv.reader(lines, delimiter=delimiter))
+    except csv.Error as exc:  # e.g. a line longer than the csv module's field limit
+        raise BulkInputError(
+            _("The list of codes cannot be read as CSV: put one code on each line.")
+        ) from exc
+    for row in rows:
         cell = row[0].strip() if row else ""
         if not cell:
             continue
@@ -322,6 +393,7 @@ def _bulk_csv(rows: list[tuple[str, service.Report]]) -> Response:
 
 
 @bp.route("/verify/bulk", methods=["GET", "POST"])
+@read_only
 @roles_required(Role.EMPLOYER)
 @page_limit
 def bulk():
@@ -348,6 +420,7 @@ def bulk():
                 "verify/bulk.html",
                 form=bulk_form,
                 rows=rows,
+                titles=messages.certification_titles(report.credential for _, report in rows),
                 error=error,
                 messages=messages,
                 max_codes=setting("VERIFY_BULK_MAX_CODES"),
@@ -379,6 +452,7 @@ JSON_TYPES = ("application/json", "application/ld+json", "application/vc+ld+json
 
 
 @bp.post("/api/v1/verify")
+@read_only
 @csrf.exempt
 @api_limit
 def api_upload():
@@ -416,6 +490,107 @@ def api_upload():
     return _no_store(jsonify(report.as_dict()))
 
 
+# --- W3C VC API verifier -------------------------------------------------------------------
+
+#: The error ``type`` of each failed check, as the VC Data Model 2.0 and Data Integrity
+#: name them.
+VC_ERROR_TYPES = {
+    FORMAT: "https://www.w3.org/TR/vc-data-model#PARSING_ERROR",
+    SCHEMA: "https://www.w3.org/TR/vc-data-model#MALFORMED_VALUE_ERROR",
+    ISSUER_KEY: "https://w3id.org/security#PROOF_VERIFICATION_ERROR",
+    PROOF: "https://w3id.org/security#PROOF_VERIFICATION_ERROR",
+    STATUS: "https://www.w3.org/ns/credentials/status#STATUS_VERIFICATION_ERROR",
+    VALIDITY: "https://www.w3.org/TR/vc-data-model#RANGE_ERROR",
+}
+
+
+def vc_api_result(report: service.Report, warnings: list[dict] | None = None) -> dict:
+    """Return the VC API VerificationResult: ``verified``, ``checks``, ``warnings``, ``errors``.
+
+    ``checks`` names the checks made; each failed one is an error with a problem type.
+    """
+    return {
+        "verified": report.valid,
+        "checks": [check.name for check in report.checks],
+        "warnings": warnings or [],
+        "errors": [
+            {
+                "type": VC_ERROR_TYPES.get(check.name, VC_ERROR_TYPES[FORMAT]),
+                "title": f"{check.name} check failed",
+                "detail": check.detail,
+            }
+            for check in report.checks
+            if not check.passed
+        ],
+    }
+
+
+def _vc_api_invalid_input(detail: str):
+    body = {
+        "verified": False,
+        "checks": [],
+        "warnings": [],
+        "errors": [{"type": VC_ERROR_TYPES[FORMAT], "title": "Invalid input", "detail": detail}],
+    }
+    return _no_store(current_app.response_class(_dumps(body), 400, mimetype="application/json"))
+
+
+def _dumps(body: dict) -> str:
+    return current_app.json.dumps(body)
+
+
+@bp.route(VC_API_VERIFY, methods=["OPTIONS"])
+def vc_api_preflight():
+    """Answer a browser's CORS preflight: anyone may POST JSON here."""
+    response = current_app.response_class(status=204)
+    response.headers["Access-Control-Allow-Methods"] = "POST, OPTIONS"
+    response.headers["Access-Control-Allow-Headers"] = "Content-Type"
+    response.headers["Access-Control-Max-Age"] = "86400"
+    return response
+
+
+@bp.post(VC_API_VERIFY, provide_automatic_options=False)
+@read_only
+@csrf.exempt
+@api_limit
+def vc_api_verify():
+    """Verify ``{"verifiableCredential", "options"}`` as the W3C VC API does.
+
+    200 with ``verified: true`` when every check passes; 400 with the failed checks as
+    ``errors`` when it does not verify or the input is not a credential of this centre.
+    """
+    if request.mimetype not in JSON_TYPES:
+        return _vc_api_invalid_input("Send the request as application/json.")
+    try:
+        data = _read_capped(request.stream)
+    except UploadTooLarge:
+        limit = _max_upload()
+        return problem(413, "Content Too Large", f"Requests are limited to {limit} bytes.")
+    try:
+        body = bounds.load_json(data)
+    except bounds.Refused as exc:
+        return _vc_api_invalid_input(str(exc))
+    if not isinstance(body, dict) or not isinstance(body.get("verifiableCredential"), dict):
+        return _vc_api_invalid_input("The request has no verifiableCredential object.")
+    options = body.get("options", {})
+    if not isinstance(options, dict):
+        return _vc_api_invalid_input("options must be an object.")
+    warnings = [
+        {
+            "type": VC_ERROR_TYPES[FORMAT],
+            "title": "Option not supported",
+            "detail": f"option {name[:100]} is ignored: every check is always made",
+        }
+        for name in sorted(options)[:10]
+    ]
+    report = service.verify_parsed(body["verifiableCredential"], service.online_trust())
+    status = 200 if report.valid else 400
+    response = current_app.response_class(
+        _dumps(vc_api_result(report, warnings)), status, mimetype="application/json"
+    )
+    return _no_store(response)
+
+
 # --- the issuer's published documents -----------------------------------------------------
 
 
@@ -423,40 +598,52 @@ def _json_ld(document: dict, *, max_age: int = PUBLIC_CACHE_SECONDS) -> Response
     response = jsonify(document)
     response.mimetype = JSON_LD
     response.headers["Cache-Control"] = f"public, max-age={max_age}"
-    response.headers["Access-Control-Allow-Origin"] = "*"
     return response
 
 
-def issuer_profile() -> dict:
-    """Return the issuer Profile with every verification key, current and retired."""
-    config = current_app.config
-    profile = build_issuer(
-        IssuerSnapshot(id=issuer.issuer_url(), name=config["CENTRE_NAME"], url=issuer.base_url())
-    )
-    rows = db.session.scalars(sa.select(SigningKey).order_by(SigningKey.id)).all()
-    methods = []
-    for row in rows:
-        method = signing.multikey_document(
-            profile["id"], signing.public_key_from_multikey(row.public_multikey)
-        )
-        method.pop("@context")  # the profile's context list carries it
-        methods.append(method)
-    return {
-        "@context": [VC_V2_URL, OB_V3_URL, signing.MULTIKEY_CONTEXT],
-        **profile,
-        "verificationMethod": methods,
-        "assertionMethod": [method["id"] for method in methods],
-    }
-
-
 @bp.get("/issuer")
+@public_read
 @document_limit
 def issuer_document():
     """Publish the issuer Profile and its keys, so anyone can check a signature."""
-    return _json_ld(issuer_profile())
+    response = _json_ld({**issuer.issuer_profile(), "image": badges.issuer_image()})
+    response.headers["Link"] = (
+        f'<{issuer.pdf_certificate_url()}>; rel="describedby";'
+        ' type="application/x-pem-file"; title="PDF signing certificate"'
+    )
+    return response
+
+
+@bp.get("/.well-known/did.json")
+@bp.get("/did.json")
+@public_read
+@document_limit
+def did_document():
+    """Publish the issuer's DID document, where a did:web resolver looks for it.
+
+    That is ``/.well-known/did.json`` for a BASE_URL that is a bare host, and
+    ``/did.json`` under a BASE_URL with a path; the other address is not found.
+    """
+    if request.path != issuer.did_document_path(issuer.base_url()):
+        abort(404)
+    response = _json_ld(issuer.did_document())
+    response.mimetype = "application/did+json"
+    return response
+
+
+@bp.get("/issuer/pdf-certificate.pem")
+@public_read
+@document_limit
+def pdf_certificate():
+    """Publish the certificate that signs the centre's PDFs, for offline verifiers."""
+    response = Response(pdfsign.current_identity().certificate_pem(), mimetype=PEM)
+    response.headers["Cache-Control"] = f"public, max-age={PUBLIC_CACHE_SECONDS}"
+    response.headers["Content-Disposition"] = 'inline; filename="pdf-certificate.pem"'
+    return response
 
 
 @bp.get("/achievements/<scheme_code>")
+@public_read
 @document_limit
 def achievement(scheme_code: str):
     """Publish the Achievement a scheme stands for, as credentials name it."""
@@ -467,13 +654,21 @@ def achievement(scheme_code: str):
 
 
 @bp.get("/status-lists/<int:list_id>")
+@public_read
 @document_limit
 def status_list(list_id: int):
-    """Publish a signed Bitstring Status List credential, cacheable for five minutes."""
-    row = db.get_or_404(StatusList, list_id)
-    if row.credential is None:
-        abort(404)  # not signed yet: nothing to publish
-    response = _json_ld(row.credential)
+    """Publish a signed Bitstring Status List credential, cacheable for five minutes.
+
+    A list whose validity is running out is re-signed first, so what is served
+    always has at least half of its window left.
+    """
+    from certificates.operations import published_status_list
+
+    credential = published_status_list(list_id)
+    if credential is None:
+        abort(404)
+    row = db.session.get(StatusList, list_id)
+    response = _json_ld(credential)
     response.last_modified = row.updated_at
     response.add_etag()
     return response.make_conditional(request)

@@ -11,7 +11,8 @@ from datetime import timedelta
 import pytest
 
 from certificates import issuer
-from certificates.credentials import codes, signing
+from certificates import operations as ops
+from certificates.credentials import codes
 from certificates.credentials import status_list as bits
 from certificates.credentials.openbadges import (
     AchievementSnapshot,
@@ -26,7 +27,9 @@ from certificates.credentials.openbadges import (
 )
 from certificates.models import Certificate, CertificateStatus, Scheme, StatusList
 from certificates.pdf import CertificatePDF, CertificateSnapshot, CompetencyLine, embed_credential
+from certificates.verify.register import record_issued
 from lms.db import utcnow
+from lms.pdfsign import sign_pdf
 
 HOLDER = 'Иван Петров <b>&</b> "Ivo"'
 
@@ -38,7 +41,7 @@ class Issued:
     certificate: Certificate
     credential: dict
     pdf: bytes
-    rendered: bytes  # the page as drawn, before the credential was attached
+    rendered: bytes  # the page as drawn, before the credential was attached and signed
 
     @property
     def code(self) -> str:
@@ -49,26 +52,22 @@ class Issued:
         return json.dumps(self.credential, ensure_ascii=False).encode()
 
 
-def sign_list(row: StatusList, status_list: bits.StatusList) -> None:
-    """Store the bits and the signed list credential, as issuing or revoking does."""
-    key = issuer.current_signing_key()
-    now = utcnow()
-    row.bits = status_list.to_bytes()
-    unsigned = bits.build_status_list_credential(
-        issuer.status_list_url(row.id), issuer.issuer_url(), status_list, now
-    )
-    row.credential = signing.sign(unsigned, key.private_key, key.verification_method, now)
+@pytest.fixture
+def status_list_row(db):
+    """The current revocation list, published and signed."""
+    return ops.current_status_list()
 
 
 @pytest.fixture
-def status_list_row(db):
-    """An empty status list, published and signed."""
-    status_list = bits.StatusList(bits.MIN_ENTRIES, bits.STATUS_SIZE)
-    row = StatusList(bits=status_list.to_bytes())
+def legacy_status_list_row(db):
+    """A two-bit ``message`` list as issued before the DID, published and signed."""
+    row = StatusList(
+        purpose=bits.MESSAGE_PURPOSE,
+        bits=bits.StatusList(bits.MIN_ENTRIES, bits.MESSAGE_STATUS_SIZE).to_bytes(),
+    )
     db.session.add(row)
     db.session.flush()
-    sign_list(row, status_list)
-    db.session.flush()
+    ops.refresh_status_list(row)  # an unsigned list is due: this signs it
     return row
 
 
@@ -81,8 +80,13 @@ def scheme(db):
 
 
 @pytest.fixture
-def make_certificate(db, make_user, scheme, status_list_row):
-    """Issue a certificate from the pure core: ``make_certificate(name=..., valid_until=...)``."""
+def make_certificate(db, make_user, scheme, status_list_row, legacy_status_list_row):
+    """Issue a certificate from the pure core: ``make_certificate(name=..., valid_until=...)``.
+
+    Its check is recorded in the register as issuance records it, unless ``recorded=False``.
+    With ``legacy=True`` it is one issued before the DID: issuer ``<BASE_URL>/issuer``,
+    key ``<BASE_URL>/issuer#z6Mk...`` and a two-bit entry on a ``message`` list.
+    """
 
     def make(
         *,
@@ -90,6 +94,8 @@ def make_certificate(db, make_user, scheme, status_list_row):
         email: str | None = None,
         valid_from: dt.datetime | None = None,
         valid_until: dt.datetime | str | None = "default",
+        legacy: bool = False,
+        recorded: bool = True,
     ) -> Issued:
         user = make_user(name=name, email=email)
         now = utcnow()
@@ -97,16 +103,28 @@ def make_certificate(db, make_user, scheme, status_list_row):
         if valid_until == "default":
             valid_until = valid_from + timedelta(days=3 * 365)
         code = codes.generate_code()
-        used = {c.status_index for c in db.session.query(Certificate).all()}
-        index = bits.allocate_index(used)
         key = issuer.current_signing_key()
+        if legacy:
+            list_row = legacy_status_list_row
+            used = {c.status_index for c in db.session.query(Certificate).all()}
+            index = max(used | {0}) + 1
+            issuer_id = issuer.issuer_url()
+            method = issuer.legacy_verification_method_url(key.public_multikey)
+            entry = bits.status_entry(
+                issuer.status_list_url(list_row.id),
+                index,
+                purpose=bits.MESSAGE_PURPOSE,
+                status_size=bits.MESSAGE_STATUS_SIZE,
+            )
+        else:
+            list_row, index = ops.allocate_status_index(now)
+            issuer_id, method = issuer.issuer_did(), key.verification_method
+            entry = bits.status_entry(issuer.status_list_url(list_row.id), index)
         achievement_id = issuer.achievement_url(scheme.code)
         snapshot = CredentialSnapshot(
             id=issuer.credential_url(code),
             name=scheme.title_en,
-            issuer=IssuerSnapshot(
-                id=issuer.issuer_url(), name="Skills4Cities Centre", url=issuer.base_url()
-            ),
+            issuer=IssuerSnapshot(id=issuer_id, name="Skills4Cities Centre", url=issuer.base_url()),
             achievement=AchievementSnapshot(
                 id=achievement_id,
                 name=scheme.title_en,
@@ -132,9 +150,9 @@ def make_certificate(db, make_user, scheme, status_list_row):
             valid_from=valid_from,
             valid_until=valid_until,
             awarded=valid_from,
-            credential_status=bits.status_entry(issuer.status_list_url(status_list_row.id), index),
+            credential_status=entry,
         )
-        credential = issue_credential(snapshot, key.private_key, key.verification_method, now)
+        credential = issue_credential(snapshot, key.private_key, method, now)
         pdf = CertificatePDF(
             CertificateSnapshot(
                 code=code,
@@ -149,13 +167,13 @@ def make_certificate(db, make_user, scheme, status_list_row):
             )
         ).render()
         rendered = pdf
-        pdf = embed_credential(pdf, json.dumps(credential, ensure_ascii=False).encode())
+        pdf = sign_pdf(embed_credential(pdf, json.dumps(credential, ensure_ascii=False).encode()))
         certificate = Certificate(
             code=code,
             scheme=scheme,
             user=user,
             status=CertificateStatus.ACTIVE,
-            status_list_id=status_list_row.id,
+            status_list_id=list_row.id,
             status_index=index,
             valid_from=valid_from,
             valid_until=valid_until,
@@ -167,6 +185,9 @@ def make_certificate(db, make_user, scheme, status_list_row):
         )
         db.session.add(certificate)
         db.session.flush()
+        if recorded:  # as issuance records it; without, as before the record existed
+            record_issued(certificate, key.public_multikey, now)
+            db.session.flush()
         return Issued(certificate, credential, pdf, rendered)
 
     return make
@@ -178,17 +199,18 @@ def issued(make_certificate) -> Issued:
 
 
 @pytest.fixture
+def legacy_issued(make_certificate) -> Issued:
+    """A certificate issued before the DID, in the register as it was stored then."""
+    return make_certificate(legacy=True)
+
+
+@pytest.fixture
 def set_status(db):
-    """Suspend or revoke a certificate in the register and re-sign its status list."""
+    """Suspend or revoke a certificate in the register and publish it in its status list."""
 
     def change(issued: Issued, status: str, reason: str = "") -> None:
         certificate = issued.certificate
-        row = certificate.status_list
-        encoded = row.credential["credentialSubject"]["encodedList"]
-        status_list = bits.StatusList.decode(encoded, bits.STATUS_SIZE)
-        value = {"revoked": bits.REVOKED, "suspended": bits.SUSPENDED, "active": bits.ACTIVE}
-        status_list.set(certificate.status_index, value[status])
-        sign_list(row, status_list)
+        ops.publish_status(certificate, status, utcnow())
         certificate.status = status
         certificate.revocation_reason = reason if status == "revoked" else ""
         if status == "revoked":

@@ -126,3 +126,21 @@ def test_bulk_query_count_is_constant(client, login_as, make_certificate, app):
         response = bulk(client, codes_text="\n".join(item.code for item in certificates))
     assert response.get_data(as_text=True).count('data-status="active"') == 5
     assert five.count == one.count
+
+
+def test_bulk_table_names_certifications_in_the_readers_language(
+    app, client, login_as, make_certificate
+):
+    login_as(Role.EMPLOYER)
+    client.post_form("/language", {"language": "bg"})
+
+    def schemes_read(count: int) -> int:
+        codes = "\n".join(make_certificate(name=f"Holder {n}").code for n in range(count))
+        with count_queries(app) as counter:
+            page = bulk(client, codes_text=codes).get_data(as_text=True)
+        assert page.count("<td>Мениджър</td>") == count
+        assert "Smart City Project Manager" not in page
+        return sum("FROM schemes" in statement for statement in counter.statements)
+
+    # The schemes are read once per page, however many rows name one.
+    assert schemes_read(1) == schemes_read(4) == 1

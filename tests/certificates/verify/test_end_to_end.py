@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pypdfium2
@@ -16,14 +15,9 @@ from certificates import operations as ops
 from certificates.pdf import extract_credential
 from certificates.verify.cli import verify_command
 from tests.certificates.verify.test_pages import check_states, verdict
+from tests.standards import SCHEMAS
 
-SCHEMA_FILE = (
-    Path(__file__).parents[4]
-    / "shared"
-    / "standards"
-    / "schemas"
-    / "ob_v3p0_achievementcredential_schema.json"
-)
+SCHEMA_FILE = SCHEMAS / "ob_v3p0_achievementcredential_schema.json"
 
 
 def qr_link(pdf: bytes) -> str:
@@ -46,13 +40,17 @@ def upload(client, pdf: bytes):
 
 
 def offline(tmp_path, client, certificate) -> tuple[int, str]:
-    """Verify the PDF with the CLI, from the issuer key and a freshly saved status list."""
+    """Verify the PDF with the CLI, from the issuer key, a freshly saved status list and the
+    saved PDF certificate."""
     pdf, saved = tmp_path / "certificate.pdf", tmp_path / "list.json"
+    pem = tmp_path / "pdf-certificate.pem"
     pdf.write_bytes(certificate.pdf)
     saved.write_bytes(client.get(f"/status-lists/{certificate.status_list_id}").data)
+    pem.write_bytes(client.get("/issuer/pdf-certificate.pem").data)
     key = certificate.credential["proof"][0]["verificationMethod"].partition("#")[2]
     result = CliRunner().invoke(
-        verify_command, [str(pdf), "--issuer-key", key, "--status-list", str(saved)]
+        verify_command,
+        [str(pdf), "--issuer-key", key, "--status-list", str(saved), "--pdf-certificate", str(pem)],
     )
     return result.exit_code, result.output
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import html
 import io
 import re
 
 import pytest
 
+from certificates import operations as ops
 from certificates.verify import service
+from courses.gradebook.models import CourseCompletion
+from tests.certificates.conftest import release_exam
 
 UNKNOWN = "7K3QD-0ZB9M-XT2RA-H5W8C"
 
@@ -126,13 +130,16 @@ def test_suspended_and_expired_verdicts(client, issued, set_status, make_certifi
     assert check_states(response)["validity"] == "no"
 
 
-def test_an_edited_pdf_is_invalid(client, issued):
+def test_an_edited_pdf_is_a_genuine_credential_in_a_changed_file(client, issued):
     edited = issued.pdf.replace(b"/Producer", b"/Producex", 1)
     assert edited != issued.pdf
     response = upload(client, edited)
-    assert verdict(response) == "invalid"
+    assert verdict(response) == "changed_file"
     assert check_states(response)[service.ISSUED_FILE] == "no"
-    assert "differs from the PDF the centre issued" in response.get_data(as_text=True)
+    assert check_states(response)[service.PDF_SIGNATURE] == "no"
+    page = response.get_data(as_text=True)
+    assert "differs from the PDF the centre issued" in page
+    assert 'class="alert alert-warning' in page
 
 
 @pytest.mark.parametrize(
@@ -206,3 +213,110 @@ def test_a_malformed_typed_code_is_not_found_like_an_unknown_one(client, db):
     unknown = client.get("/verify", query_string={"code": UNKNOWN}, follow_redirects=True)
     assert malformed.status_code == unknown.status_code == 404
     assert verdict(malformed) == verdict(unknown) == "not_found"
+
+
+def _text(fragment: str) -> str:
+    """Return the visible words of an HTML fragment, without what is marked as English."""
+    fragment = re.sub(r'<[^>]* lang="en"[^>]*>.*?</[a-z]+>', " ", fragment, flags=re.S)
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", fragment)).split())
+
+
+def _is_bulgarian(text: str) -> bool:
+    """Whether ``text`` is Bulgarian words (the standard's name and identifiers such as
+    a key's DID URL may stay as they are)."""
+    text = re.sub(r"did:\S+|https?://\S+", " ", text.replace("Open Badges", ""))
+    return bool(re.search("[\u0400-\u04ff]", text)) and not re.search("[A-Za-z]", text)
+
+
+def _check_lines(page: str) -> dict[str, str]:
+    return dict(re.findall(r'<li [^>]*data-check="([a-z_]+)"[^>]*>(.*?)</li>', page, re.S))
+
+
+def _verdict_text(page: str) -> str:
+    return _text(re.search(r'id="verdict"[^>]*>(.*?</p>)\s*</div>', page, re.S).group(1))
+
+
+def _certification(page: str) -> str:
+    return re.search(r'<dd [^>]*id="certification">(.*?)</dd>', page, re.S).group(1)
+
+
+@pytest.mark.parametrize("how", ["accept-language", "language switch"])
+def test_every_check_and_the_verdict_speak_bulgarian(client, issued, how):
+    if how == "accept-language":
+        response = client.get(f"/verify/{issued.code}", headers={"Accept-Language": "bg"})
+    else:
+        client.post_form("/language", {"language": "bg", "next": f"/verify/{issued.code}"})
+        response = client.get(f"/verify/{issued.code}", headers={"Accept-Language": "en"})
+    page = response.get_data(as_text=True)
+    assert verdict(response) == "active"
+    assert _is_bulgarian(_verdict_text(page)), _verdict_text(page)
+    lines = _check_lines(page)
+    assert set(lines) == set(check_states(response)) and len(lines) >= 5
+    for name, line in lines.items():
+        assert _is_bulgarian(_text(line)), (name, _text(line))
+        # The technical detail is in Bulgarian too: nothing is marked as English.
+        assert 'lang="en"' not in line, name
+    # The scheme's Bulgarian title, with the title the credential states in English.
+    certification = _certification(page)
+    assert _text(certification) == "Мениджър (SC-PM)"
+    assert '<div class="small text-muted" lang="en">Smart City Project Manager</div>' in (
+        certification
+    )
+
+
+def test_failed_checks_speak_bulgarian_too(client, issued, set_status):
+    set_status(issued, "revoked", reason="Измама при изпита")
+    response = client.get(f"/verify/{issued.code}", headers={"Accept-Language": "bg"})
+    page = response.get_data(as_text=True)
+    assert verdict(response) == "revoked"
+    assert check_states(response)["status"] == "no"
+    assert _is_bulgarian(_verdict_text(page))
+    assert "Измама при изпита" in _verdict_text(page)
+    for name, line in _check_lines(page).items():
+        assert _is_bulgarian(_text(line)), (name, _text(line))
+
+
+def test_english_readers_see_the_title_the_credential_states(client, db, issued, scheme):
+    scheme.title_en = "Renamed since issue"
+    db.session.flush()
+    page = client.get(f"/verify/{issued.code}", headers={"Accept-Language": "en"}).get_data(
+        as_text=True
+    )
+    assert _text(_certification(page)) == "Smart City Project Manager (SC-PM)"
+    assert 'lang="en">Smart City' not in page
+
+
+def test_a_scheme_without_a_bulgarian_title_keeps_the_stated_one(client, db, issued, scheme):
+    scheme.title_bg = ""
+    db.session.flush()
+    page = client.get(f"/verify/{issued.code}", headers={"Accept-Language": "bg"}).get_data(
+        as_text=True
+    )
+    assert _text(_certification(page)) == "Smart City Project Manager (SC-PM)"
+
+
+def test_results_of_a_scheme_are_named_in_the_readers_language(client, db, world, make_user):
+    trainee = make_user(name="Петър Петров")
+    db.session.add(
+        CourseCompletion(user_id=trainee.id, course_id=world.course.id, completed=True, grade=80)
+    )
+    release_exam(db, trainee, world.exam, 90)
+    cert = ops.issue_certificate(world.scheme, trainee, actor=world.certifier)
+    db.session.commit()
+
+    def results(language: str) -> list[str]:
+        page = client.get(f"/verify/{cert.code}", headers={"Accept-Language": language})
+        items = re.findall(
+            r'<li class="list-group-item px-0">(.*?)</li>', page.get_data(as_text=True), re.S
+        )
+        return [" ".join(item.split()) for item in items]
+
+    course, exam = world.course, world.exam
+    bulgarian = results("bg")
+    assert [item.split(": <strong>")[0] for item in bulgarian] == [
+        f"{course.code}: {course.title_bg}",
+        exam.title_bg,
+    ]
+    assert [item.split("<strong>")[1].split("<")[0] for item in bulgarian] == ["80", "90"]
+    assert results("en")[0].startswith(f'<span lang="en">{course.code}: {course.title_en}</span>')
+    assert results("en")[1].startswith(f'<span lang="en">{exam.title_en}</span>')

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from certificates.credentials.checks import PROOF, SCHEMA, STATUS, VALIDITY
+from certificates.credentials.status_list import read_status
 from certificates.verify import service
 from lms.db import utcnow
 
@@ -90,6 +91,28 @@ def test_suspended_certificate_says_suspended(issued, set_status):
     assert report.reason == ""
 
 
+def test_a_credential_issued_before_the_did_still_verifies_online(legacy_issued, set_status):
+    credential = legacy_issued.credential
+    assert credential["issuer"]["id"] == "http://localhost/issuer"
+    assert credential["proof"][0]["verificationMethod"].startswith("http://localhost/issuer#")
+    assert credential["credentialStatus"]["statusPurpose"] == "message"
+    for report in (
+        service.verify_code(legacy_issued.code),
+        service.verify_upload(legacy_issued.pdf),
+        service.verify_upload(legacy_issued.credential_bytes),
+    ):
+        assert report.valid, report.failed
+    # Its two-bit list still records suspension and revocation, under the old issuer id.
+    set_status(legacy_issued, "suspended")
+    listed = legacy_issued.certificate.status_list.credential
+    assert listed["issuer"] == "http://localhost/issuer"
+    assert read_status(credential["credentialStatus"], listed).message == "suspended"
+    assert service.verify_upload(legacy_issued.credential_bytes).status == service.SUSPENDED
+    set_status(legacy_issued, "revoked", "Withdrawn")
+    report = service.verify_upload(legacy_issued.credential_bytes)
+    assert report.status == service.REVOKED and report.get(PROOF).passed
+
+
 def test_register_decides_when_the_list_lags(issued, db):
     # A revocation whose list was not yet re-signed still shows as revoked.
     issued.certificate.status = "revoked"
@@ -125,8 +148,9 @@ def test_uploaded_pdf_adds_the_issued_file_check(issued):
     assert report.valid
     assert report.kind == "pdf"
     assert report.code == issued.code
-    assert names(report)[-1] == service.ISSUED_FILE
+    assert names(report)[-2:] == [service.ISSUED_FILE, service.PDF_SIGNATURE]
     assert report.get(service.ISSUED_FILE).passed
+    assert report.get(service.PDF_SIGNATURE).passed
 
 
 def test_uploaded_json_verifies_without_the_file_check(issued):

@@ -6,7 +6,6 @@ import copy
 import io
 import json
 import re
-from pathlib import Path
 
 import pytest
 from jsonschema import Draft201909Validator
@@ -17,8 +16,8 @@ from certificates.credentials import signing
 from certificates.credentials.checks import FORMAT, ISSUER_KEY, PROOF
 from certificates.pdf import embed_credential, extract_credential
 from certificates.verify import service
+from tests.standards import STANDARDS
 
-STANDARDS = Path(__file__).parents[4] / "shared" / "standards"
 SCHEMA_FILE = STANDARDS / "schemas" / "ob_v3p0_achievementcredential_schema.json"
 
 
@@ -126,8 +125,11 @@ def test_an_edited_page_fails_the_issued_file_check(issued):
     edited = bytearray(issued.pdf)
     edited[offset] ^= 0x01
     report = service.verify_upload(bytes(edited))
-    assert report.failed == [service.ISSUED_FILE]
-    assert report.status == service.INVALID
+    assert report.failed == [service.ISSUED_FILE, service.PDF_SIGNATURE]
+    assert "does not match the file" in report.get(service.PDF_SIGNATURE).detail
+    # The credential is genuine, the page is not: amber, with what the credential says.
+    assert report.status == service.CHANGED_FILE
+    assert report.credential["holder"] == issued.certificate.user.name
     assert not report.valid
 
 
@@ -136,7 +138,9 @@ def test_a_swapped_attachment_fails_the_issued_file_check(make_certificate):
     # The page says "Mine", the attached (genuine) credential is someone else's.
     swapped = embed_credential(mine.rendered, other.credential_bytes)
     report = service.verify_upload(swapped)
-    assert report.failed == [service.ISSUED_FILE]
+    assert report.failed == [service.ISSUED_FILE, service.PDF_SIGNATURE]
+    assert report.status == service.CHANGED_FILE
+    assert report.credential["holder"] == "Other Person"  # what the credential certifies
     assert not report.valid
 
 
@@ -145,7 +149,8 @@ def test_a_swapped_forged_attachment_fails_the_proof_too(issued):
     change_name(document)
     swapped = embed_credential(issued.rendered, json.dumps(document).encode())
     report = service.verify_upload(swapped)
-    assert report.failed == [PROOF, service.ISSUED_FILE]
+    assert report.failed == [PROOF, service.ISSUED_FILE, service.PDF_SIGNATURE]
+    assert report.status == service.INVALID
 
 
 def test_a_pdf_without_a_credential_is_refused_clearly(issued):
@@ -170,7 +175,7 @@ def test_a_truncated_pdf_is_refused_clearly(issued):
         (b'{"hello": "world"}', "not a verifiable credential"),
         (b"[1, 2, 3]", "not a verifiable credential"),
         (b"{not json", "not valid JSON"),
-        (b"[" * 100_000 + b"]" * 100_000, "not valid JSON"),
+        (b"[" * 100_000 + b"]" * 100_000, "nests deeper"),
         (b"%PDF-1.7\n garbage %%EOF", "cannot be read"),
     ],
 )
