@@ -28,11 +28,20 @@ class DefaultConfig:
 
     BOOTSTRAP_SERVE_LOCAL = True  # no CDN: the app works offline
 
-    # Flask-Limiter: memory by default, Redis in production (LMS_RATELIMIT_STORAGE_URI).
-    RATELIMIT_STORAGE_URI = "memory://"
+    # Flask-Limiter counters, shared by every worker: Redis in production
+    # (LMS_RATELIMIT_STORAGE_URI=redis://…); unset, an SQLite file in the instance
+    # folder. memory:// counts per process and is refused unless allowed here.
+    RATELIMIT_STORAGE_URI: str | None = None
+    RATELIMIT_MEMORY_ALLOWED = False
     RATELIMIT_HEADERS_ENABLED = True
+    # Failed log-ins only. A browser that has logged in to the account before (it holds
+    # a signed device cookie) is limited on its own, so strangers cannot lock it out;
+    # other browsers are limited per account and per address.
     LOGIN_LIMIT_PER_ACCOUNT = "5 per 15 minutes"
     LOGIN_LIMIT_PER_ADDRESS = "30 per 15 minutes"
+    LOGIN_LIMIT_PER_DEVICE = "5 per 15 minutes"
+    LOGIN_DEVICE_COOKIE_NAME = "lms_device"
+    LOGIN_DEVICE_COOKIE_DURATION = timedelta(days=180)
 
     PASSWORD_HASH_METHOD = "scrypt"  # noqa: S105 - a method name, not a secret
     PASSWORD_RESET_MAX_AGE = 3600  # seconds
@@ -52,3 +61,15 @@ class DefaultConfig:
     # (0: none). Rate limits per address need the real client address.
     PROXY_FIX = 0
     PER_PAGE = 20
+
+    # "json": one JSON object per log line on standard error (LMS_LOG_FORMAT=json);
+    # otherwise Python's default logging setup is left alone.
+    LOG_FORMAT = "text"
+    LOG_LEVEL = "INFO"
+    # Bearer token for /metrics (LMS_METRICS_TOKEN); unset, /metrics answers 404.
+    METRICS_TOKEN: str | None = None
+    # Background jobs: a Redis URL (LMS_CELERY_BROKER_URL=redis://host:6379/0) sends them
+    # to Celery workers ("lms worker", "lms beat"); unset, they run in the web process.
+    CELERY_BROKER_URL: str | None = None
+    CELERY_RESULT_BACKEND: str | None = None  # defaults to the broker
+    CELERY_VISIBILITY_TIMEOUT: int | None = None  # seconds before a killed worker's job is redone

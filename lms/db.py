@@ -1,9 +1,12 @@
 """Declarative base, column types and engine tuning shared by every domain."""
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import TypeVar
 
 import sqlalchemy as sa
-from flask import has_request_context, request
+from flask import current_app, g, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
@@ -55,9 +58,66 @@ class Base(DeclarativeBase):
 # --- SQLite tuning --------------------------------------------------------
 # Foreign keys on, WAL, a busy timeout, and write transactions begun IMMEDIATE:
 # a DEFERRED read-then-write transaction fails with "database is locked" under
-# concurrent workers, an IMMEDIATE one waits for the lock instead.
+# concurrent workers, an IMMEDIATE one waits for the lock instead. But SQLite has
+# one write lock for the whole file: a request that only reads must not take it,
+# or a slow one (verifying an uploaded credential) stalls every write of the site.
+# So GET, HEAD and OPTIONS requests, and views marked @read_only whatever their
+# method, begin plain read transactions and are refused any write; the rare write
+# such a request must make (noting a token's use) is declared with
+# ``with writing(session):`` and made in its own short IMMEDIATE transaction.
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+READ_ONLY_ATTRIBUTE = "lms_read_only"
+
+View = TypeVar("View", bound=Callable)
+
+
+class WriteInReadOnlyRequest(RuntimeError):
+    """A request that declared it only reads tried to write: a programming error."""
+
+
+def read_only(view: View) -> View:
+    """Mark a view that never writes, whatever its method (a POST that only verifies).
+
+    Its requests take no write lock on SQLite, and any INSERT, UPDATE or DELETE they
+    try raises WriteInReadOnlyRequest, on every engine. Place it under the route
+    decorator; views without it keep the write lock for unsafe methods.
+    """
+    setattr(view, READ_ONLY_ATTRIBUTE, True)
+    return view
+
+
+@contextmanager
+def writing(session: sa.orm.Session | sa.orm.scoped_session) -> Iterator[None]:
+    """Declare a write in a read-only request; it runs in its own transaction, committed.
+
+    The request's read transaction is ended first: SQLite cannot safely upgrade a read
+    transaction to a write one under concurrent writers ("database is locked"), so
+    the write begins IMMEDIATE, waiting its turn for the lock, and is committed at once.
+    """
+    session.commit()
+    writing_before = g.get("lms_writing", False) if has_request_context() else False
+    if has_request_context():
+        g.lms_writing = True
+    try:
+        yield
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        if has_request_context():
+            g.lms_writing = writing_before
+
+
+def request_is_read_only() -> bool:
+    """Return whether the current request only reads (safe method or @read_only view)."""
+    if not has_request_context() or g.get("lms_writing", False):
+        return False
+    if request.method in SAFE_METHODS:
+        return True
+    view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+    return getattr(view, READ_ONLY_ATTRIBUTE, False)
 
 
 def _is_sqlite(dbapi_connection) -> bool:
@@ -94,5 +154,15 @@ def _sqlite_on_connect(dbapi_connection, connection_record):
 def _sqlite_on_begin(conn):
     if conn.dialect.name != "sqlite":
         return
-    read_only = has_request_context() and request.method in SAFE_METHODS
-    conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+    conn.exec_driver_sql("BEGIN" if request_is_read_only() else "BEGIN IMMEDIATE")
+
+
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _refuse_writes_when_read_only(conn, cursor, statement, parameters, context, executemany):
+    if statement.lstrip()[:7].upper().startswith(_WRITES) and request_is_read_only():
+        raise WriteInReadOnlyRequest(
+            f"{request.method} {request.path} is read-only but tried: {statement[:80]}"
+        )

@@ -20,7 +20,6 @@ from lms.auth.operations import (
     HIDDEN_CHARACTERS,
     MAX_PASSWORD_LENGTH,
     MIN_PASSWORD_LENGTH,
-    find_user_by_email,
 )
 from lms.models import Role, User
 
@@ -33,6 +32,7 @@ ROLE_LABELS = {
     Role.CERTIFIER: _l("Certifier"),
     Role.EMPLOYER: _l("Employer"),
     Role.ADMIN: _l("Administrator"),
+    Role.MANAGER: _l("Centre manager"),
 }
 
 
@@ -88,6 +88,18 @@ def new_password_field(label=None) -> PasswordField:
     )
 
 
+def current_password_field(label=None, missing=None) -> PasswordField:
+    """A password the person already has, typed to log in or to confirm who they are."""
+    return PasswordField(
+        label or _l("Password"),
+        validators=[
+            DataRequired(missing or _l("Please enter your password.")),
+            Length(max=MAX_PASSWORD_LENGTH, message=_l("At most %(max)d characters.")),
+        ],
+        render_kw={"autocomplete": "current-password"},
+    )
+
+
 def confirm_field(other: str = "password") -> PasswordField:
     return PasswordField(
         _l("Repeat the password"),
@@ -109,28 +121,18 @@ class LoginForm(FlaskForm):
         ],
         render_kw={"autocomplete": "username", "inputmode": "email"},
     )
-    password = PasswordField(
-        _l("Password"),
-        validators=[
-            DataRequired(_l("Please enter your password.")),
-            Length(max=MAX_PASSWORD_LENGTH, message=_l("At most %(max)d characters.")),
-        ],
-        render_kw={"autocomplete": "current-password"},
-    )
+    password = current_password_field()
     remember = BooleanField(_l("Keep me logged in on this device"))
     submit = SubmitField(_l("Log in"))
 
 
 class RegistrationForm(FlaskForm):
+    """Name and address only: the password is chosen through the link e-mailed to the address,
+    so the page answers the same whether or not the address already has an account."""
+
     name = name_field()
     email = email_field()
-    password = new_password_field()
-    confirm = confirm_field()
     submit = SubmitField(_l("Create my account"))
-
-    def validate_email(self, field) -> None:
-        if find_user_by_email(field.data) is not None:
-            raise ValidationError(_l("An account with this e-mail address already exists."))
 
 
 class AccountForm(FlaskForm):
@@ -146,17 +148,24 @@ class AccountForm(FlaskForm):
 
 
 class PasswordChangeForm(FlaskForm):
-    current_password = PasswordField(
-        _l("Current password"),
-        validators=[
-            DataRequired(_l("Please enter your current password.")),
-            Length(max=MAX_PASSWORD_LENGTH, message=_l("At most %(max)d characters.")),
-        ],
-        render_kw={"autocomplete": "current-password"},
+    current_password = current_password_field(
+        _l("Current password"), _l("Please enter your current password.")
     )
     password = new_password_field(_l("New password"))
     confirm = confirm_field()
+    revoke_tokens = BooleanField(
+        _l("Also revoke my API tokens"),
+        description=_l(
+            "Do this if someone else may have used your account: scripts using the tokens "
+            "will need new ones."
+        ),
+    )
     submit = SubmitField(_l("Change the password"))
+
+
+class ConfirmPasswordForm(FlaskForm):
+    password = current_password_field()
+    submit = SubmitField(_l("Confirm"))
 
 
 class ForgotPasswordForm(FlaskForm):

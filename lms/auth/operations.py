@@ -10,16 +10,18 @@ from collections.abc import Iterable
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import force_locale
+from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from lms import audit
+from lms.auth import sessions
 from lms.db import utcnow
+from lms.exceptions import UserError
 from lms.extensions import db
 from lms.mail import send_mail
-from lms.models import Role, User, UserRole
+from lms.models import Role, User, UserRole, UserSession
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +33,7 @@ PASSWORD_TOKEN_SALT = "lms.password-token"  # noqa: S105 - a salt name, not a se
 TOKEN_PURPOSES = ("reset", "set")
 
 
-class AccountError(Exception):
+class AccountError(UserError):
     """A request about an account that cannot be carried out; the message says why."""
 
 
@@ -50,18 +52,6 @@ class InvalidToken(AccountError):
 def normalise_email(email: str) -> str:
     """Return the address as stored: trimmed and lower-cased (unique case-insensitively)."""
     return email.strip().lower()
-
-
-def load_user(session_id: str) -> User | None:
-    """Flask-Login loader: ``<id>:<security stamp>``, so a password change ends old sessions."""
-    user_id, _, stamp = session_id.partition(":")
-    if not user_id.isdigit() or not stamp.isdigit():
-        return None
-    user = db.session.get(User, int(user_id))
-    # An inactive user is loaded but not authenticated (UserMixin), so sessions stop working.
-    if user is None or user.security_stamp != int(stamp):
-        return None
-    return user
 
 
 def find_user_by_email(email: str) -> User | None:
@@ -230,6 +220,7 @@ def deactivate(user: User, *, actor: User | None) -> User:
     if not user.active:
         return user
     user.active = False
+    sessions.end_all(user, reason="deactivated")
     db.session.flush()
     audit.record("user.deactivate", user, actor=actor)
     logger.info("user %s deactivated", user.id)
@@ -247,22 +238,58 @@ def reactivate(user: User, *, actor: User | None) -> User:
     return user
 
 
-def change_password(user: User, *, current: str, new: str) -> User:
-    """Change the user's own password, given the current one; ends their other sessions."""
+def change_password(
+    user: User,
+    *,
+    current: str,
+    new: str,
+    keep: UserSession | None = None,
+    revoke_tokens: bool = False,
+) -> User:
+    """Change the user's own password, given the current one.
+
+    Every session but ``keep`` (the one the user is changing it in) ends; with
+    ``revoke_tokens`` the user's API tokens are revoked too.
+    """
     if not user.check_password(current):
         raise AccountError(_("The current password is wrong."))
     check_password_strength(new)
     user.set_password(new)
+    sessions.end_all(user, reason="password", keep=keep)
+    revoked = revoke_api_tokens(user, actor=user) if revoke_tokens else 0
     db.session.flush()
-    audit.record("user.change_password", user, actor=user)
+    audit.record("user.change_password", user, actor=user, tokens_revoked=revoked)
     logger.info("user %s changed their password", user.id)
     return user
+
+
+def revoke_api_tokens(user: User, *, actor: User | None) -> int:
+    """Revoke every usable API token of ``user``; return how many."""
+    # Imported here: the API package imports the account forms, which import this module.
+    from lms.api.models import ApiToken
+
+    now = utcnow()
+    revoked = db.session.execute(
+        sa.update(ApiToken)
+        .where(
+            ApiToken.user_id == user.id,
+            ApiToken.revoked_at.is_(None),
+            ApiToken.expires_at > now,
+        )
+        .values(revoked_at=now)
+        .execution_options(synchronize_session="fetch")
+    ).rowcount
+    if revoked:
+        audit.record("user.revoke_api_tokens", user, actor=actor, count=revoked)
+    logger.info("revoked %s API tokens of user %s", revoked, user.id)
+    return revoked
 
 
 def set_password(user: User, password: str, *, actor: User | None) -> User:
     """Set a password without knowing the old one (an admin's act); ends the user's sessions."""
     check_password_strength(password)
     user.set_password(password)
+    sessions.end_all(user, reason="password")
     db.session.flush()
     audit.record("user.set_password", user, actor=actor)
     logger.info("password of user %s set by %s", user.id, getattr(actor, "id", None))
@@ -325,12 +352,18 @@ def user_for_password_token(token: str) -> User:
 
 
 def reset_password_with_token(token: str, new_password: str) -> User:
-    """Set a new password through an e-mailed link; the link cannot be used again."""
+    """Set a new password through an e-mailed link; the link cannot be used again.
+
+    Whoever may have learnt the old password is shut out: every session ends and
+    every API token is revoked.
+    """
     user = user_for_password_token(token)
     check_password_strength(new_password)
     user.set_password(new_password)
+    sessions.end_all(user, reason="password")
+    revoked = revoke_api_tokens(user, actor=user)
     db.session.flush()
-    audit.record("user.reset_password", user, actor=user)
+    audit.record("user.reset_password", user, actor=user, tokens_revoked=revoked)
     logger.info("user %s set a password through an e-mailed link", user.id)
     return user
 
@@ -366,12 +399,62 @@ def send_password_email(user: User, purpose: str = "reset") -> None:
                 _("Hello %(name)s,", name=user.name),
                 intro,
                 link,
-                _("The link works once and expires in %(hours)s hours.", hours=hours),
+                ngettext(
+                    "The link works once and expires in %(num)s hour.",
+                    "The link works once and expires in %(num)s hours.",
+                    hours,
+                ),
                 _("If you did not expect this message, you can ignore it."),
             ]
         )
     send_mail(user.email, subject, body + "\n")
     logger.info("password %s link sent to user %s", purpose, user.id)
+
+
+def register_trainee(*, email: str, name: str, locale: str | None) -> User | None:
+    """Create a trainee account and e-mail it a link to choose a password; return it.
+
+    If the address already has an account, its owner is told by e-mail that someone
+    tried to register with it, and None is returned: the page cannot tell the two apart.
+    """
+    existing = find_user_by_email(email)
+    if existing is None:
+        try:
+            with db.session.begin_nested():
+                user = create_user(email=email, name=name, password=None, locale=locale)
+        except sa.exc.IntegrityError:  # registered a moment ago by another request
+            existing = find_user_by_email(email)
+        else:
+            send_password_email(user, "set")
+            return user
+    if existing is not None:
+        _send_registration_notice(existing)
+    return None
+
+
+def _send_registration_notice(user: User) -> None:
+    """Tell an account's owner that someone tried to register with their address."""
+    centre = current_app.config["CENTRE_NAME"]
+    base = current_app.config["BASE_URL"].rstrip("/")
+    urls = current_app.url_map.bind("localhost")
+    with force_locale(user.locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
+        subject = _("Registration attempt at %(centre)s", centre=centre)
+        body = "\n\n".join(
+            [
+                _("Hello %(name)s,", name=user.name),
+                _(
+                    "Someone tried to create an account at %(centre)s with your e-mail "
+                    "address. You already have one: log in here:",
+                    centre=centre,
+                ),
+                base + urls.build("auth.login"),
+                _("If you have forgotten your password, choose a new one here:"),
+                base + urls.build("auth.forgot_password"),
+                _("If you did not expect this message, you can ignore it."),
+            ]
+        )
+    send_mail(user.email, subject, body + "\n")
+    logger.info("registration notice sent to user %s", user.id)
 
 
 def request_password_reset(email: str) -> User | None:

@@ -9,6 +9,7 @@ import time
 import sqlalchemy as sa
 from flask import (
     Blueprint,
+    abort,
     current_app,
     flash,
     redirect,
@@ -20,22 +21,25 @@ from flask import (
 from flask_babel import gettext as _
 from flask_limiter import RateLimitExceeded
 from flask_login import current_user, login_required, login_user, logout_user
-from flask_login.config import COOKIE_NAME as REMEMBER_COOKIE_NAME
+from flask_wtf import FlaskForm
 
+from lms.api.models import ApiToken
 from lms.auth import operations as ops
+from lms.auth import sessions, throttle
 from lms.auth.forms import (
-    EMAIL_MAX,
     ROLE_LABELS,
     AccountForm,
+    ConfirmPasswordForm,
     ForgotPasswordForm,
     LoginForm,
     PasswordChangeForm,
     RegistrationForm,
     ResetPasswordForm,
 )
+from lms.db import utcnow
 from lms.extensions import db, limiter, remote_address
 from lms.i18n import current_language
-from lms.models import Role
+from lms.models import UserSession
 from lms.urls import safe_next
 
 logger = logging.getLogger(__name__)
@@ -44,8 +48,9 @@ bp = Blueprint("auth", __name__)
 
 
 # --- rate limits -----------------------------------------------------------
-# Per address: every attempt counts. Per account: only failures count, so a
-# person who logs in and out often is never locked out, while guessing is.
+# Log-in attempts are throttled in lms.auth.throttle (failures only, device
+# cookies). A password typed again by a logged-in user counts failures per
+# account; registration and password links count every attempt per address.
 
 
 def _per_account_limit() -> str:
@@ -57,9 +62,7 @@ def _per_address_limit() -> str:
 
 
 def _account_key() -> str:
-    if request.endpoint == "auth.change_password" and current_user.is_authenticated:
-        return f"account-id:{current_user.id}"
-    return "account:" + ops.normalise_email(request.form.get("email", ""))[:EMAIL_MAX]
+    return f"account-id:{current_user.id}"
 
 
 def _address_key() -> str:
@@ -67,7 +70,7 @@ def _address_key() -> str:
 
 
 def _attempt_failed(response) -> bool:
-    # A log-in or password change that succeeds redirects; anything else is a failure.
+    # A password check that succeeds redirects; anything else is a failure.
     return not 300 <= response.status_code < 400
 
 
@@ -77,16 +80,20 @@ per_account = limiter.limit(
 per_address = limiter.limit(_per_address_limit, key_func=_address_key, methods=["POST"])
 
 
+def _refusal_page(seconds: int | None) -> str:
+    """Render the page explaining a refused attempt and how long to wait."""
+    db.session.rollback()
+    logger.info("refused %s from %s: too many attempts", request.endpoint, remote_address())
+    minutes = max(1, math.ceil(seconds / 60)) if seconds else None
+    return render_template("auth/too_many_attempts.html", minutes=minutes)
+
+
 @bp.errorhandler(RateLimitExceeded)
 def too_many_attempts(error: RateLimitExceeded):
-    """Explain a refused attempt; Flask-Limiter adds the Retry-After header."""
-    db.session.rollback()
+    """Explain an attempt Flask-Limiter refused; it adds the Retry-After header itself."""
     window = limiter.current_limit
-    minutes = None
-    if window is not None:
-        minutes = max(1, math.ceil((window.reset_at - time.time()) / 60))
-    logger.info("refused %s from %s: too many attempts", request.endpoint, remote_address())
-    return render_template("auth/too_many_attempts.html", minutes=minutes), 429
+    seconds = max(1, math.ceil(window.reset_at - time.time())) if window is not None else None
+    return _refusal_page(seconds), 429
 
 
 def _redirect_after_login():
@@ -97,8 +104,6 @@ def _redirect_after_login():
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@per_address
-@per_account
 def login():
     if current_user.is_authenticated:
         return _redirect_after_login()
@@ -106,25 +111,47 @@ def login():
     error = None
     status = 200
     if form.validate_on_submit():
+        email = form.email.data
+        account = ops.find_user_by_email(email)
+        wait = throttle.wait_before_login(email, account)
+        if wait is not None:
+            return _refusal_page(wait), 429, {"Retry-After": str(wait)}
         try:
-            user = ops.authenticate(form.email.data, form.password.data)
+            user = ops.authenticate(email, form.password.data)
         except ops.AccountError as failure:
             error = str(failure)
             status = 403 if isinstance(failure, ops.AccountInactive) else 200
-            logger.info("failed log-in from %s", remote_address())
+            if isinstance(failure, ops.LoginFailed):
+                throttle.record_failure(email, account)
         else:
-            login_user(user, remember=form.remember.data)
+            _log_in(user, remember=form.remember.data, password_confirmed=True)
             ops.record_login(user)
             db.session.commit()
             if user.locale:
                 session["locale"] = user.locale
             flash(_("Welcome, %(name)s.", name=user.name), "success")
-            return _redirect_after_login()
+            return throttle.remember_device(_redirect_after_login(), user)
     return render_template("auth/login.html", form=form, error=error), status
+
+
+def _log_in(user, *, remember: bool = False, password_confirmed: bool = False) -> None:
+    """Open a server-side session for ``user`` on this device and set its cookies."""
+    sessions.start(
+        user,
+        address=remote_address(),
+        user_agent=request.user_agent.string,
+        remember=remember,
+        password_confirmed=password_confirmed,
+    )
+    login_user(user, remember=remember, duration=sessions.lifetime(remember))
 
 
 @bp.post("/logout")
 def logout():
+    record = sessions.current()
+    if record is not None:
+        sessions.end(record, actor=current_user._get_current_object())
+        db.session.commit()
     logout_user()
     flash(_("You have logged out."), "info")
     return redirect(url_for("main.index"))
@@ -141,26 +168,24 @@ def register():
     form = RegistrationForm()
     if form.validate_on_submit():
         try:
-            user = ops.create_user(
-                email=form.email.data,
-                name=form.name.data,
-                password=form.password.data,
-                roles=[Role.TRAINEE],
-                locale=current_language(),
+            ops.register_trainee(
+                email=form.email.data, name=form.name.data, locale=current_language()
             )
-            ops.record_login(user)
             db.session.commit()
         except ops.AccountError as failure:
             db.session.rollback()
-            form.email.errors = [*form.email.errors, str(failure)]
-        except sa.exc.IntegrityError:
-            # Two registrations with one address at once: the constraint decides.
-            db.session.rollback()
-            form.email.errors = [_("An account with this e-mail address already exists.")]
+            form.name.errors = [*form.name.errors, str(failure)]
         else:
-            login_user(user)
-            flash(_("Welcome, %(name)s. Your account is ready.", name=user.name), "success")
-            return redirect(url_for("main.index"))
+            # The same answer for a new address and one that has an account.
+            flash(
+                _(
+                    "We have sent a message to %(email)s. Follow the link in it to choose "
+                    "your password and finish creating your account.",
+                    email=form.email.data,
+                ),
+                "info",
+            )
+            return redirect(url_for("auth.login"))
     return render_template("auth/register.html", form=form)
 
 
@@ -196,19 +221,96 @@ def change_password():
     form = PasswordChangeForm()
     if form.validate_on_submit():
         try:
-            ops.change_password(user, current=form.current_password.data, new=form.password.data)
+            ops.change_password(
+                user,
+                current=form.current_password.data,
+                new=form.password.data,
+                keep=sessions.current(),
+                revoke_tokens=form.revoke_tokens.data,
+            )
         except ops.AccountError as failure:
             db.session.rollback()
             form.current_password.errors = [*form.current_password.errors, str(failure)]
         else:
             db.session.commit()
-            # The new security stamp ends every other session; renew this one.
-            cookie = current_app.config.get("REMEMBER_COOKIE_NAME", REMEMBER_COOKIE_NAME)
-            remembered = cookie in request.cookies
-            login_user(user, remember=remembered)
-            flash(_("Your password has been changed."), "success")
+            flash(_("Your password has been changed. Your other sessions have ended."), "success")
+            if form.revoke_tokens.data:
+                flash(_("Your API tokens have been revoked."), "info")
             return redirect(url_for("auth.account"))
     return render_template("auth/change_password.html", form=form)
+
+
+# --- sessions, devices and tokens ------------------------------------------
+
+
+@bp.get("/account/sessions")
+@login_required
+def account_sessions():
+    """List where the user is logged in and which API tokens work, each with a way to end it."""
+    user = current_user._get_current_object()
+    now = utcnow()
+    tokens = db.session.scalars(
+        sa.select(ApiToken)
+        .where(
+            ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None), ApiToken.expires_at > now
+        )
+        .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
+    ).all()
+    current = sessions.current()
+    # This device first, then the others, most recently used first.
+    records = sorted(sessions.open_sessions(user), key=lambda record: record is not current)
+    return render_template(
+        "auth/sessions.html",
+        sessions=records,
+        current=current,
+        tokens=tokens,
+        form=FlaskForm(),
+    )
+
+
+@bp.post("/account/sessions/<int:session_id>/end")
+@login_required
+def end_session(session_id: int):
+    """End one of the user's sessions; ending this one logs out here."""
+    record = db.get_or_404(UserSession, session_id)
+    user = current_user._get_current_object()
+    if record.user_id != user.id:
+        abort(404)  # someone else's session: do not confirm it exists
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    current = sessions.current()
+    this_one = current is not None and record.id == current.id
+    sessions.end(record, actor=user, reason="logout" if this_one else "ended")
+    db.session.commit()
+    if this_one:
+        logout_user()
+        flash(_("You have logged out."), "info")
+        return redirect(url_for("main.index"))
+    flash(_("The session has ended: that device is logged out."), "success")
+    return redirect(url_for("auth.account_sessions"))
+
+
+@bp.route("/account/confirm-password", methods=["GET", "POST"])
+@login_required
+@per_account
+def confirm_password():
+    """Ask for the password again before something sensitive, such as creating an API token."""
+    form = ConfirmPasswordForm()
+    target = safe_next(request.args.get("next")) or url_for("auth.account")
+    if form.validate_on_submit():
+        try:
+            sessions.confirm_password(sessions.current(), form.password.data)
+        except sessions.SessionError as failure:
+            db.session.rollback()
+            form.password.errors = [*form.password.errors, str(failure)]
+        else:
+            db.session.commit()
+            return redirect(target)
+    return render_template("auth/confirm_password.html", form=form, minutes=_confirmation_minutes())
+
+
+def _confirmation_minutes() -> int:
+    return int(sessions.CONFIRMATION_WINDOW.total_seconds() // 60)
 
 
 # --- forgotten passwords ---------------------------------------------------
@@ -250,9 +352,9 @@ def reset_password(token: str):
             db.session.rollback()
             form.password.errors = [*form.password.errors, str(failure)]
         else:
+            _log_in(user, password_confirmed=True)
             ops.record_login(user)
             db.session.commit()
-            login_user(user)
             flash(_("Your new password is saved and you are logged in."), "success")
-            return redirect(url_for("main.index"))
+            return throttle.remember_device(redirect(url_for("main.index")), user)
     return render_template("auth/reset_password.html", form=form, user=user), 200, headers
