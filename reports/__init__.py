@@ -1,0 +1,1 @@
+"""Reports for the centre's managers and funders: aggregates, charts and exports."""

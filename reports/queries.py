@@ -1,0 +1,914 @@
+"""The reports, each read with a fixed number of aggregate queries whatever the centre's size.
+
+Every figure is computed by the database (GROUP BY, CASE, correlated EXISTS);
+Python only pivots the grouped rows and suppresses small groups (see tables.py).
+A report never lists a person: its rows are months, courses, assessments,
+competencies and schemes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from sqlalchemy.orm import aliased
+
+from certificates.models import Certificate, Scheme
+from courses.assessments.assignments.models import (
+    Assignment,
+    CriterionMark,
+    RubricCriterion,
+    Submission,
+)
+from courses.assessments.models import Assessment, Grade
+from courses.competencies.models import (
+    AlignmentKind,
+    AssessmentCompetency,
+    Competency,
+    CompetencyAlignment,
+    Evidence,
+    Framework,
+    OutcomeCompetency,
+    ProficiencyLevel,
+)
+from courses.gradebook.models import CourseCompletion
+from courses.models import (
+    Cohort,
+    Course,
+    Enrolment,
+    LearningOutcome,
+    Lesson,
+    LessonProgress,
+    Module,
+    Programme,
+)
+from lms.db import utcnow
+from lms.extensions import db
+from lms.i18n import current_language
+from reports.filters import Filters
+from reports.tables import Column, Table, build_table
+
+logger = logging.getLogger(__name__)
+
+ENROLMENT_STATUSES = ("active", "waitlisted", "withdrawn")
+CERTIFICATE_STATUSES = ("active", "suspended", "revoked", "expired", "superseded")
+#: How far ahead the renewals table looks.
+RENEWAL_HORIZON = timedelta(days=365)
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A chart drawn from one table: a category column and one or more value columns."""
+
+    title: str
+    desc: str
+    table: str
+    category: str
+    series: tuple[str, ...]
+
+
+@dataclass
+class Report:
+    key: str
+    title: str
+    tables: list[Table]
+    charts: list[Chart] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def id(self) -> str:  # what the audit log names
+        return self.key
+
+    def table(self, key: str) -> Table:
+        return next(t for t in self.tables if t.key == key)
+
+
+def pick(english: str, bulgarian: str | None) -> str:
+    """Return the text in the reader's language, English when there is no translation."""
+    if current_language() == "bg" and bulgarian and bulgarian.strip():
+        return bulgarian
+    return english
+
+
+def month_of(column):
+    """Return a SQL expression for the month (``YYYY-MM``, UTC) of a timestamp column."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return sa.func.to_char(sa.func.timezone("UTC", column), "YYYY-MM")
+    return sa.func.strftime("%Y-%m", column)
+
+
+def days_between(start, end):
+    """Return a SQL expression for the days from ``start`` to ``end``."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return sa.extract("epoch", end - start) / 86400
+    return sa.func.julianday(end) - sa.func.julianday(start)
+
+
+def _count(condition):
+    return sa.func.sum(sa.case((condition, 1), else_=0))
+
+
+def _pivot(rows, keys: int, statuses: tuple[str, ...]) -> dict[tuple, dict[str, int]]:
+    """Turn ``(key..., status, count)`` rows into ``{key: {status: count}}`` in row order."""
+    result: dict[tuple, dict[str, int]] = {}
+    for row in rows:
+        key, status, number = tuple(row[:keys]), row[keys], row[keys + 1]
+        result.setdefault(key, dict.fromkeys(statuses, 0))[status] = int(number)
+    return result
+
+
+# --- Enrolments --------------------------------------------------------------------------
+
+
+def enrolments(f: Filters) -> Report:
+    """Enrolments by month and by cohort: enrolled, waiting list and withdrawn (2 queries)."""
+    scope = [*f.in_range(Enrolment.queued_at), *f.cohort_scope(Cohort.id, Cohort.course_id)]
+    month = month_of(Enrolment.queued_at)
+    by_month = db.session.execute(
+        sa.select(month, Enrolment.status, sa.func.count())
+        .join(Cohort, Cohort.id == Enrolment.cohort_id)
+        .where(*scope)
+        .group_by(month, Enrolment.status)
+        .order_by(month)
+    ).all()
+    by_cohort = db.session.execute(
+        sa.select(Course.code, Cohort.name, Cohort.starts_on, Enrolment.status, sa.func.count())
+        .select_from(Enrolment)
+        .join(Cohort, Cohort.id == Enrolment.cohort_id)
+        .join(Course, Course.id == Cohort.course_id)
+        .where(*scope)
+        .group_by(Course.code, Cohort.id, Cohort.name, Cohort.starts_on, Enrolment.status)
+        .order_by(Course.code, Cohort.starts_on, Cohort.name)
+    ).all()
+    counts = [
+        Column("active", _("Enrolled"), "count"),
+        Column("waitlisted", _("Waiting list"), "count"),
+        Column("withdrawn", _("Withdrawn"), "count"),
+        Column("total", _("Total"), "count"),
+    ]
+
+    def values(by_status: dict[str, int]) -> list[int]:
+        return [*(by_status[s] for s in ENROLMENT_STATUSES), sum(by_status.values())]
+
+    months = _pivot(by_month, 1, ENROLMENT_STATUSES)
+    cohorts = _pivot(by_cohort, 3, ENROLMENT_STATUSES)
+    return Report(
+        key="enrolments",
+        title=_("Enrolments"),
+        tables=[
+            build_table(
+                "by_month",
+                _("Enrolments by month"),
+                [Column("month", _("Month")), *counts],
+                ([m, *values(s)] for (m,), s in months.items()),
+            ),
+            build_table(
+                "by_cohort",
+                _("Enrolments by cohort"),
+                [
+                    Column("course", _("Course")),
+                    Column("cohort", _("Cohort")),
+                    Column("starts", _("Starts")),
+                    *counts,
+                ],
+                ([c, n, d, *values(s)] for (c, n, d), s in cohorts.items()),
+            ),
+        ],
+        charts=[
+            Chart(
+                _("Enrolments by month"),
+                _("Enrolled, waiting-list and withdrawn enrolments by the month they were made."),
+                "by_month",
+                "month",
+                ("active", "waitlisted", "withdrawn"),
+            )
+        ],
+        notes=[_("Enrolments are counted in the month they were made (or joined the queue).")],
+    )
+
+
+# --- Progress ------------------------------------------------------------------------------
+
+
+def _learners(f: Filters):
+    """Return a subquery of active (user, course) pairs enrolled within the filters."""
+    return (
+        sa.select(
+            Enrolment.user_id.label("user_id"),
+            Cohort.course_id.label("course_id"),
+            sa.func.min(sa.func.coalesce(Enrolment.enrolled_at, Enrolment.queued_at)).label(
+                "enrolled_at"
+            ),
+        )
+        .join(Cohort, Cohort.id == Enrolment.cohort_id)
+        .where(
+            Enrolment.status == "active",
+            *f.in_range(Enrolment.queued_at),
+            *f.cohort_scope(Cohort.id, Cohort.course_id),
+        )
+        .group_by(Enrolment.user_id, Cohort.course_id)
+        .subquery("learners")
+    )
+
+
+def progress(f: Filters) -> Report:
+    """Completion funnel per course, and lesson by lesson for one course (1 or 2 queries)."""
+    learners = _learners(f)
+    totals = (
+        sa.select(Module.course_id.label("course_id"), sa.func.count(Lesson.id).label("total"))
+        .join(Lesson, Lesson.module_id == Module.id)
+        .where(Lesson.required)
+        .group_by(Module.course_id)
+        .subquery("totals")
+    )
+    done = (
+        sa.select(
+            LessonProgress.user_id.label("user_id"),
+            Module.course_id.label("course_id"),
+            sa.func.count().label("done"),
+        )
+        .join(Lesson, Lesson.id == LessonProgress.lesson_id)
+        .join(Module, Module.id == Lesson.module_id)
+        .join(
+            learners,
+            sa.and_(
+                learners.c.user_id == LessonProgress.user_id,
+                learners.c.course_id == Module.course_id,
+            ),
+        )
+        .where(Lesson.required)
+        .group_by(LessonProgress.user_id, Module.course_id)
+        .subquery("done")
+    )
+    n_done = sa.func.coalesce(done.c.done, 0)
+    total = sa.func.coalesce(totals.c.total, 0)
+    completed = CourseCompletion.completed.is_(True)
+    rows = db.session.execute(
+        sa.select(
+            Course.code,
+            Course.title_en,
+            Course.title_bg,
+            sa.func.count(),
+            _count(n_done >= 1),
+            _count(sa.and_(total > 0, n_done * 2 >= total)),
+            _count(sa.and_(total > 0, n_done >= total)),
+            _count(completed),
+            sa.func.avg(
+                sa.case(
+                    (completed, days_between(learners.c.enrolled_at, CourseCompletion.completed_at))
+                )
+            ),
+        )
+        .select_from(learners)
+        .join(Course, Course.id == learners.c.course_id)
+        .outerjoin(totals, totals.c.course_id == learners.c.course_id)
+        .outerjoin(
+            done,
+            sa.and_(done.c.user_id == learners.c.user_id, done.c.course_id == learners.c.course_id),
+        )
+        .outerjoin(
+            CourseCompletion,
+            sa.and_(
+                CourseCompletion.user_id == learners.c.user_id,
+                CourseCompletion.course_id == learners.c.course_id,
+            ),
+        )
+        .group_by(Course.id, Course.code, Course.title_en, Course.title_bg)
+        .order_by(Course.code)
+    ).all()
+    funnel = build_table(
+        "funnel",
+        _("Progress by course"),
+        [
+            Column("course", _("Course")),
+            Column("title", _("Title")),
+            Column("enrolled", _("Enrolled"), "count"),
+            Column("started", _("Started"), "count"),
+            Column("half", _("Half the lessons"), "count"),
+            Column("lessons", _("All lessons"), "count"),
+            Column("completed", _("Completed"), "count"),
+            Column("days", _("Days to complete (mean)"), "number", ("completed",)),
+        ],
+        ([c, pick(en, bg), *numbers] for c, en, bg, *numbers in rows),
+    )
+    tables = [funnel]
+    charts = [
+        Chart(
+            _("Progress by course"),
+            _(
+                "For each course: trainees enrolled, started, halfway, through all lessons, "
+                "and completed."
+            ),
+            "funnel",
+            "course",
+            ("enrolled", "started", "half", "lessons", "completed"),
+        )
+    ]
+    notes = [_("Counts active enrolments; lessons are the required ones.")]
+    if f.course_id is not None:
+        reached = (
+            sa.select(LessonProgress.lesson_id.label("lesson_id"), sa.func.count().label("n"))
+            .join(learners, learners.c.user_id == LessonProgress.user_id)
+            .where(learners.c.course_id == f.course_id)
+            .group_by(LessonProgress.lesson_id)
+            .subquery("reached")
+        )
+        lesson_rows = db.session.execute(
+            sa.select(
+                Module.position,
+                Lesson.position,
+                Lesson.title_en,
+                Lesson.title_bg,
+                sa.func.coalesce(reached.c.n, 0),
+            )
+            .join(Lesson, Lesson.module_id == Module.id)
+            .outerjoin(reached, reached.c.lesson_id == Lesson.id)
+            .where(Module.course_id == f.course_id, Lesson.required)
+            .order_by(Module.position, Lesson.position)
+        ).all()
+        tables.append(
+            build_table(
+                "lessons",
+                _("Lesson by lesson"),
+                [
+                    Column("lesson", _("Lesson")),
+                    Column("title", _("Title")),
+                    Column("done", _("Trainees who completed it"), "count"),
+                ],
+                ([f"{m}.{p}", pick(en, bg), n] for m, p, en, bg, n in lesson_rows),
+            )
+        )
+        charts.append(
+            Chart(
+                _("Lesson by lesson"),
+                _(
+                    "Trainees of the course who completed each required lesson, in course "
+                    "order: where the bars drop is where trainees get stuck."
+                ),
+                "lessons",
+                "lesson",
+                ("done",),
+            )
+        )
+    else:
+        notes.append(_("Choose a course to see where its trainees get stuck, lesson by lesson."))
+    return Report("progress", _("Progress"), tables, charts, notes)
+
+
+# --- Results -------------------------------------------------------------------------------
+
+BANDS = tuple(range(0, 100, 10))
+
+
+def results(f: Filters) -> Report:
+    """Pass rates, averages and grade bands per assessment; rubric criteria (3 queries)."""
+    scope = [
+        Grade.status == "released",
+        Grade.points.is_not(None),
+        *f.in_range(Grade.graded_at),
+        *f.course_scope(Assessment.course_id),
+    ]
+    if f.narrows_people:
+        scope.append(Grade.user_id.in_(f.learners()))
+    passed = sa.and_(
+        Assessment.pass_percent.is_not(None),
+        Grade.points * 100 >= Assessment.pass_percent * Assessment.max_points,
+    )
+    percent = Grade.points * 100 / Assessment.max_points
+    rows = db.session.execute(
+        sa.select(
+            Course.code,
+            Assessment.title_en,
+            Assessment.title_bg,
+            Assessment.pass_percent,
+            sa.func.count(),
+            _count(passed),
+            sa.func.avg(percent),
+        )
+        .select_from(Grade)
+        .join(Assessment, Assessment.id == Grade.assessment_id)
+        .join(Course, Course.id == Assessment.course_id)
+        .where(*scope)
+        .group_by(
+            Course.code,
+            Assessment.id,
+            Assessment.title_en,
+            Assessment.title_bg,
+            Assessment.pass_percent,
+            Assessment.position,
+        )
+        .order_by(Course.code, Assessment.position, Assessment.id)
+    ).all()
+    band = sa.case(
+        *((Grade.points * 100 >= low * Assessment.max_points, low) for low in reversed(BANDS[1:])),
+        else_=0,
+    )
+    bands = dict(
+        db.session.execute(
+            sa.select(band, sa.func.count())
+            .select_from(Grade)
+            .join(Assessment, Assessment.id == Grade.assessment_id)
+            .where(*scope)
+            .group_by(band)
+        ).all()
+    )
+    mark_scope = [
+        Submission.marking_status == "released",
+        *f.in_range(Submission.graded_at),
+        *f.course_scope(Assessment.course_id),
+    ]
+    if f.narrows_people:
+        mark_scope.append(Submission.user_id.in_(f.learners()))
+    criteria = db.session.execute(
+        sa.select(
+            Course.code,
+            RubricCriterion.title_en,
+            RubricCriterion.title_bg,
+            sa.func.count(sa.distinct(Submission.user_id)),
+            sa.func.avg(CriterionMark.points),
+        )
+        .select_from(CriterionMark)
+        .join(Submission, Submission.id == CriterionMark.submission_id)
+        .join(RubricCriterion, RubricCriterion.id == CriterionMark.criterion_id)
+        .join(Assignment, Assignment.id == RubricCriterion.assignment_id)
+        .join(Assessment, Assessment.id == Assignment.assessment_id)
+        .join(Course, Course.id == Assessment.course_id)
+        .where(*mark_scope)
+        .group_by(
+            Course.code,
+            RubricCriterion.id,
+            RubricCriterion.title_en,
+            RubricCriterion.title_bg,
+            RubricCriterion.position,
+        )
+        .order_by(Course.code, RubricCriterion.position, RubricCriterion.id)
+    ).all()
+    return Report(
+        "results",
+        _("Results"),
+        [
+            build_table(
+                "assessments",
+                _("Results by assessment"),
+                [
+                    Column("course", _("Course")),
+                    Column("assessment", _("Assessment")),
+                    Column("graded", _("Graded"), "count"),
+                    Column("passed", _("Passed"), "count"),
+                    Column("pass_rate", _("Pass rate (%)"), "percent", ("graded", "passed")),
+                    Column("mean", _("Mean (%)"), "number", ("graded",)),
+                ],
+                (
+                    [
+                        code,
+                        pick(en, bg),
+                        graded,
+                        passes if pass_percent is not None else None,
+                        passes * 100 / graded if pass_percent is not None else None,
+                        mean,
+                    ]
+                    for code, en, bg, pass_percent, graded, passes, mean in rows
+                ),
+            ),
+            build_table(
+                "bands",
+                _("Grade distribution"),
+                [Column("band", _("Percentage")), Column("grades", _("Grades"), "count")],
+                (
+                    [f"{low}-{low + 9}" if low < 90 else "90-100", bands.get(low, 0)]
+                    for low in BANDS
+                ),
+            ),
+            build_table(
+                "criteria",
+                _("Rubric criteria"),
+                [
+                    Column("course", _("Course")),
+                    Column("criterion", _("Criterion")),
+                    Column("trainees", _("Trainees marked"), "count"),
+                    Column("mean", _("Mean points"), "number", ("trainees",)),
+                ],
+                ([code, pick(en, bg), n, mean] for code, en, bg, n, mean in criteria),
+            ),
+        ],
+        [
+            Chart(
+                _("Grade distribution"),
+                _("Released assessment grades in bands of ten percentage points."),
+                "bands",
+                "band",
+                ("grades",),
+            ),
+            Chart(
+                _("Pass rate by assessment"),
+                _("The percentage of graded trainees who passed each assessment with a pass mark."),
+                "assessments",
+                "assessment",
+                ("pass_rate",),
+            ),
+        ],
+        [
+            _(
+                "Released grades given within the dates; an assessment without a pass mark has no "
+                "pass rate."
+            )
+        ],
+    )
+
+
+# --- Competencies --------------------------------------------------------------------------
+
+
+def levels_at(moment: datetime, f: Filters):
+    """Return a subquery of each trainee's level rank per competency at ``moment``.
+
+    The level is the highest among evidence rows recorded before ``moment`` that no
+    row recorded before ``moment`` superseded (courses.competencies.rules).
+    """
+    row = aliased(Evidence)
+    newer = aliased(Evidence)
+    query = (
+        sa.select(
+            row.user_id.label("user_id"),
+            row.competency_id.label("competency_id"),
+            sa.func.max(ProficiencyLevel.rank).label("rank"),
+        )
+        .join(ProficiencyLevel, ProficiencyLevel.id == row.level_id)
+        .where(
+            row.created_at < moment,
+            ~sa.exists().where(newer.supersedes_id == row.id, newer.created_at < moment),
+        )
+        .group_by(row.user_id, row.competency_id)
+    )
+    if f.narrows_people:
+        query = query.where(row.user_id.in_(f.learners()))
+    return query.subquery()
+
+
+def competencies(f: Filters) -> Report:
+    """Levels per competency, gains over the dates, and catalogue coverage (3 queries)."""
+    end = f.end or utcnow()
+    at_end = levels_at(end, f)
+    level = aliased(ProficiencyLevel)
+    distribution = db.session.execute(
+        sa.select(
+            Framework.code,
+            Competency.code,
+            level.rank,
+            level.name_en,
+            level.name_bg,
+            sa.func.count(),
+        )
+        .select_from(at_end)
+        .join(Competency, Competency.id == at_end.c.competency_id)
+        .join(Framework, Framework.id == Competency.framework_id)
+        .join(
+            level,
+            sa.and_(level.framework_id == Framework.id, level.rank == at_end.c.rank),
+        )
+        .group_by(Framework.code, Competency.code, level.rank, level.name_en, level.name_bg)
+        .order_by(Framework.code, Competency.code, level.rank)
+    ).all()
+    at_start = levels_at(f.start, f) if f.start is not None else None
+    proficient = (
+        sa.select(ProficiencyLevel.framework_id.label("framework_id"), ProficiencyLevel.rank)
+        .where(ProficiencyLevel.proficient)
+        .subquery("proficient")
+    )
+    start_rank = sa.func.coalesce(at_start.c.rank, 0) if at_start is not None else sa.literal(0)
+    gains_query = (
+        sa.select(
+            Framework.code,
+            Competency.code,
+            Competency.title_en,
+            Competency.title_bg,
+            sa.func.count(),
+            _count(at_end.c.rank > start_rank),
+            _count(sa.and_(proficient.c.rank.is_not(None), at_end.c.rank >= proficient.c.rank)),
+            sa.func.avg(at_end.c.rank - start_rank),
+        )
+        .select_from(at_end)
+        .join(Competency, Competency.id == at_end.c.competency_id)
+        .join(Framework, Framework.id == Competency.framework_id)
+        .outerjoin(proficient, proficient.c.framework_id == Framework.id)
+    )
+    if at_start is not None:
+        gains_query = gains_query.outerjoin(
+            at_start,
+            sa.and_(
+                at_start.c.user_id == at_end.c.user_id,
+                at_start.c.competency_id == at_end.c.competency_id,
+            ),
+        )
+    gains = db.session.execute(
+        gains_query.group_by(
+            Framework.code, Competency.id, Competency.code, Competency.title_en, Competency.title_bg
+        ).order_by(Framework.code, Competency.code)
+    ).all()
+
+    def aligned(kind: str):
+        return sa.exists().where(
+            CompetencyAlignment.competency_id == Competency.id, CompetencyAlignment.kind == kind
+        )
+
+    taught = sa.or_(
+        sa.exists()
+        .where(AssessmentCompetency.competency_id == Competency.id)
+        .where(AssessmentCompetency.assessment_id == Assessment.id)
+        .where(Assessment.course_id == Course.id, Course.state == "published"),
+        sa.exists()
+        .where(OutcomeCompetency.competency_id == Competency.id)
+        .where(OutcomeCompetency.outcome_id == LearningOutcome.id)
+        .where(LearningOutcome.course_id == Course.id, Course.state == "published"),
+    )
+    coverage = db.session.execute(
+        sa.select(
+            Framework.code,
+            Framework.name_en,
+            Framework.name_bg,
+            sa.func.count(Competency.id),
+            _count(aligned(AlignmentKind.ESCO)),
+            _count(aligned(AlignmentKind.ECF)),
+            _count(taught),
+        )
+        .join(Competency, Competency.framework_id == Framework.id)
+        .group_by(Framework.id, Framework.code, Framework.name_en, Framework.name_bg)
+        .order_by(Framework.code)
+    ).all()
+    return Report(
+        "competencies",
+        _("Competencies"),
+        [
+            build_table(
+                "levels",
+                _("Trainees by competency level"),
+                [
+                    Column("framework", _("Framework")),
+                    Column("competency", _("Competency")),
+                    Column("rank", _("Level")),
+                    Column("level", _("Level name")),
+                    Column("trainees", _("Trainees"), "count"),
+                ],
+                ([fw, code, rank, pick(en, bg), n] for fw, code, rank, en, bg, n in distribution),
+            ),
+            build_table(
+                "gains",
+                _("Gains between the dates"),
+                [
+                    Column("framework", _("Framework")),
+                    Column("competency", _("Competency")),
+                    Column("title", _("Title")),
+                    Column("assessed", _("Trainees with a level"), "count"),
+                    Column("gained", _("Rose a level or more"), "count"),
+                    Column("proficient", _("Proficient"), "count"),
+                    Column("mean_gain", _("Mean gain (levels)"), "number", ("assessed",)),
+                ],
+                ([fw, code, pick(en, bg), *numbers] for fw, code, en, bg, *numbers in gains),
+            ),
+            build_table(
+                "coverage",
+                _("Catalogue coverage"),
+                [
+                    Column("framework", _("Framework")),
+                    Column("name", _("Name")),
+                    Column("competencies", _("Competencies")),
+                    Column("esco", _("Aligned to ESCO")),
+                    Column("ecf", _("Aligned to e-CF")),
+                    Column("taught", _("Taught by a published course")),
+                ],
+                ([code, pick(en, bg), *numbers] for code, en, bg, *numbers in coverage),
+            ),
+        ],
+        [
+            Chart(
+                _("Gains between the dates"),
+                _(
+                    "For each competency: trainees with a level at the end of the dates, those "
+                    "whose level rose since the start, and those proficient."
+                ),
+                "gains",
+                "competency",
+                ("assessed", "gained", "proficient"),
+            )
+        ],
+        [
+            _(
+                "Levels are taken at the end of the dates; gains compare them with the start (no "
+                "start date: with no level)."
+            )
+        ],
+    )
+
+
+# --- Certification -------------------------------------------------------------------------
+
+
+def _certificate_status(now: datetime):
+    """Return the status a certificate has now: an active one past its end date has expired."""
+    return sa.case(
+        (
+            sa.and_(
+                Certificate.status == "active",
+                Certificate.valid_until.is_not(None),
+                Certificate.valid_until <= now,
+            ),
+            "expired",
+        ),
+        else_=Certificate.status,
+    )
+
+
+def certification(f: Filters) -> Report:
+    """Certificates by scheme and month of issue with their status now; renewals (2 queries)."""
+    now = utcnow()
+    scope = [*f.in_range(Certificate.issued_at)]
+    if f.programme_id is not None:
+        scope.append(Scheme.programme_id == f.programme_id)
+    if f.course_id is not None or f.cohort_id is not None:
+        scope.append(Certificate.user_id.in_(f.learners()))
+    month = month_of(Certificate.issued_at)
+    status = _certificate_status(now)
+    issued = db.session.execute(
+        sa.select(Scheme.code, month, status, sa.func.count())
+        .select_from(Certificate)
+        .join(Scheme, Scheme.id == Certificate.scheme_id)
+        .where(*scope)
+        .group_by(Scheme.code, month, status)
+        .order_by(Scheme.code, month)
+    ).all()
+    due_month = month_of(Certificate.valid_until)
+    due = db.session.execute(
+        sa.select(Scheme.code, due_month, sa.func.count())
+        .select_from(Certificate)
+        .join(Scheme, Scheme.id == Certificate.scheme_id)
+        .where(
+            Certificate.status.in_(("active", "suspended")),
+            Certificate.valid_until > now,
+            Certificate.valid_until <= now + RENEWAL_HORIZON,
+            *scope,
+        )
+        .group_by(Scheme.code, due_month)
+        .order_by(due_month, Scheme.code)
+    ).all()
+    pivot = _pivot(issued, 2, CERTIFICATE_STATUSES)
+    schemes: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(CERTIFICATE_STATUSES, 0))
+    for (code, _month), counts in pivot.items():
+        for key, value in counts.items():
+            schemes[code][key] += value
+    statuses = [
+        Column("active", _("Active"), "count"),
+        Column("suspended", _("Suspended"), "count"),
+        Column("revoked", _("Revoked"), "count"),
+        Column("expired", _("Expired"), "count"),
+        Column("superseded", _("Renewed (superseded)"), "count"),
+    ]
+    return Report(
+        "certification",
+        _("Certification"),
+        [
+            build_table(
+                "by_scheme",
+                _("Certificates by scheme"),
+                [Column("scheme", _("Scheme")), Column("issued", _("Issued"), "count"), *statuses],
+                (
+                    [code, sum(c.values()), *(c[s] for s in CERTIFICATE_STATUSES)]
+                    for code, c in sorted(schemes.items())
+                ),
+            ),
+            build_table(
+                "by_month",
+                _("Certificates by scheme and month of issue"),
+                [
+                    Column("scheme", _("Scheme")),
+                    Column("month", _("Month")),
+                    Column("issued", _("Issued"), "count"),
+                    *statuses,
+                ],
+                (
+                    [code, m, sum(c.values()), *(c[s] for s in CERTIFICATE_STATUSES)]
+                    for (code, m), c in pivot.items()
+                ),
+            ),
+            build_table(
+                "renewals",
+                _("Renewals due in the next twelve months"),
+                [
+                    Column("scheme", _("Scheme")),
+                    Column("month", _("Month")),
+                    Column("due", _("Certificates ending"), "count"),
+                ],
+                ([code, m, n] for code, m, n in due),
+            ),
+        ],
+        [
+            Chart(
+                _("Certificates by scheme"),
+                _("Certificates issued per scheme within the dates, with their status now."),
+                "by_scheme",
+                "scheme",
+                ("issued", "active", "revoked", "expired"),
+            )
+        ],
+        [_("Statuses are as of today; certificates are counted in the month they were issued.")],
+    )
+
+
+# --- Overview ------------------------------------------------------------------------------
+
+
+def overview(f: Filters) -> Report:
+    """Headline figures for the period: participants, completions, certificates (1 query)."""
+    participants = (
+        sa.select(sa.func.count(sa.distinct(Enrolment.user_id)))
+        .join(Cohort, Cohort.id == Enrolment.cohort_id)
+        .where(
+            Enrolment.status == "active",
+            *f.in_range(Enrolment.queued_at),
+            *f.cohort_scope(Cohort.id, Cohort.course_id),
+        )
+        .scalar_subquery()
+    )
+    completion_scope = [
+        CourseCompletion.completed.is_(True),
+        *f.in_range(CourseCompletion.completed_at),
+        *f.course_scope(CourseCompletion.course_id),
+    ]
+    if f.narrows_people:
+        completion_scope.append(CourseCompletion.user_id.in_(f.learners()))
+    completions = (
+        sa.select(sa.func.count()).select_from(CourseCompletion).where(*completion_scope)
+    ).scalar_subquery()
+    completers = (
+        sa.select(sa.func.count(sa.distinct(CourseCompletion.user_id))).where(*completion_scope)
+    ).scalar_subquery()
+    cert_scope = [*f.in_range(Certificate.issued_at)]
+    if f.programme_id is not None:
+        cert_scope.append(
+            Certificate.scheme_id.in_(
+                sa.select(Scheme.id).where(Scheme.programme_id == f.programme_id)
+            )
+        )
+    if f.course_id is not None or f.cohort_id is not None:
+        cert_scope.append(Certificate.user_id.in_(f.learners()))
+    certified = (
+        sa.select(sa.func.count()).select_from(Certificate).where(*cert_scope)
+    ).scalar_subquery()
+    holders = (
+        sa.select(sa.func.count(sa.distinct(Certificate.user_id))).where(*cert_scope)
+    ).scalar_subquery()
+    numbers = db.session.execute(
+        sa.select(participants, completers, completions, holders, certified)
+    ).one()
+    table = build_table(
+        "headline",
+        _("At a glance"),
+        [Column("figure", _("Figure")), Column("value", _("Value"), "count")],
+        zip(
+            [
+                _("Participants (trainees enrolled)"),
+                _("Trainees who completed a course"),
+                _("Course completions"),
+                _("Certificate holders"),
+                _("Certificates issued"),
+            ],
+            numbers,
+            strict=True,
+        ),
+    )
+    return Report("overview", _("At a glance"), [table])
+
+
+REPORTS: dict[str, Callable[[Filters], Report]] = {
+    "enrolments": enrolments,
+    "progress": progress,
+    "results": results,
+    "competencies": competencies,
+    "certification": certification,
+}
+
+
+def filter_choices() -> dict[str, list[tuple[int, str]]]:
+    """Return the programmes, courses and cohorts a filter can pick (3 queries)."""
+    programmes = db.session.execute(
+        sa.select(Programme.id, Programme.code, Programme.title_en, Programme.title_bg).order_by(
+            Programme.code
+        )
+    ).all()
+    courses = db.session.execute(
+        sa.select(Course.id, Course.code, Course.title_en, Course.title_bg).order_by(Course.code)
+    ).all()
+    cohorts = db.session.execute(
+        sa.select(Cohort.id, Course.code, Cohort.name)
+        .join(Course, Course.id == Cohort.course_id)
+        .order_by(Course.code, Cohort.starts_on, Cohort.name)
+    ).all()
+    return {
+        "programme": [(i, f"{code} — {pick(en, bg)}") for i, code, en, bg in programmes],
+        "course": [(i, f"{code} — {pick(en, bg)}") for i, code, en, bg in courses],
+        "cohort": [(i, f"{code} — {name}") for i, code, name in cohorts],
+    }
