@@ -88,6 +88,13 @@ ACCOUNTS = (
         (Role.EMPLOYER,),
     ),
     Account(
+        "vesela",
+        "manager@example.org",
+        "Vesela Dimova",
+        "manage-demo-2026",
+        (Role.MANAGER,),
+    ),
+    Account(
         "maria",
         "maria.ivanova@example.org",
         "Мария Иванова",

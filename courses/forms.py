@@ -27,10 +27,7 @@ from wtforms.validators import (
 from courses import operations as ops
 from courses.models import CourseState
 from courses.queries import all_course_codes
-
-
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
+from lms.forms import strip
 
 
 def _code(value):
@@ -48,16 +45,16 @@ _CODE_VALIDATORS = [
 
 
 def _title(label):
-    return StringField(label, [DataRequired(), Length(max=ops.TITLE_MAX)], filters=[_strip])
+    return StringField(label, [DataRequired(), Length(max=ops.TITLE_MAX)], filters=[strip])
 
 
 def _title_bg(label):
-    return StringField(label, [Optional(), Length(max=ops.TITLE_MAX)], filters=[_strip])
+    return StringField(label, [Optional(), Length(max=ops.TITLE_MAX)], filters=[strip])
 
 
 def _summary(label):
     return TextAreaField(
-        label, [Optional(), Length(max=ops.SUMMARY_MAX)], filters=[_strip], render_kw={"rows": 4}
+        label, [Optional(), Length(max=ops.SUMMARY_MAX)], filters=[strip], render_kw={"rows": 4}
     )
 
 
@@ -151,6 +148,10 @@ class LessonForm(FlaskForm):
         default=30,
     )
     required = BooleanField(_l("Required for completion"), default=True)
+    published = BooleanField(
+        _l("Published: trainees see the lesson and, if required, need it for completion"),
+        default=False,
+    )
     preview = SubmitField(_l("Preview"))
     submit = SubmitField(_l("Save"))
 
@@ -166,13 +167,13 @@ class OutcomeForm(FlaskForm):
     text_en = TextAreaField(
         _l("Outcome (English)"),
         [DataRequired(), Length(max=ops.OUTCOME_MAX)],
-        filters=[_strip],
+        filters=[strip],
         render_kw={"rows": 2},
     )
     text_bg = TextAreaField(
         _l("Outcome (Bulgarian)"),
         [Optional(), Length(max=ops.OUTCOME_MAX)],
-        filters=[_strip],
+        filters=[strip],
         render_kw={"rows": 2},
     )
     submit = SubmitField(_l("Save"))
@@ -234,5 +235,9 @@ class MoveForm(FlaskForm):
     )
 
 
-class ConfirmForm(FlaskForm):
-    """An empty form: a POST that carries only its CSRF token (deletions)."""
+class PublishForm(FlaskForm):
+    """Publish a draft (``1``) or return it to draft (``0``)."""
+
+    published = SelectField(
+        _l("Published"), choices=[SelectChoice("1", _l("Publish")), SelectChoice("0", _l("Draft"))]
+    )

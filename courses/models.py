@@ -191,6 +191,9 @@ class Lesson(Bilingual, db.Model):
     body_bg: Mapped[str] = mapped_column(sa.Text, default="")
     workload_minutes: Mapped[int] = mapped_column(default=0)
     required: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    # A draft is seen by the course's staff only: it neither shows to trainees nor
+    # counts towards completion until it is published.
+    published: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
 
     module: Mapped[Module] = relationship(back_populates="lessons")
 

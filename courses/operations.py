@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 
 import sqlalchemy as sa
+from blinker import Namespace
 from flask_babel import gettext as _
 
 from courses.models import (
@@ -30,10 +31,16 @@ from courses.models import (
 )
 from lms import audit
 from lms.db import utcnow
+from lms.exceptions import UserError
 from lms.extensions import db
 from lms.models import User
 
 logger = logging.getLogger(__name__)
+
+_signals = Namespace()
+#: Sent after a lesson was published or returned to draft and flushed:
+#: ``sender=lesson, published=bool`` (course completion listens).
+lesson_publication_changed = _signals.signal("lesson-publication-changed")
 
 CODE_MAX = 32
 TITLE_MAX = 200
@@ -46,7 +53,7 @@ CODE_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9._-]*$")
 UP, DOWN = "up", "down"
 
 
-class CurriculumError(Exception):
+class CurriculumError(UserError):
     """A change to a curriculum that is not allowed; the message says why."""
 
 
@@ -355,20 +362,52 @@ def add_lesson(
     body_bg: str = "",
     workload_minutes: int = 0,
     required: bool = True,
+    published: bool = True,
 ) -> Lesson:
-    """Append a lesson to a module."""
+    """Append a lesson to a module; a draft (``published`` False) is seen by staff only."""
     fields = _lesson_fields(title_en, title_bg, body_en, body_bg, workload_minutes, required)
     _lock(module.course)
     lesson = Lesson(
         module=module,
         position=_next_position(Lesson.position, Lesson.module_id, module.id),
+        published=bool(published),
         **fields,
     )
     db.session.add(lesson)
     db.session.flush()
-    audit.record("lesson.create", lesson, course=module.course.code, module=module.id)
+    audit.record(
+        "lesson.create",
+        lesson,
+        course=module.course.code,
+        module=module.id,
+        published=lesson.published,
+    )
     logger.info("lesson %s added to module %s", lesson.id, module.id)
+    if lesson.published:
+        lesson_publication_changed.send(lesson, published=True)
     return lesson
+
+
+def set_lesson_published(lesson: Lesson, published: bool) -> bool:
+    """Publish a draft lesson or return it to draft; return whether anything changed.
+
+    Publishing a required lesson never takes back a completion already reached
+    (see the course completion rules); returning one to draft may let trainees
+    who did everything else complete.
+    """
+    published = bool(published)
+    if lesson.published == published:
+        return False
+    lesson.published = published
+    db.session.flush()
+    audit.record(
+        "lesson.publish" if published else "lesson.unpublish",
+        lesson,
+        course=lesson.module.course.code,
+    )
+    logger.info("lesson %s %s", lesson.id, "published" if published else "returned to draft")
+    lesson_publication_changed.send(lesson, published=published)
+    return True
 
 
 def update_lesson(
@@ -382,7 +421,10 @@ def update_lesson(
     required: bool = True,
     module: Module | None = None,
 ) -> Lesson:
-    """Change a lesson; given another ``module`` of the same course, move it to that one's end."""
+    """Change a lesson; given another ``module`` of the same course, move it to that one's end.
+
+    Publishing is separate (:func:`set_lesson_published`).
+    """
     fields = _lesson_fields(title_en, title_bg, body_en, body_bg, workload_minutes, required)
     if module is not None and module.course_id != lesson.module.course_id:
         raise CurriculumError(_("A lesson can only move to a module of the same course."))
@@ -400,6 +442,8 @@ def update_lesson(
     db.session.flush()
     audit.record("lesson.update", lesson, changed=changed, module=lesson.module_id)
     logger.info("lesson %s updated: %s", lesson.id, changed)
+    if "required" in changed and lesson.published:
+        lesson_publication_changed.send(lesson, published=True)
     return lesson
 
 

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import to_user_timezone
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from courses.models import (
     Cohort,
@@ -24,6 +24,7 @@ from courses.permissions import can_view_course
 from lms.db import utcnow
 from lms.extensions import db
 from lms.models import Role, User, UserRole
+from lms.paging import paginate
 
 logger = logging.getLogger(__name__)
 
@@ -97,13 +98,7 @@ def catalogue_page(
         stmt = stmt.where(
             sa.exists().where(Cohort.course_id == Course.id, open_cohort_condition(today))
         )
-    pagination = db.paginate(
-        stmt,
-        page=page,
-        per_page=per_page or current_app.config["PER_PAGE"],
-        max_per_page=100,
-        error_out=False,
-    )
+    pagination = paginate(stmt, page=page, per_page=per_page or current_app.config["PER_PAGE"])
     ids = [course.id for course in pagination.items]
     open_ids: set[int] = set()
     if ids:
@@ -124,13 +119,15 @@ def course_by_code(code: str) -> Course | None:
 
 def course_with_contents(code: str) -> Course | None:
     """Return the course with its instructors, outcomes, modules, lessons and programmes."""
+    # One statement each for the course with its outcomes, its instructors with their
+    # roles, its modules with their lessons, and its programmes: four whatever its size.
     return db.session.scalar(
         sa.select(Course)
         .where(Course.code == code.strip().upper())
         .options(
-            selectinload(Course.instructors),
-            selectinload(Course.outcomes),
-            selectinload(Course.modules).selectinload(Module.lessons),
+            joinedload(Course.outcomes),
+            selectinload(Course.instructors).joinedload(User.role_rows),
+            selectinload(Course.modules).joinedload(Module.lessons),
             selectinload(Course.programme_links).joinedload(ProgrammeCourse.programme),
         )
     )

@@ -185,7 +185,7 @@ class TranscriptPDF:
             for course in self.snapshot.courses
         ]
         header = ["Код / Code", "Курс / Course", "Оценка / Grade", "Завършен / Completed"]  # noqa: RUF001
-        return self._table(header, rows, [28 * mm, width - 86 * mm, 26 * mm, 32 * mm])
+        return self._table(header, rows, [28 * mm, width - 94 * mm, 30 * mm, 36 * mm])
 
     def _competencies_table(self) -> Table:
         width = PAGE_WIDTH - 2 * MARGIN
@@ -200,7 +200,8 @@ class TranscriptPDF:
             for item in self.snapshot.competencies
         ]
         header = ["Код / Code", "Компетентност / Competency", "Ниво / Level", "Цел / Target", ""]
-        return self._table(header, rows, [22 * mm, width - 96 * mm, 32 * mm, 32 * mm, 10 * mm])
+        # Levels print in both languages ("3 — Напреднал / Advanced"): wide enough for one line.
+        return self._table(header, rows, [20 * mm, width - 128 * mm, 50 * mm, 50 * mm, 8 * mm])
 
     def _page(self, canvas: Canvas, document: SimpleDocTemplate) -> None:
         """Draw the header and footer that every page repeats."""

@@ -11,24 +11,27 @@ from flask_login import current_user, login_required
 
 from courses import operations as ops
 from courses import queries
+from courses.access import staff_course
 from courses.enrolment.queries import can_study
 from courses.forms import (
-    ConfirmForm,
     CourseForm,
     LessonForm,
     ModuleForm,
     MoveForm,
     OutcomeForm,
     ProgrammeForm,
+    PublishForm,
     StateForm,
     instructor_choice,
 )
 from courses.models import Course, CourseState, LearningOutcome, Lesson, Module, Programme
 from courses.permissions import can_manage_course, can_view_course
 from lms.extensions import db
+from lms.forms import ConfirmForm
 from lms.markdown import render_markdown
 from lms.models import Role, User
-from lms.permissions import require, roles_required
+from lms.paging import page_arg
+from lms.permissions import roles_required
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +46,6 @@ def catalogue():
     search = request.args.get("q", "", type=str).strip()[:200]
     programme_code = request.args.get("programme", "", type=str).strip()
     open_only = request.args.get("open", "") == "1"
-    page = request.args.get("page", 1, type=int)
     programmes = queries.visible_programmes(current_user)
     programme = next((p for p in programmes if p.code == programme_code.upper()), None)
     pagination, open_ids = queries.catalogue_page(
@@ -51,7 +53,7 @@ def catalogue():
         search=search,
         programme=programme,
         open_only=open_only,
-        page=max(page, 1),
+        page=page_arg(),
     )
     return render_template(
         "courses/catalogue.html",
@@ -94,15 +96,6 @@ def detail(code: str):
 
 
 # --- authoring: courses ----------------------------------------------------
-
-
-def _staff_course(code: str, *, contents: bool = False) -> Course:
-    """Load a course its staff may change: 404 if the user may not see it, 403 otherwise."""
-    course = queries.course_with_contents(code) if contents else queries.course_by_code(code)
-    if course is None or not can_view_course(current_user, course):
-        abort(404)
-    require(can_manage_course(current_user, course))
-    return course
 
 
 def _fail(error: ops.CurriculumError) -> None:
@@ -148,7 +141,7 @@ def new_course():
 @bp.get("/courses/<code>/manage")
 @login_required
 def manage(code: str):
-    course = _staff_course(code, contents=True)
+    course = staff_course(code, current_user, contents=True)
     return render_template(
         "courses/manage.html",
         course=course,
@@ -161,7 +154,7 @@ def manage(code: str):
 @bp.route("/courses/<code>/edit", methods=["GET", "POST"])
 @login_required
 def edit_course(code: str):
-    course = _staff_course(code)
+    course = staff_course(code, current_user)
     admin = current_user.has_role(Role.ADMIN)
     form = CourseForm(
         obj=course,
@@ -209,7 +202,7 @@ def edit_course(code: str):
 @bp.post("/courses/<code>/state")
 @login_required
 def course_state(code: str):
-    course = _staff_course(code)
+    course = staff_course(code, current_user)
     form = StateForm()
     if form.validate_on_submit():
         try:
@@ -247,7 +240,7 @@ def _back(course: Course, anchor: str | None = None):
 @bp.route("/courses/<code>/modules/new", methods=["GET", "POST"])
 @login_required
 def new_module(code: str):
-    course = _staff_course(code)
+    course = staff_course(code, current_user)
     form = ModuleForm()
     if form.validate_on_submit():
         try:
@@ -268,7 +261,7 @@ def new_module(code: str):
 @bp.route("/courses/<code>/modules/<int:module_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit_module(code: str, module_id: int):
-    course = _staff_course(code)
+    course = staff_course(code, current_user)
     module = _course_module(course, module_id)
     form = ModuleForm(obj=module)
     if form.validate_on_submit():
@@ -288,7 +281,7 @@ def edit_module(code: str, module_id: int):
 @bp.post("/courses/<code>/modules/<int:module_id>/delete")
 @login_required
 def delete_module(code: str, module_id: int):
-    course = _staff_course(code)
+    course = staff_course(code, current_user)
     module = _course_module(course, module_id)
     if ConfirmForm().validate_on_submit():
         try:
@@ -304,7 +297,7 @@ def delete_module(code: str, module_id: int):
 @bp.post("/courses/<code>/modules/<int:module_id>/move")
 @login_required
 def move_module(code: str, module_id: int):
-    course = _staff_course(code)
+    course = staff_course(code, current_user)
     module = _course_module(course, module_id)
     form = MoveForm()
     if form.validate_on_submit():
@@ -332,7 +325,7 @@ def _lesson_preview(form: LessonForm) -> dict | None:
 @bp.route("/courses/<code>/modules/<int:module_id>/lessons/new", methods=["GET", "POST"])
 @login_required
 def new_lesson(code: str, module_id: int):
-    course = _staff_course(code)
+    course = staff_course(code, current_user)
     module = _course_module(course, module_id)
     form = LessonForm()
     preview = None
@@ -348,6 +341,7 @@ def new_lesson(code: str, module_id: int):
                     body_bg=form.body_bg.data,
                     workload_minutes=form.workload_minutes.data,
                     required=form.required.data,
+                    published=form.published.data,
                 )
             except ops.CurriculumError as error:
                 _fail(error)
@@ -368,7 +362,7 @@ def new_lesson(code: str, module_id: int):
 @bp.route("/courses/<code>/lessons/<int:lesson_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit_lesson(code: str, lesson_id: int):
-    course = _staff_course(code, contents=True)
+    course = staff_course(code, current_user, contents=True)
     lesson = _course_lesson(course, lesson_id)
     form = LessonForm(obj=lesson, modules=course.modules)
     if not form.is_submitted():
@@ -389,6 +383,7 @@ def edit_lesson(code: str, lesson_id: int):
                     required=form.required.data,
                     module=target,
                 )
+                ops.set_lesson_published(lesson, form.published.data)
             except ops.CurriculumError as error:
                 _fail(error)
             else:
@@ -405,10 +400,27 @@ def edit_lesson(code: str, lesson_id: int):
     )
 
 
+@bp.post("/courses/<code>/lessons/<int:lesson_id>/publish")
+@login_required
+def publish_lesson(code: str, lesson_id: int):
+    course = staff_course(code, current_user)
+    lesson = _course_lesson(course, lesson_id)
+    form = PublishForm()
+    if form.validate_on_submit():
+        published = form.published.data == "1"
+        if ops.set_lesson_published(lesson, published):
+            db.session.commit()
+            flash(
+                _("Lesson published.") if published else _("Lesson returned to draft."),
+                "success",
+            )
+    return _back(course, f"lesson-{lesson.id}")
+
+
 @bp.post("/courses/<code>/lessons/<int:lesson_id>/move")
 @login_required
 def move_lesson(code: str, lesson_id: int):
-    course = _staff_course(code)
+    course = staff_course(code, current_user)
     lesson = _course_lesson(course, lesson_id)
     form = MoveForm()
     if form.validate_on_submit():
@@ -420,7 +432,7 @@ def move_lesson(code: str, lesson_id: int):
 @bp.post("/courses/<code>/lessons/<int:lesson_id>/delete")
 @login_required
 def delete_lesson(code: str, lesson_id: int):
-    course = _staff_course(code)
+    course = staff_course(code, current_user)
     lesson = _course_lesson(course, lesson_id)
     if ConfirmForm().validate_on_submit():
         try:
@@ -446,7 +458,7 @@ def _course_outcome(course: Course, outcome_id: int) -> LearningOutcome:
 @bp.route("/courses/<code>/outcomes/new", methods=["GET", "POST"])
 @login_required
 def new_outcome(code: str):
-    course = _staff_course(code)
+    course = staff_course(code, current_user)
     form = OutcomeForm()
     if form.validate_on_submit():
         try:
@@ -465,7 +477,7 @@ def new_outcome(code: str):
 @bp.route("/courses/<code>/outcomes/<int:outcome_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit_outcome(code: str, outcome_id: int):
-    course = _staff_course(code)
+    course = staff_course(code, current_user)
     outcome = _course_outcome(course, outcome_id)
     form = OutcomeForm(obj=outcome)
     if form.validate_on_submit():
@@ -485,7 +497,7 @@ def edit_outcome(code: str, outcome_id: int):
 @bp.post("/courses/<code>/outcomes/<int:outcome_id>/move")
 @login_required
 def move_outcome(code: str, outcome_id: int):
-    course = _staff_course(code)
+    course = staff_course(code, current_user)
     outcome = _course_outcome(course, outcome_id)
     form = MoveForm()
     if form.validate_on_submit():
@@ -497,7 +509,7 @@ def move_outcome(code: str, outcome_id: int):
 @bp.post("/courses/<code>/outcomes/<int:outcome_id>/delete")
 @login_required
 def delete_outcome(code: str, outcome_id: int):
-    course = _staff_course(code)
+    course = staff_course(code, current_user)
     outcome = _course_outcome(course, outcome_id)
     if ConfirmForm().validate_on_submit():
         ops.delete_outcome(outcome)

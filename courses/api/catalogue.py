@@ -211,6 +211,7 @@ def courses(args):
             current_user, search=args["search"], programme=programme, page=page, per_page=per_page
         )
         items, total = pagination.items, pagination.total or 0
+        page = pagination.page  # a number past the end shows (and says) the last page
     query = {"search": args["search"] or None, "programme": args.get("programme")}
     query = {k: v for k, v in query.items() if v}
 
@@ -246,7 +247,7 @@ def course(code: str):
             "id": m.id,
             "title_en": m.title_en,
             "title_bg": m.title_bg or "",
-            "lesson_count": len(m.lessons),
+            "lesson_count": sum(1 for lesson in m.lessons if lesson.published),
         }
         for m in course.modules
     ]

@@ -9,7 +9,6 @@ import sqlalchemy as sa
 from flask import url_for
 from sqlalchemy.orm import contains_eager
 
-from courses.api import MAX_ID, load
 from courses.enrolment import operations
 from courses.enrolment.csv_import import EMAIL_MAX_LENGTH
 from courses.models import Cohort, Course, Enrolment, EnrolmentStatus
@@ -25,6 +24,7 @@ from lms.api import (
     paginate,
     require_scope,
 )
+from lms.api.loading import MAX_ID, load
 from lms.auth.operations import find_user_by_email
 from lms.extensions import db
 from lms.models import Role, User

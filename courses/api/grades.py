@@ -5,17 +5,16 @@ from __future__ import annotations
 import logging
 
 import marshmallow as ma
-import sqlalchemy as sa
 from flask import url_for
 
-from courses.api import MAX_ID, load
+from courses.access import visible_course
 from courses.competencies import queries as competency_queries
 from courses.gradebook import queries as gradebook_queries
-from courses.gradebook.queries import Gradebook, TraineeRow
-from courses.models import Cohort, Course
+from courses.gradebook.queries import GradebookPage, TraineeRow
+from courses.models import Cohort
 from courses.permissions import can_manage_course
 from lms.api import ApiSchema, PageArgs, abort, api_blueprint, current_api_user, require_scope
-from lms.extensions import db
+from lms.api.loading import MAX_ID, load
 from lms.models import User
 from lms.permissions import require
 
@@ -28,13 +27,6 @@ DECIMAL = {"description": 'A decimal number written as a string, e.g. "78.50"'}
 
 def _decimal(value) -> str | None:
     return None if value is None else str(value)
-
-
-def _course_or_404(code: str) -> Course:
-    course = db.session.scalar(sa.select(Course).where(Course.code == code.upper()))
-    if course is None:
-        abort(404, "No course has this code.")
-    return course
 
 
 class AssessmentSchema(ApiSchema):
@@ -128,7 +120,7 @@ class MyGradesSchema(ApiSchema):
 @bp.alt_response(404, response="NOT_FOUND")
 def my_grades(code: str):
     """Return the token user's released grades and course grade in a course they study."""
-    course = _course_or_404(code)
+    course = visible_course(code, current_api_user)
     me = current_api_user
     book = gradebook_queries.load_gradebook(course, user_ids=[me.id])
     row = book.row_for(me.id)
@@ -191,12 +183,10 @@ class GradebookSchema(ApiSchema):
     links = ma.fields.Nested(GradebookLinksSchema, required=True)
 
 
-def serialise_gradebook(book: Gradebook, args: dict) -> dict:
+def serialise_gradebook(pager: GradebookPage, args: dict) -> dict:
     """Return one page of the gradebook: every assessment, the page's trainees and their grades."""
-    page, per_page = args["page"], args["per_page"]
+    book, page, per_page = pager.book, pager.page, pager.per_page
     code = book.course.code
-    start = (page - 1) * per_page
-    rows = book.rows[start : start + per_page]
     query = {"cohort_id": args["cohort_id"]} if args.get("cohort_id") else {}
 
     def link(number):
@@ -213,14 +203,14 @@ def serialise_gradebook(book: Gradebook, args: dict) -> dict:
                 "grades": [_cell(row.grades[a.id]) for a in book.assessments if a.id in row.grades],
                 "result": _result(row),
             }
-            for row in rows
+            for row in book.rows
         ],
         "page": page,
         "per_page": per_page,
-        "total": len(book.rows),
+        "total": pager.total,
         "links": {
             "self": link(page),
-            "next": link(page + 1) if start + per_page < len(book.rows) else None,
+            "next": link(page + 1) if page * per_page < pager.total else None,
             "prev": link(page - 1) if page > 1 else None,
             "csv": url_for("gradebook.export", code=code),
         },
@@ -233,8 +223,11 @@ def serialise_gradebook(book: Gradebook, args: dict) -> dict:
 @bp.response(200, GradebookSchema)
 @bp.alt_response(404, response="NOT_FOUND")
 def gradebook(args, code: str):
-    """Return the gradebook of a course the token user teaches: trainees by assessments."""
-    course = _course_or_404(code)
+    """Return the gradebook of a course the token user teaches: trainees by assessments.
+
+    Only the requested page of trainees is computed.
+    """
+    course = visible_course(code, current_api_user)
     require(can_manage_course(current_api_user, course))
     cohort = None
     if args.get("cohort_id"):
@@ -245,8 +238,14 @@ def gradebook(args, code: str):
                 "This course has no cohort with this id.",
                 errors=[{"field": "cohort_id", "message": "Not a cohort of this course."}],
             )
-    book = gradebook_queries.load_gradebook(course, cohort=cohort)
-    return serialise_gradebook(book, args)
+    pager = gradebook_queries.load_page(
+        course,
+        gradebook_queries.Roster(cohort),
+        page=args["page"],
+        per_page=args["per_page"],
+        clamp_page=False,
+    )
+    return serialise_gradebook(pager, args)
 
 
 # --- competency profiles ------------------------------------------------------------------

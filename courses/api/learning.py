@@ -6,11 +6,10 @@ import logging
 import math
 
 import marshmallow as ma
-import sqlalchemy as sa
 from flask import url_for
 from flask_smorest.fields import Upload
 
-from courses.api import MAX_ID, load
+from courses.access import study_course
 from courses.assessments import scoring
 from courses.assessments.assignments import operations as assignment_ops
 from courses.assessments.assignments import queries as assignment_queries
@@ -25,6 +24,7 @@ from courses.enrolment import queries as enrolment_queries
 from courses.models import Course, Lesson
 from courses.permissions import can_manage_course, can_view_course
 from lms.api import ApiSchema, abort, api_blueprint, current_api_user, idempotent, require_scope
+from lms.api.loading import MAX_ID, load
 from lms.db import utcnow
 from lms.extensions import db
 from lms.permissions import require
@@ -75,15 +75,6 @@ class CourseProgressSchema(ApiSchema):
     links = ma.fields.Nested(ProgressLinksSchema, required=True)
 
 
-def _study_course(code: str) -> Course:
-    """Load a course the token user may study (as on the lesson pages): 404 or 403 otherwise."""
-    course = db.session.scalar(sa.select(Course).where(Course.code == code.upper()))
-    if course is None:
-        abort(404, "No course has this code.")
-    require(enrolment_queries.can_study(current_api_user, course))
-    return course
-
-
 def _lesson_state(course: Course, lesson: Lesson, done: bool) -> dict:
     return {
         "id": lesson.id,
@@ -105,7 +96,7 @@ def _lesson_state(course: Course, lesson: Lesson, done: bool) -> dict:
 @bp.alt_response(404, response="NOT_FOUND")
 def course_progress(code: str):
     """Return the token user's lessons of a course in study order, each done or not."""
-    course = _study_course(code)
+    course = study_course(code, current_api_user)
     outline = enrolment_queries.course_outline(course)
     done = enrolment_queries.done_lesson_ids(current_api_user, [lesson.id for lesson in outline])
     required = [lesson for lesson in outline if lesson.required]
@@ -121,9 +112,9 @@ def course_progress(code: str):
 
 
 def _set_done(code: str, lesson_id: int, done: bool) -> dict:
-    course = _study_course(code)
+    course = study_course(code, current_api_user)
     lesson = load(Lesson, lesson_id)
-    if lesson is None or lesson.module.course_id != course.id:
+    if lesson is None or lesson.module.course_id != course.id or not lesson.published:
         abort(404, "This course has no lesson with this id.")
     if done:
         enrolment_ops.mark_lesson_done(current_api_user, lesson)
@@ -355,11 +346,9 @@ def _own_attempt(attempt_id: int) -> Attempt:
 def my_attempts(quiz_id: int):
     """List the token user's attempts at a quiz, by number."""
     quiz = _takeable_quiz(quiz_id)
-    if quiz_ops.expire_due_attempts(quiz, user=current_api_user):
-        db.session.commit()
-    return {
-        "items": [serialise_attempt(a) for a in quiz_queries.user_attempts(quiz, current_api_user)]
-    }
+    attempts = quiz_queries.user_attempts(quiz, current_api_user)
+    quiz_ops.show_as_expired(attempts)
+    return {"items": [serialise_attempt(a) for a in attempts]}
 
 
 @bp.route("/quizzes/<int:quiz_id>/attempts", methods=["POST"])
@@ -385,10 +374,9 @@ def start_attempt(quiz_id: int):
 @bp.response(200, AttemptSchema)
 @bp.alt_response(404, response="NOT_FOUND")
 def attempt(attempt_id: int):
-    """Return one of the token user's attempts; past its deadline it is graded first."""
+    """Return one of the token user's attempts; past its deadline it shows as graded."""
     attempt = _own_attempt(attempt_id)
-    if quiz_ops.expire_if_due(attempt):
-        db.session.commit()
+    quiz_ops.show_as_expired([attempt])
     return serialise_attempt(attempt)
 
 

@@ -18,6 +18,7 @@ from courses.assessments.models import Assessment, Grade, GradeChange, GradeStat
 from courses.models import Cohort, Enrolment, EnrolmentStatus
 from lms import audit
 from lms.db import utcnow
+from lms.exceptions import UserError
 from lms.extensions import db
 from lms.models import User
 
@@ -28,7 +29,7 @@ _signals = Namespace()
 grade_changed = _signals.signal("grade-changed")
 
 
-class GradeError(Exception):
+class GradeError(UserError):
     """A grade that cannot be saved; the message says why."""
 
 

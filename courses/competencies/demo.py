@@ -4,7 +4,8 @@
 framework once (guarded by its code), maps the demo courses' learning outcomes,
 maps every demo assessment that exists and has no mapping yet (quizzes show
 knowledge, so they map at most to level 2), and records instructor evidence for
-demo trainees. ESCO URIs and e-CF codes are real (see /work/shared/data).
+demo trainees. ESCO URIs and e-CF codes are real: tests check them against the
+published lists kept in tests/data.
 Running it again only maps assessments added since.
 """
 

@@ -27,13 +27,10 @@ from courses.competencies.models import (
 )
 from courses.competencies.operations import CODE_PATTERN, split_list
 from courses.competencies.rules import MAX_NOTE_LENGTH
+from lms.forms import strip
 
 MAX_LEVELS = 10
 _CODE_MESSAGE = _l("Use only letters, digits, dots, hyphens and underscores.")
-
-
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
 
 
 def _int_or_none(value):
@@ -45,14 +42,14 @@ def _int_or_none(value):
 
 def _text(label, limit, required=False, **kwargs):
     validators = [DataRequired()] if required else [Optional()]
-    return StringField(label, [*validators, Length(max=limit)], filters=[_strip], **kwargs)
+    return StringField(label, [*validators, Length(max=limit)], filters=[strip], **kwargs)
 
 
 def _area(label, limit=framework_csv.MAX_DESCRIPTION_LENGTH, **kwargs):
     return TextAreaField(
         label,
         [Optional(), Length(max=limit)],
-        filters=[_strip],
+        filters=[strip],
         render_kw={"rows": 3},
         **kwargs,
     )
@@ -62,7 +59,7 @@ class FrameworkForm(FlaskForm):
     code = StringField(
         _l("Code"),
         [DataRequired(), Length(max=CODE_MAX), Regexp(CODE_PATTERN, message=_CODE_MESSAGE)],
-        filters=[_strip],
+        filters=[strip],
         description=_l("A short unique code, for example S4C-SC."),
     )
     name_en = _text(_l("Name (English)"), NAME_MAX, required=True)
@@ -109,7 +106,7 @@ class CompetencyForm(FlaskForm):
     code = StringField(
         _l("Code"),
         [DataRequired(), Length(max=CODE_MAX), Regexp(CODE_PATTERN, message=_CODE_MESSAGE)],
-        filters=[_strip],
+        filters=[strip],
     )
     title_en = _text(_l("Title (English)"), TITLE_MAX, required=True)
     title_bg = _text(_l("Title (Bulgarian)"), TITLE_MAX)
@@ -260,7 +257,7 @@ class EvidenceForm(_CompetencyLevelForm):
             DataRequired(message=_l("Explain the evidence in a note.")),
             Length(max=MAX_NOTE_LENGTH),
         ],
-        filters=[_strip],
+        filters=[strip],
         render_kw={"rows": 3, "maxlength": NOTE_MAX},
         description=_l("What the trainee did that shows this level; the trainee sees it."),
     )
@@ -288,11 +285,7 @@ class WithdrawForm(FlaskForm):
             DataRequired(message=_l("Explain the evidence in a note.")),
             Length(max=MAX_NOTE_LENGTH),
         ],
-        filters=[_strip],
+        filters=[strip],
         render_kw={"rows": 2},
     )
     submit = SubmitField(_l("Withdraw"))
-
-
-class ConfirmForm(FlaskForm):
-    """A bare form for POST buttons (CSRF only)."""

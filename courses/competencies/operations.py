@@ -1,9 +1,10 @@
 """Writes for competency records: frameworks, scales, mappings and evidence.
 
 Evidence is append-only. A pass of a mapped assessment adds evidence through the
-``grade_changed`` signal (once per grade and competency); a grade that stops
-passing (put back to draft, lowered below the pass mark, excused) gets a
-withdrawal row that supersedes the evidence it gave.
+``grade_changed`` signal (once per grade and competency; connected by
+``courses.connect_signals``); a grade that stops passing (put back to draft,
+lowered below the pass mark, excused) gets a withdrawal row that supersedes the
+evidence it gave.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from courses.assessments.grades import grade_changed
 from courses.assessments.models import Assessment, Grade, GradeChange, GradeStatus
 from courses.competencies import framework_csv
 from courses.competencies.models import (
@@ -715,8 +715,7 @@ def sync_grade_evidence(grade: Grade, *, actor: User | None) -> list[Evidence]:
     return added
 
 
-@grade_changed.connect
-def _on_grade_changed(grade: Grade, change: GradeChange | None = None, **_extra) -> None:
+def on_grade_changed(grade: Grade, change: GradeChange | None = None, **_extra) -> None:
     """Keep evidence in step with every grade write (see ``sync_grade_evidence``)."""
     sync_grade_evidence(grade, actor=change.changed_by if change is not None else None)
 

@@ -407,6 +407,14 @@ def profile(trainee: User, now: dt.datetime | None = None) -> Profile:
 # --- transcript ------------------------------------------------------------
 
 
+def bilingual_level(level) -> str:
+    """A proficiency level in both languages, as documents print it: "3 — Напреднал / Advanced"."""
+    names = [name for name in (level.name_bg, level.name_en) if name]
+    if len(names) == 2 and names[0] == names[1]:
+        names = names[:1]
+    return f"{level.rank} — {' / '.join(names)}" if names else str(level.rank)
+
+
 def transcript_snapshot(trainee: User, today: dt.date | None = None) -> TranscriptSnapshot:
     """Return the plain data the transcript PDF is drawn from."""
     completions = {
@@ -444,7 +452,7 @@ def transcript_snapshot(trainee: User, today: dt.date | None = None) -> Transcri
     record = profile(trainee)
     competency_rows = []
     for item in record.frameworks:
-        target = item.proficient_level.label() if item.proficient_level else "—"
+        target = bilingual_level(item.proficient_level) if item.proficient_level else "—"
         for row in item.assessed_rows:
             if row.level is None:
                 continue
@@ -452,7 +460,7 @@ def transcript_snapshot(trainee: User, today: dt.date | None = None) -> Transcri
                 CompetencyRow(
                     code=row.competency.code,
                     title=row.competency.tr("title"),
-                    level=row.level.label(),
+                    level=bilingual_level(row.level),
                     proficient_level=target,
                     proficient=row.proficient,
                 )

@@ -42,18 +42,16 @@ from datetime import datetime
 
 from flask_babel import gettext as _
 
+from lms.exceptions import UserError
+
 logger = logging.getLogger(__name__)
 
 #: Longest note an instructor may give with manual evidence (match the column length).
 MAX_NOTE_LENGTH = 2000
 
 
-class CompetencyError(ValueError):
+class CompetencyError(UserError, ValueError):
     """Competency data that the rules cannot use; ``message`` says why."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 class EvidenceSource(enum.StrEnum):

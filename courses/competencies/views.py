@@ -20,17 +20,17 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 import courses.gradebook.models  # noqa: F401 - the transcript reads completions
-from courses import queries as course_queries
+from courses.access import staff_course
 from courses.assessments.models import Assessment
 from courses.competencies import operations as ops
 from courses.competencies import queries
 from courses.competencies.forms import (
     MAX_LEVELS,
     CompetencyForm,
-    ConfirmForm,
     EvidenceForm,
     FrameworkForm,
     ImportConfirmForm,
@@ -47,10 +47,12 @@ from courses.competencies.models import (
     OutcomeCompetency,
 )
 from courses.models import Course, LearningOutcome
-from courses.permissions import can_manage_course, can_view_course
 from courses.transcript_pdf import TranscriptPDF
 from lms.extensions import db
+from lms.forms import ConfirmForm
+from lms.home import learns
 from lms.models import Role, User
+from lms.pdfsign import sign_pdf
 from lms.permissions import require, roles_required
 
 logger = logging.getLogger(__name__)
@@ -292,7 +294,12 @@ def import_csv(framework_id: int):
                 return _preview(item, data, confirm, error.message)
             db.session.commit()
             flash(
-                _("%(n)s competencies imported into %(code)s.", n=len(created), code=item.code),
+                ngettext(
+                    "%(num)s competency imported into %(code)s.",
+                    "%(num)s competencies imported into %(code)s.",
+                    len(created),
+                    code=item.code,
+                ),
                 "success",
             )
             return redirect(url_for("competencies.framework", framework_id=item.id))
@@ -325,18 +332,10 @@ def _preview(item: Framework, data: bytes, confirm: ImportConfirmForm, message: 
 # --- course mappings and evidence (course staff) ---------------------------
 
 
-def _staff_course(code: str) -> Course:
-    course = course_queries.course_by_code(code)
-    if course is None or not can_view_course(current_user, course):
-        abort(404)
-    require(can_manage_course(current_user, course))
-    return course
-
-
 @bp.route("/courses/<code>/competencies", methods=["GET", "POST"])
 @login_required
 def course_mappings(code: str):
-    course = _staff_course(code)
+    course = staff_course(code, current_user)
     data = queries.course_mappings(course)
     form = MappingForm(
         assessments=data.assessments,
@@ -369,7 +368,7 @@ def course_mappings(code: str):
 @bp.post("/courses/<code>/competencies/assessment-mappings/<int:mapping_id>/delete")
 @login_required
 def unmap_assessment(code: str, mapping_id: int):
-    course = _staff_course(code)
+    course = staff_course(code, current_user)
     mapping = db.get_or_404(AssessmentCompetency, mapping_id)
     if mapping.assessment.course_id != course.id:
         abort(404)
@@ -383,7 +382,7 @@ def unmap_assessment(code: str, mapping_id: int):
 @bp.post("/courses/<code>/competencies/outcome-mappings/<int:mapping_id>/delete")
 @login_required
 def unmap_outcome(code: str, mapping_id: int):
-    course = _staff_course(code)
+    course = staff_course(code, current_user)
     mapping = db.get_or_404(OutcomeCompetency, mapping_id)
     if mapping.outcome.course_id != course.id:
         abort(404)
@@ -397,7 +396,7 @@ def unmap_outcome(code: str, mapping_id: int):
 @bp.route("/courses/<code>/evidence/new", methods=["GET", "POST"])
 @login_required
 def evidence_new(code: str):
-    course = _staff_course(code)
+    course = staff_course(code, current_user)
     form = EvidenceForm(
         trainees=queries.trainees(course),
         competencies=queries.competency_choices(),
@@ -477,6 +476,7 @@ def _render_profile(trainee: User):
 @bp.get("/competencies/profile")
 @login_required
 def my_profile():
+    require(learns(_me()))  # only people who learn have a competency profile of their own
     return _render_profile(_me())
 
 
@@ -491,7 +491,7 @@ def _transcript(trainee: User):
     snapshot = dataclasses.replace(
         snapshot, centre_name=current_app.config.get("CENTRE_NAME") or snapshot.centre_name
     )
-    pdf = TranscriptPDF(snapshot).render()
+    pdf = sign_pdf(TranscriptPDF(snapshot).render())
     response = make_response(pdf)
     response.headers["Content-Type"] = "application/pdf"
     response.headers["Content-Disposition"] = (
@@ -505,6 +505,7 @@ def _transcript(trainee: User):
 @bp.get("/competencies/transcript.pdf")
 @login_required
 def my_transcript():
+    require(learns(_me()))  # an employer or a certifier has no transcript to download
     return _transcript(_me())
 
 

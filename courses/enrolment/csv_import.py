@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass
 
 from flask_babel import lazy_gettext as _l
 
+from lms.exceptions import UserError
+
 logger = logging.getLogger(__name__)
 
 COLUMNS = ("email", "name")
@@ -23,7 +25,7 @@ EMAIL_MAX_LENGTH = 254
 NAME_MAX_LENGTH = 200
 
 
-class CsvFileError(Exception):
+class CsvFileError(UserError):
     """The file as a whole cannot be read; the message says why and how to fix it."""
 
 

@@ -22,14 +22,11 @@ from courses.enrolment.operations import CohortData
 from courses.models import Cohort, Course
 from lms.auth.operations import find_user_by_email
 from lms.extensions import db
-
-
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
+from lms.forms import strip
 
 
 class CohortForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)], filters=[_strip])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)], filters=[strip])
     starts_on = DateField(_l("Starts on"), validators=[InputRequired()])
     ends_on = DateField(_l("Ends on"), validators=[InputRequired()])
     capacity = IntegerField(
@@ -89,7 +86,7 @@ class EnrolUserForm(FlaskForm):
     email = EmailField(
         _l("E-mail address"),
         validators=[DataRequired(), Length(max=EMAIL_MAX_LENGTH), Email()],
-        filters=[_strip],
+        filters=[strip],
     )
     submit = SubmitField(_l("Enrol"))
 
@@ -118,9 +115,3 @@ class CsvUploadForm(FlaskForm):
         ),
     )
     submit = SubmitField(_l("Upload and preview"))
-
-
-class ConfirmForm(FlaskForm):
-    """A button that only needs the CSRF token."""
-
-    submit = SubmitField(_l("Confirm"))

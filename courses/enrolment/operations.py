@@ -16,7 +16,6 @@ import sqlalchemy as sa
 from blinker import Namespace
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app, has_app_context
-from flask_babel import format_date
 from flask_babel import gettext as _
 
 from courses.enrolment.csv_import import EMAIL_MAX_LENGTH, NAME_MAX_LENGTH, CsvRow
@@ -32,7 +31,9 @@ from courses.models import (
 from lms import audit
 from lms.auth.operations import AccountError, clean_name, create_user, normalise_email
 from lms.db import utcnow
+from lms.exceptions import UserError
 from lms.extensions import db
+from lms.i18n import format_day
 from lms.models import Role, User
 
 logger = logging.getLogger(__name__)
@@ -43,7 +44,7 @@ _signals = Namespace()
 lesson_progress_changed = _signals.signal("lesson-progress-changed")
 
 
-class EnrolmentError(Exception):
+class EnrolmentError(UserError):
     """An enrolment request that cannot be carried out; the message says why."""
 
 
@@ -219,12 +220,12 @@ def self_enrolment_refusal(cohort: Cohort, today: date | None = None) -> str | N
     if cohort.enrol_opens_on and today < cohort.enrol_opens_on:
         return _(
             "Enrolment in this cohort opens on %(date)s.",
-            date=format_date(cohort.enrol_opens_on),
+            date=format_day(cohort.enrol_opens_on),
         )
     if cohort.enrol_closes_on and today > cohort.enrol_closes_on:
         return _(
             "Enrolment in this cohort closed on %(date)s.",
-            date=format_date(cohort.enrol_closes_on),
+            date=format_day(cohort.enrol_closes_on),
         )
     if today > cohort.ends_on:
         return _("This cohort has ended.")
@@ -342,13 +343,20 @@ class RowCheck:
 
     row: CsvRow
     problem: str | None = None
+    # Why the row is left out without blocking the file (the person is already in).
+    skipped: str | None = None
     user: User | None = None  # None with no problem: an account will be created
     waitlisted: bool = False
     renew: bool = False  # a withdrawn enrolment is taken up again
 
     @property
     def creates_account(self) -> bool:
-        return self.problem is None and self.user is None
+        return self.problem is None and self.skipped is None and self.user is None
+
+    @property
+    def imports(self) -> bool:
+        """Whether importing the file enrols (or waitlists) this row."""
+        return self.problem is None and self.skipped is None
 
 
 def _email_problem(email: str) -> str | None:
@@ -358,8 +366,11 @@ def _email_problem(email: str) -> str | None:
         return _("The e-mail address is longer than %(max)s characters.", max=EMAIL_MAX_LENGTH)
     try:
         validate_email(email, check_deliverability=False)
-    except EmailNotValidError as error:
-        return _("The e-mail address is not valid: %(reason)s", reason=str(error))
+    except EmailNotValidError:
+        # The library explains in English only: say it in the reader's language.
+        if "@" not in email:
+            return _("The e-mail address has no @ sign.")
+        return _("This is not a valid e-mail address.")
     return None
 
 
@@ -410,10 +421,10 @@ def check_csv_rows(cohort: Cohort, rows: list[CsvRow]) -> list[RowCheck]:
                 continue
             enrolment = enrolments.get(user.id)
             if enrolment is not None and enrolment.status == EnrolmentStatus.ACTIVE:
-                check.problem = _("Already enrolled in this cohort.")
+                check.skipped = _("Already enrolled in this cohort; skipped.")
                 continue
             if enrolment is not None and enrolment.status == EnrolmentStatus.WAITLISTED:
-                check.problem = _("Already on the waiting list of this cohort.")
+                check.skipped = _("Already on the waiting list of this cohort; skipped.")
                 continue
             check.renew = enrolment is not None
         if free is not None:
@@ -446,7 +457,8 @@ def import_csv_rows(
     """Enrol every row, creating trainee accounts for unknown addresses; all or nothing.
 
     Rows are checked again under the cohort lock, because the roster may have
-    changed since the preview; one bad row refuses the whole file.
+    changed since the preview; one bad row refuses the whole file. People
+    already enrolled or waiting in the cohort are skipped, not refused.
     """
     if cohort.course.state == CourseState.ARCHIVED:
         raise EnrolmentError(_("This course is archived; nobody can be enrolled."))
@@ -465,6 +477,8 @@ def import_csv_rows(
     }
     enrolments = []
     for check in checks:
+        if not check.imports:
+            continue
         user = check.user
         if user is None:
             email = normalise_email(check.row.email)
@@ -488,7 +502,8 @@ def import_csv_rows(
                 source="csv",
             )
         )
-    audit.record("cohort.csv_import", cohort, actor=actor, rows=len(enrolments))
+    skipped = sum(1 for check in checks if check.skipped)
+    audit.record("cohort.csv_import", cohort, actor=actor, rows=len(enrolments), skipped=skipped)
     logger.info("imported %s enrolments into cohort %s", len(enrolments), cohort.id)
     return enrolments
 

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from flask import abort
 from sqlalchemy.orm import contains_eager, joinedload, load_only
 
+from courses.gradebook.models import CourseCompletion
 from courses.models import (
     Cohort,
     Course,
@@ -28,10 +29,6 @@ from lms.extensions import db
 from lms.models import User
 
 logger = logging.getLogger(__name__)
-
-
-def course_by_code_or_404(code: str) -> Course:
-    return db.first_or_404(sa.select(Course).where(Course.code == code))
 
 
 def cohort_or_404(course: Course, cohort_id: int) -> Cohort:
@@ -160,9 +157,9 @@ def can_study(user, course: Course) -> bool:
     )
 
 
-def _lesson_outline():
-    """Lessons with only what navigation needs, in course order."""
-    return (
+def _lesson_outline(*, drafts: bool = False):
+    """Lessons with what navigation needs, in course order; published ones unless ``drafts``."""
+    query = (
         sa.select(Lesson, Module.course_id)
         .join(Lesson.module)
         .options(
@@ -173,15 +170,21 @@ def _lesson_outline():
                 Lesson.title_en,
                 Lesson.title_bg,
                 Lesson.required,
+                Lesson.published,
             )
         )
         .order_by(Module.course_id, Module.position, Lesson.position)
     )
+    return query if drafts else query.where(Lesson.published.is_(True))
 
 
-def course_outline(course: Course) -> list[Lesson]:
-    """Lessons of ``course`` in study order (modules by position, then lessons)."""
-    return list(db.session.scalars(_lesson_outline().where(Module.course_id == course.id)))
+def course_outline(course: Course, *, drafts: bool = False) -> list[Lesson]:
+    """Lessons of ``course`` in study order (modules by position, then lessons).
+
+    Draft lessons are left out unless ``drafts`` (the course's staff previewing).
+    """
+    query = _lesson_outline(drafts=drafts).where(Module.course_id == course.id)
+    return list(db.session.scalars(query))
 
 
 def done_lesson_ids(user: User, lesson_ids) -> set[int]:
@@ -207,6 +210,8 @@ class CourseProgress:
     next_lesson: Lesson | None = None
     finished: bool = False
     position: int | None = None  # on the waiting list
+    # The recorded course completion (kept once reached), as certification reads it.
+    completed: bool = False
 
     @property
     def cohort(self) -> Cohort:
@@ -267,7 +272,17 @@ def dashboard(user: User) -> Dashboard:
                 .where(LessonProgress.user_id == user.id, Module.course_id.in_(course_ids))
             )
         )
+        completed = set(
+            db.session.scalars(
+                sa.select(CourseCompletion.course_id).where(
+                    CourseCompletion.user_id == user.id,
+                    CourseCompletion.course_id.in_(course_ids),
+                    CourseCompletion.completed.is_(True),
+                )
+            )
+        )
         for progress in current:
+            progress.completed = progress.course.id in completed
             lessons = lessons_by_course.get(progress.course.id, [])
             required = [lesson for lesson in lessons if lesson.required]
             progress.total = len(required)
@@ -308,7 +323,11 @@ def cohort_progress(cohort: Cohort) -> list[TraineeProgress]:
     required = (
         sa.select(Lesson.id)
         .join(Lesson.module)
-        .where(Module.course_id == cohort.course_id, Lesson.required.is_(True))
+        .where(
+            Module.course_id == cohort.course_id,
+            Lesson.required.is_(True),
+            Lesson.published.is_(True),
+        )
     )
     total = db.session.scalar(sa.select(sa.func.count()).select_from(required.subquery()))
     members = sa.select(Enrolment.user_id).where(
@@ -373,13 +392,16 @@ def course_panel(course: Course, user) -> CoursePanel:
     )
     first_lesson_id = None
     if studying:
-        first_lesson_id = db.session.scalar(
+        first = (
             sa.select(Lesson.id)
             .join(Lesson.module)
             .where(Module.course_id == course.id)
             .order_by(Module.position, Lesson.position)
             .limit(1)
         )
+        if not is_staff:
+            first = first.where(Lesson.published.is_(True))
+        first_lesson_id = db.session.scalar(first)
     cohorts = [
         PanelCohort(
             summary=summary,

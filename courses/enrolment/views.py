@@ -12,16 +12,20 @@ from pathlib import Path
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
+from courses.access import staff_course, study_course, visible_course
 from courses.enrolment import operations, queries
 from courses.enrolment.csv_import import CsvFileError, CsvRow, parse_enrolment_csv
-from courses.enrolment.forms import CohortForm, ConfirmForm, CsvUploadForm, EnrolUserForm
+from courses.enrolment.forms import CohortForm, CsvUploadForm, EnrolUserForm
 from courses.models import Cohort, Course, Enrolment, EnrolmentStatus, Lesson
 from courses.permissions import can_manage_course, can_view_course
 from lms.extensions import db
+from lms.forms import ConfirmForm
+from lms.home import learns
 from lms.models import Role
-from lms.permissions import require, roles_required
+from lms.permissions import roles_required
 
 logger = logging.getLogger(__name__)
 
@@ -32,12 +36,6 @@ bp = Blueprint("enrolment", __name__, template_folder="../templates")
 def panel_helpers():
     """Let the course page include ``enrolment/_course_panel.html``."""
     return {"enrolment_panel": lambda course: queries.course_panel(course, current_user)}
-
-
-def _staff_course(code: str) -> Course:
-    course = queries.course_by_code_or_404(code)
-    require(can_manage_course(current_user, course))
-    return course
 
 
 def _course_page(course: Course) -> str:
@@ -56,7 +54,7 @@ def _me():
 @bp.get("/courses/<code>/cohorts")
 @login_required
 def cohorts(code: str):
-    course = _staff_course(code)
+    course = staff_course(code, current_user)
     summaries = queries.cohort_summaries(course)
     return render_template("enrolment/cohorts.html", course=course, summaries=summaries)
 
@@ -64,7 +62,7 @@ def cohorts(code: str):
 @bp.route("/courses/<code>/cohorts/new", methods=["GET", "POST"])
 @login_required
 def cohort_new(code: str):
-    course = _staff_course(code)
+    course = staff_course(code, current_user)
     form = CohortForm(course=course)
     if form.validate_on_submit():
         try:
@@ -82,7 +80,7 @@ def cohort_new(code: str):
 @bp.route("/courses/<code>/cohorts/<int:cohort_id>/edit", methods=["GET", "POST"])
 @login_required
 def cohort_edit(code: str, cohort_id: int):
-    course = _staff_course(code)
+    course = staff_course(code, current_user)
     cohort = queries.cohort_or_404(course, cohort_id)
     form = CohortForm(obj=cohort, course=course, cohort=cohort)
     if form.validate_on_submit():
@@ -101,7 +99,7 @@ def cohort_edit(code: str, cohort_id: int):
 @bp.get("/courses/<code>/cohorts/<int:cohort_id>")
 @login_required
 def roster(code: str, cohort_id: int):
-    course = _staff_course(code)
+    course = staff_course(code, current_user)
     cohort = queries.cohort_or_404(course, cohort_id)
     return render_template(
         "enrolment/roster.html",
@@ -116,7 +114,7 @@ def roster(code: str, cohort_id: int):
 @bp.post("/courses/<code>/cohorts/<int:cohort_id>/enrolments")
 @login_required
 def staff_enrol(code: str, cohort_id: int):
-    course = _staff_course(code)
+    course = staff_course(code, current_user)
     cohort = queries.cohort_or_404(course, cohort_id)
     form = EnrolUserForm()
     if form.validate_on_submit():
@@ -145,7 +143,7 @@ def staff_enrol(code: str, cohort_id: int):
 @bp.post("/courses/<code>/cohorts/<int:cohort_id>/enrolments/<int:enrolment_id>/withdraw")
 @login_required
 def staff_withdraw(code: str, cohort_id: int, enrolment_id: int):
-    course = _staff_course(code)
+    course = staff_course(code, current_user)
     cohort = queries.cohort_or_404(course, cohort_id)
     enrolment = db.get_or_404(Enrolment, enrolment_id)
     if enrolment.cohort_id != cohort.id:
@@ -165,7 +163,7 @@ def staff_withdraw(code: str, cohort_id: int, enrolment_id: int):
 @bp.get("/courses/<code>/cohorts/<int:cohort_id>/progress")
 @login_required
 def cohort_progress(code: str, cohort_id: int):
-    course = _staff_course(code)
+    course = staff_course(code, current_user)
     cohort = queries.cohort_or_404(course, cohort_id)
     return render_template(
         "enrolment/cohort_progress.html",
@@ -231,7 +229,7 @@ def _load_import(cohort: Cohort, token: str) -> tuple[Path, dict]:
 @bp.route("/courses/<code>/cohorts/<int:cohort_id>/import", methods=["GET", "POST"])
 @login_required
 def csv_upload(code: str, cohort_id: int):
-    course = _staff_course(code)
+    course = staff_course(code, current_user)
     cohort = queries.cohort_or_404(course, cohort_id)
     form = CsvUploadForm()
     status = 200
@@ -264,7 +262,7 @@ def csv_upload(code: str, cohort_id: int):
 @bp.route("/courses/<code>/cohorts/<int:cohort_id>/import/<token>", methods=["GET", "POST"])
 @login_required
 def csv_preview(code: str, cohort_id: int, token: str):
-    course = _staff_course(code)
+    course = staff_course(code, current_user)
     cohort = queries.cohort_or_404(course, cohort_id)
     path, payload = _load_import(cohort, token)
     rows = [CsvRow.from_dict(row) for row in payload["rows"]]
@@ -293,6 +291,15 @@ def csv_preview(code: str, cohort_id: int, token: str):
                 ),
                 "success",
             )
+            if skipped := len(rows) - len(enrolments):
+                flash(
+                    ngettext(
+                        "%(num)s person was already in this cohort and was skipped.",
+                        "%(num)s people were already in this cohort and were skipped.",
+                        skipped,
+                    ),
+                    "info",
+                )
             return redirect(url_for("enrolment.roster", code=course.code, cohort_id=cohort.id))
     checks = operations.check_csv_rows(cohort, rows)
     return (
@@ -302,6 +309,8 @@ def csv_preview(code: str, cohort_id: int, token: str):
             cohort=cohort,
             checks=checks,
             problems=sum(1 for c in checks if c.problem),
+            skipped=sum(1 for c in checks if c.skipped),
+            importable=sum(1 for c in checks if c.imports),
             filename=payload.get("filename", ""),
             form=form,
         ),
@@ -315,7 +324,7 @@ def csv_preview(code: str, cohort_id: int, token: str):
 @bp.post("/courses/<code>/cohorts/<int:cohort_id>/enrol")
 @roles_required(Role.TRAINEE)
 def self_enrol(code: str, cohort_id: int):
-    course = queries.course_by_code_or_404(code)
+    course = visible_course(code, current_user)
     cohort = queries.cohort_or_404(course, cohort_id)
     if ConfirmForm().validate_on_submit():
         try:
@@ -343,7 +352,7 @@ def self_enrol(code: str, cohort_id: int):
 @bp.post("/courses/<code>/cohorts/<int:cohort_id>/withdraw")
 @login_required
 def self_withdraw(code: str, cohort_id: int):
-    course = queries.course_by_code_or_404(code)
+    course = visible_course(code, current_user)
     cohort = queries.cohort_or_404(course, cohort_id)
     enrolment = db.session.scalar(
         db.select(Enrolment).where(
@@ -368,8 +377,11 @@ def self_withdraw(code: str, cohort_id: int):
 
 
 def _lesson_of(course: Course, lesson_id: int) -> Lesson:
+    """The lesson of ``course``; a draft only for the course's staff."""
     lesson = db.get_or_404(Lesson, lesson_id)
     if lesson.module.course_id != course.id:
+        abort(404)
+    if not lesson.published and not can_manage_course(current_user, course):
         abort(404)
     return lesson
 
@@ -377,10 +389,9 @@ def _lesson_of(course: Course, lesson_id: int) -> Lesson:
 @bp.get("/courses/<code>/lessons/<int:lesson_id>")
 @login_required
 def lesson(code: str, lesson_id: int):
-    course = queries.course_by_code_or_404(code)
-    require(queries.can_study(current_user, course))
+    course = study_course(code, current_user)
     lesson = _lesson_of(course, lesson_id)
-    outline = queries.course_outline(course)
+    outline = queries.course_outline(course, drafts=can_manage_course(current_user, course))
     ids = [item.id for item in outline]
     index = ids.index(lesson.id)
     done = queries.done_lesson_ids(current_user, ids)
@@ -397,8 +408,7 @@ def lesson(code: str, lesson_id: int):
 
 
 def _set_done(code: str, lesson_id: int, done: bool):
-    course = queries.course_by_code_or_404(code)
-    require(queries.can_study(current_user, course))
+    course = study_course(code, current_user)
     lesson = _lesson_of(course, lesson_id)
     if ConfirmForm().validate_on_submit():
         if done:
@@ -431,4 +441,7 @@ def lesson_not_done(code: str, lesson_id: int):
 @bp.get("/dashboard")
 @login_required
 def dashboard():
+    me = _me()
+    if me.roles and not learns(me):  # staff and employers have their own home
+        return redirect(url_for("main.index"))
     return render_template("enrolment/dashboard.html", dashboard=queries.dashboard(_me()))

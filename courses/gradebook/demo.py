@@ -140,7 +140,9 @@ def _grade_sc101(course: Course, instructor) -> None:
             )
         )
         for lesson_id in db.session.scalars(
-            sa.select(Lesson.id).join(Module).where(Module.course_id == course.id)
+            sa.select(Lesson.id)
+            .join(Module)
+            .where(Module.course_id == course.id, Lesson.published.is_(True))
         ):
             if lesson_id not in done:
                 db.session.add(LessonProgress(user_id=elena.id, lesson_id=lesson_id))

@@ -34,10 +34,7 @@ from courses.assessments.models import Assessment, GradeCategory
 from courses.gradebook.operations import CategoryData, ManualAssessmentData
 from courses.models import Course
 from lms.extensions import db
-
-
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
+from lms.forms import strip
 
 
 def parse_decimal(text: str | None) -> Decimal | None:
@@ -86,9 +83,9 @@ def _two_places(form, field):
 
 class CategoryForm(FlaskForm):
     name_en = StringField(
-        _l("Name (English)"), validators=[DataRequired(), Length(max=120)], filters=[_strip]
+        _l("Name (English)"), validators=[DataRequired(), Length(max=120)], filters=[strip]
     )
-    name_bg = StringField(_l("Name (Bulgarian)"), validators=[Length(max=120)], filters=[_strip])
+    name_bg = StringField(_l("Name (Bulgarian)"), validators=[Length(max=120)], filters=[strip])
     weight = NumberField(
         _l("Weight"),
         validators=[
@@ -164,14 +161,14 @@ def _category_of(course: Course, category_id: int | None) -> GradeCategory | Non
 
 class ManualAssessmentForm(FlaskForm):
     title_en = StringField(
-        _l("Title (English)"), validators=[DataRequired(), Length(max=200)], filters=[_strip]
+        _l("Title (English)"), validators=[DataRequired(), Length(max=200)], filters=[strip]
     )
-    title_bg = StringField(_l("Title (Bulgarian)"), validators=[Length(max=200)], filters=[_strip])
+    title_bg = StringField(_l("Title (Bulgarian)"), validators=[Length(max=200)], filters=[strip])
     description_en = TextAreaField(
-        _l("Description (English)"), validators=[Length(max=10_000)], filters=[_strip]
+        _l("Description (English)"), validators=[Length(max=10_000)], filters=[strip]
     )
     description_bg = TextAreaField(
-        _l("Description (Bulgarian)"), validators=[Length(max=10_000)], filters=[_strip]
+        _l("Description (Bulgarian)"), validators=[Length(max=10_000)], filters=[strip]
     )
     max_points = NumberField(
         _l("Maximum points"),
@@ -263,7 +260,7 @@ class GradeForm(FlaskForm):
     reason = TextAreaField(
         _l("Reason"),
         validators=[Length(max=MAX_REASON_LENGTH)],
-        filters=[_strip],
+        filters=[strip],
         description=_l("Required when you change a grade that was already given."),
     )
     version = HiddenField(default="0")
@@ -288,7 +285,7 @@ class OverrideForm(FlaskForm):
             InputRequired(_l("Enter the grade as a number from 0 to 100.")),
             Length(max=20),
         ],
-        filters=[_strip],
+        filters=[strip],
     )
     reason = TextAreaField(
         _l("Reason"),
@@ -296,7 +293,7 @@ class OverrideForm(FlaskForm):
             DataRequired(_l("Give a reason for the override.")),
             Length(max=MAX_REASON_LENGTH),
         ],
-        filters=[_strip],
+        filters=[strip],
     )
     submit = SubmitField(_l("Override the course grade"))
 
@@ -308,10 +305,6 @@ class RemoveOverrideForm(FlaskForm):
             DataRequired(_l("Give a reason for removing the override.")),
             Length(max=MAX_REASON_LENGTH),
         ],
-        filters=[_strip],
+        filters=[strip],
     )
     remove = SubmitField(_l("Remove the override"))
-
-
-class ConfirmForm(FlaskForm):
-    """A button that only needs the CSRF token."""

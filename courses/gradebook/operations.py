@@ -11,6 +11,7 @@ second computes from what the first committed.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -21,6 +22,7 @@ from flask_babel import gettext as _
 from courses.assessments.gradebook import (
     MAX_REASON_LENGTH,
     GradebookError,
+    passes,
     validate_override,
     validate_pass_mark,
 )
@@ -42,13 +44,14 @@ from courses.gradebook.models import (
 from courses.models import Course
 from lms import audit
 from lms.db import utcnow
+from lms.exceptions import UserError
 from lms.extensions import db
 from lms.models import User
 
 logger = logging.getLogger(__name__)
 
 
-class SetupError(Exception):
+class SetupError(UserError):
     """A gradebook setting that cannot be saved; the message says why."""
 
 
@@ -458,6 +461,7 @@ def set_override(
             value=override.value,
             reason=override.reason,
         ),
+        take_back=_below_pass_mark,
     )
     return row
 
@@ -497,12 +501,33 @@ def remove_override(
     )
     logger.info("removed override of user %s in %s (was %s)", user.id, course.code, old)
     recompute_completion(
-        course, user.id, _("The course grade override was removed: %(reason)s", reason=text)
+        course,
+        user.id,
+        _("The course grade override was removed: %(reason)s", reason=text),
+        take_back=_below_pass_mark,
     )
     return row
 
 
 # --- completion ------------------------------------------------------------------------------
+#
+# A completion is recorded when it is reached and then kept: course-wide changes
+# (a lesson or assessment published, a category or the pass mark changed) never
+# take it back, so a trainee who finished, and may be certified, stays finished.
+# Only a change to the trainee's own record can: a released grade corrected so a
+# required assessment is no longer passed or the course grade falls below the
+# pass mark, an override changed the same way, or a required lesson marked not
+# done by the trainee. Each recompute says which of these may take it back.
+
+#: Decides, from the trainee's recomputed gradebook row, whether the change that
+#: triggered the recompute takes back a completion already reached.
+TakeBack = Callable[[queries.TraineeRow], bool]
+
+
+def _below_pass_mark(row: queries.TraineeRow) -> bool:
+    mark = row.record.course.pass_mark
+    grade = row.result.grade
+    return mark is not None and (grade is None or not passes(grade, mark))
 
 
 def _lock_completions(course: Course, user_ids: list[int]) -> dict[int, CourseCompletion]:
@@ -540,8 +565,20 @@ def _lock_completions(course: Course, user_ids: list[int]) -> dict[int, CourseCo
     return {row.user_id: row for row in rows}
 
 
-def _apply(record: CourseCompletion, complete: bool, grade: Decimal | None, reason: str) -> bool:
-    """Write a new completion state and its history row; return whether anything changed."""
+def _apply(
+    record: CourseCompletion,
+    complete: bool,
+    grade: Decimal | None,
+    reason: str,
+    *,
+    take_back: bool = False,
+) -> bool:
+    """Write a new completion state and its history row; return whether anything changed.
+
+    A completion already reached is kept unless ``take_back`` (module comment above).
+    """
+    if record.completed and not complete and not take_back:
+        complete = True
     if record.completed == complete and record.grade == grade:
         return False
     was = record.completed
@@ -579,22 +616,31 @@ def _apply(record: CourseCompletion, complete: bool, grade: Decimal | None, reas
     return True
 
 
-def recompute_completion(course: Course, user_id: int, reason: str) -> CourseCompletion | None:
+def recompute_completion(
+    course: Course, user_id: int, reason: str, *, take_back: TakeBack | None = None
+) -> CourseCompletion | None:
     """Recompute one trainee's completion of ``course`` and record any change.
 
-    Returns the record, or None when the trainee holds no active place.
+    ``take_back`` decides whether the change may undo a completion already
+    reached (by default it may not). Returns the record, or None when the
+    trainee holds no active place.
     """
     if not db.session.scalar(queries.members(course, user_ids=[user_id]).limit(1)):
         return None
     record = _lock_completions(course, [user_id])[user_id]
     row = queries.load_gradebook(course, user_ids=[user_id]).row_for(user_id)
-    _apply(record, row.completion.complete, row.result.grade, reason)
+    row.record = record
+    undo = take_back is not None and not row.completion.complete and take_back(row)
+    _apply(record, row.completion.complete, row.result.grade, reason, take_back=undo)
     db.session.flush()
     return record
 
 
 def recompute_course(course: Course, reason: str) -> int:
-    """Recompute every active trainee's completion of ``course``; return how many changed."""
+    """Recompute every active trainee's completion of ``course``; return how many changed.
+
+    A course-wide change never takes back a completion already reached.
+    """
     user_ids = list(db.session.scalars(queries.members(course).distinct()))
     records = _lock_completions(course, user_ids)
     book = queries.load_gradebook(course)
@@ -612,11 +658,32 @@ def recompute_course(course: Course, reason: str) -> int:
 # --- signal receivers --------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _OldGrade:
+    """A grade as it was before a change, enough to tell whether it passed."""
+
+    status: str | None
+    points: Decimal | None
+
+
 def on_grade_changed(grade: Grade, change=None, **_extra) -> None:
     """Recompute the trainee's completion after a released grade changed (drafts never count)."""
     if change is not None and GradeStatus.RELEASED not in (change.old_status, change.new_status):
         return
     assessment = grade.assessment
+    # Only a correction takes a completion back: a grade that counted and passed
+    # before this change. A first grade for work added later never does.
+    before = None if change is None else _OldGrade(change.old_status, change.old_points)
+    passed_before = before is not None and queries.passed(before, assessment)
+
+    def take_back(row: queries.TraineeRow) -> bool:
+        recorded = row.record.grade  # the course grade before this change
+        mark = row.record.course.pass_mark
+        if recorded is not None and passes(recorded, mark) and _below_pass_mark(row):
+            return True
+        counts = assessment.published and assessment.required and passed_before
+        return counts and not queries.passed(row.grades.get(assessment.id), assessment)
+
     recompute_completion(
         assessment.course,
         grade.user_id,
@@ -627,6 +694,7 @@ def on_grade_changed(grade: Grade, change=None, **_extra) -> None:
             new=_text(grade.points) or ("excused" if grade.excused else "-"),
             status=grade.status,
         ),
+        take_back=take_back,
     )
 
 
@@ -637,4 +705,19 @@ def on_lesson_progress_changed(user: User, lesson=None, done: bool = True, **_ex
         reason = _("The lesson %(title)s was marked done.", title=lesson.title_en)
     else:
         reason = _("The lesson %(title)s was marked not done.", title=lesson.title_en)
-    recompute_completion(course, user.id, reason)
+    undone = not done and lesson.required and lesson.published
+    recompute_completion(course, user.id, reason, take_back=lambda _row: undone)
+
+
+def on_lesson_publication_changed(lesson, published: bool = True, **_extra) -> None:
+    """Recompute the course's completions after a lesson was published or returned to draft.
+
+    Publishing never takes a completion back; a lesson returned to draft may
+    complete trainees who did everything else.
+    """
+    course = lesson.module.course
+    if published:
+        reason = _("The lesson %(title)s was published.", title=lesson.title_en)
+    else:
+        reason = _("The lesson %(title)s was returned to draft.", title=lesson.title_en)
+    recompute_course(course, reason)

@@ -1,4 +1,9 @@
-"""Gradebook reads: the whole course grid and one trainee's row, in a fixed number of queries.
+"""Gradebook reads: a page of the course grid, all of it in batches, one trainee's row.
+
+Each read is a fixed number of queries whatever the class size, and computes
+only the rows it returns: a page picks its trainees in SQL (filtered, ordered,
+limited) before reading their grades; the CSV export walks the class in
+batches (:func:`iter_rows`).
 
 How the database rows become the inputs of the pure rules in
 ``courses.assessments.gradebook``:
@@ -18,12 +23,12 @@ How the database rows become the inputs of the pure rules in
 
 from __future__ import annotations
 
+import enum
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from fractions import Fraction
 
 import sqlalchemy as sa
 from sqlalchemy.orm import contains_eager
@@ -37,6 +42,7 @@ from courses.assessments.gradebook import (
     Progress,
     completion,
     course_grade,
+    reaches_percent,
 )
 from courses.assessments.models import Assessment, Grade, GradeCategory, GradeChange, GradeStatus
 from courses.gradebook.models import (
@@ -57,6 +63,7 @@ from courses.models import (
 from lms.db import utcnow
 from lms.extensions import db
 from lms.models import User
+from lms.paging import ComputedPage
 
 logger = logging.getLogger(__name__)
 
@@ -86,9 +93,7 @@ def passed(grade: Grade | Cell | None, assessment: Assessment) -> bool:
         return False
     if assessment.pass_percent is None:
         return True
-    return Fraction(grade.points) * 100 / Fraction(assessment.max_points) >= Fraction(
-        assessment.pass_percent
-    )
+    return reaches_percent(grade.points, assessment.max_points, assessment.pass_percent)
 
 
 #: What the gradebook reads of a grade; rows have these as attributes (``cell.points``).
@@ -119,6 +124,16 @@ class TraineeRow:
     completion: CompletionResult
 
     @property
+    def completed(self) -> bool:
+        """The recorded completion, which certification reads; kept once reached."""
+        return self.record is not None and self.record.completed
+
+    @property
+    def kept(self) -> bool:
+        """Completed, although the course has gained requirements since that are not done."""
+        return self.completed and not self.completion.complete
+
+    @property
     def category_percentages(self) -> dict[str, Decimal | None]:
         return {c.key: c.percentage for c in self.result.categories}
 
@@ -142,6 +157,7 @@ class Gradebook:
     now: datetime
     cohort: Cohort | None = None
     uncounted: list[Assessment] = field(default_factory=list)
+    lesson_total: int = 0
 
     @property
     def has_categories(self) -> bool:
@@ -195,21 +211,17 @@ def load_gradebook(
     user_ids: Iterable[int] | None = None,
     now: datetime | None = None,
 ) -> Gradebook:
-    """Load and compute the gradebook of ``course``: 8 queries whatever the class size."""
-    now = now or utcnow()
-    user_ids = None if user_ids is None else list(user_ids)
-    member_ids = members(course, cohort=cohort, user_ids=user_ids)
-    categories = categories_of(course)
-    assessments = assessments_of(course)
+    """Load and compute the gradebook of ``course``: 8 queries whatever the class size.
 
-    enrolment_query = (
+    Every listed trainee is computed: use it for one trainee or for work on the
+    whole class (recomputing completion); pages use :func:`load_page`.
+    """
+    user_ids = None if user_ids is None else list(user_ids)
+    book = load_frame(course, cohort=cohort, now=now)
+    enrolment_query = _with_people(
         sa.select(Enrolment)
         .join(Enrolment.user)
         .join(Enrolment.cohort)
-        .options(
-            contains_eager(Enrolment.user).lazyload(User.role_rows),
-            contains_eager(Enrolment.cohort),
-        )
         .where(Cohort.course_id == course.id, Enrolment.status == EnrolmentStatus.ACTIVE)
         .order_by(User.name, User.id, Cohort.starts_on, Cohort.id)
     )
@@ -218,7 +230,59 @@ def load_gradebook(
     if user_ids is not None:
         enrolment_query = enrolment_query.where(Enrolment.user_id.in_(user_ids))
     enrolments = list(db.session.scalars(enrolment_query))
+    member_ids = members(course, cohort=cohort, user_ids=user_ids)
+    book.rows = _rows(book, enrolments, member_ids)
+    return book
 
+
+def _with_people(query: sa.Select) -> sa.Select:
+    """Fill each enrolment's user and cohort from the query's own joins."""
+    return query.options(
+        contains_eager(Enrolment.user).lazyload(User.role_rows),
+        contains_eager(Enrolment.cohort),
+    )
+
+
+def load_frame(
+    course: Course, *, cohort: Cohort | None = None, now: datetime | None = None
+) -> Gradebook:
+    """A gradebook without rows: categories, assessments and required lessons (3 queries).
+
+    Fill it with :func:`iter_rows` (or see :func:`load_page`).
+    """
+    book = Gradebook(course, categories_of(course), assessments_of(course), [], now or utcnow())
+    book.cohort = cohort
+    book.uncounted = [a for a in book.assessments if a.published and book.category_key(a) is None]
+    book.lesson_total = int(
+        db.session.scalar(
+            sa.select(sa.func.count()).select_from(_required_lessons(course).subquery())
+        )
+        or 0
+    )
+    return book
+
+
+def _required_lessons(course: Course) -> sa.Select:
+    return (
+        sa.select(Lesson.id)
+        .join(Module, Module.id == Lesson.module_id)
+        .where(
+            Module.course_id == course.id,
+            Lesson.required.is_(True),
+            Lesson.published.is_(True),
+        )
+    )
+
+
+def _rows(
+    book: Gradebook, enrolments: list[Enrolment], member_ids: sa.Select | list[int]
+) -> list[TraineeRow]:
+    """Compute the rows of ``enrolments`` (4 queries for the grades they need).
+
+    ``member_ids`` are the user ids whose grades to read: a select for a whole
+    class, the list of the enrolments' users for a page.
+    """
+    course, assessments, now = book.course, book.assessments, book.now
     # Plain rows, not ORM objects: a class of 1,000 has 30,000 of them.
     grades: dict[int, dict[int, Cell]] = {}
     for grade in db.session.execute(
@@ -245,55 +309,51 @@ def load_gradebook(
             )
         )
     }
-    required_lessons = (
-        sa.select(Lesson.id)
-        .join(Module, Module.id == Lesson.module_id)
-        .where(Module.course_id == course.id, Lesson.required.is_(True))
-    )
-    lesson_total = db.session.scalar(
-        sa.select(sa.func.count()).select_from(required_lessons.subquery())
-    )
     lessons_done = dict(
         db.session.execute(
             sa.select(LessonProgress.user_id, sa.func.count(LessonProgress.id))
             .where(
-                LessonProgress.lesson_id.in_(required_lessons),
+                LessonProgress.lesson_id.in_(_required_lessons(course)),
                 LessonProgress.user_id.in_(member_ids),
             )
             .group_by(LessonProgress.user_id)
         ).all()
     )
 
-    book = Gradebook(course, categories, assessments, [], now, cohort)
-    rule_categories = [Category(str(c.id), c.weight, c.drop_lowest) for c in categories] or [
+    rule_categories = [Category(str(c.id), c.weight, c.drop_lowest) for c in book.categories] or [
         Category(ALL_ITEMS, Decimal(1))
     ]
     keys = {a.id: book.category_key(a) for a in assessments}
-    book.uncounted = [a for a in assessments if a.published and keys[a.id] is None]
+    # What each cell needs of its assessment, read once rather than once per cell.
+    counted = [(a.id, keys[a.id], a.max_points, a.due_at) for a in assessments if keys[a.id]]
     required = [a for a in assessments if a.published and a.required]
     # Items are frozen values and many trainees share one (same points, or not graded):
     # building each once saves most of the validation work in a large class.
     item_cache: dict[tuple, GradeItem] = {}
 
-    def item(assessment: Assessment, key: str, grade: Cell | None) -> GradeItem:
+    def item(
+        assessment_id: int, key: str, max_points: Decimal, due_at: datetime | None, grade
+    ) -> GradeItem:
         released = grade is not None and grade.status == GradeStatus.RELEASED
-        score = grade.points if released and not grade.excused else None
-        # A draft is work waiting for its grade, never missing work.
-        due_at = None if grade is not None and not released else assessment.due_at
         excused = released and grade.excused
-        cache_key = (assessment.id, score, due_at is None, excused)
+        score = grade.points if released and not excused else None
+        # A draft is work waiting for its grade, never missing work.
+        if grade is not None and not released:
+            due_at = None
+        cache_key = (assessment_id, score, due_at is None, excused)
         cached = item_cache.get(cache_key)
         if cached is None:
             cached = item_cache[cache_key] = GradeItem(
-                key=str(assessment.id),
+                key=str(assessment_id),
                 category=key,
-                max_points=assessment.max_points,
+                max_points=max_points,
                 score=score,
                 due_at=due_at,
                 excused=excused,
             )
         return cached
 
+    rows = []
     seen: set[int] = set()
     for enrolment in enrolments:
         user = enrolment.user
@@ -301,11 +361,7 @@ def load_gradebook(
             continue
         seen.add(user.id)
         mine = grades.get(user.id, {})
-        items = [
-            item(assessment, keys[assessment.id], mine.get(assessment.id))
-            for assessment in assessments
-            if keys[assessment.id] is not None
-        ]
+        items = [item(*column, mine.get(column[0])) for column in counted]
         override_row = overrides.get(user.id)
         override = (
             Override(override_row.value, override_row.reason)
@@ -322,8 +378,8 @@ def load_gradebook(
             sum(1 for a in required if passed(mine.get(a.id), a)),
             len(required) - excused,
         )
-        lesson_progress = Progress(int(lessons_done.get(user.id, 0)), int(lesson_total or 0))
-        book.rows.append(
+        lesson_progress = Progress(int(lessons_done.get(user.id, 0)), book.lesson_total)
+        rows.append(
             TraineeRow(
                 user=user,
                 cohort=enrolment.cohort,
@@ -338,7 +394,162 @@ def load_gradebook(
                 ),
             )
         )
-    return book
+    return rows
+
+
+# --- pages: only the rows shown are computed -------------------------------------------------
+
+
+class CompletionFilter(enum.StrEnum):
+    """Trainees by their recorded completion (``CourseCompletion``, what certification reads)."""
+
+    ALL = "all"
+    COMPLETE = "complete"
+    INCOMPLETE = "incomplete"
+
+
+#: Page sizes the gradebook offers; the first is the default, the last the most.
+PER_PAGE_CHOICES = (50, 100, 200, 500)
+#: Words of a search beyond this many are ignored.
+MAX_SEARCH_WORDS = 10
+
+
+@dataclass(frozen=True)
+class Roster:
+    """Which trainees a gradebook lists: a cohort, a search by name or e-mail, completion."""
+
+    cohort: Cohort | None = None
+    search: str = ""
+    completion: CompletionFilter = CompletionFilter.ALL
+
+
+def _listed(course: Course, roster: Roster) -> sa.Subquery:
+    """The enrolment listed for each trainee of ``roster`` (their first cohort), with names.
+
+    Columns ``enrolment_id``, ``name``, ``user_id``; rows with ``nth`` 1 are the listed ones.
+    """
+    query = (
+        sa.select(
+            Enrolment.id.label("enrolment_id"),
+            User.name.label("name"),
+            User.id.label("user_id"),
+            sa.func.row_number()
+            .over(partition_by=Enrolment.user_id, order_by=(Cohort.starts_on, Cohort.id))
+            .label("nth"),
+        )
+        .join(User, User.id == Enrolment.user_id)
+        .join(Cohort, Cohort.id == Enrolment.cohort_id)
+        .where(Cohort.course_id == course.id, Enrolment.status == EnrolmentStatus.ACTIVE)
+    )
+    if roster.cohort is not None:
+        query = query.where(Enrolment.cohort_id == roster.cohort.id)
+    for word in roster.search.lower().split()[:MAX_SEARCH_WORDS]:
+        query = query.where(
+            sa.or_(
+                sa.func.lower(User.name).contains(word, autoescape=True),
+                sa.func.lower(User.email).contains(word, autoescape=True),
+            )
+        )
+    if roster.completion is not CompletionFilter.ALL:
+        completed = (
+            sa.select(CourseCompletion.id)
+            .where(
+                CourseCompletion.course_id == course.id,
+                CourseCompletion.user_id == Enrolment.user_id,
+                CourseCompletion.completed.is_(True),
+            )
+            .exists()
+        )
+        query = query.where(
+            completed if roster.completion is CompletionFilter.COMPLETE else ~completed
+        )
+    return query.subquery()
+
+
+def _listed_enrolments(listed: sa.Subquery) -> sa.Select:
+    """Enrolments of the listed trainees with their user and cohort, by name."""
+    return _with_people(
+        sa.select(Enrolment)
+        .join(listed, listed.c.enrolment_id == Enrolment.id)
+        .join(Enrolment.user)
+        .join(Enrolment.cohort)
+        .where(listed.c.nth == 1)
+        .order_by(listed.c.name, listed.c.user_id)
+    )
+
+
+@dataclass
+class GradebookPage(ComputedPage):
+    """One page of trainees, computed, and what a pager needs (``iter_pages`` and friends).
+
+    Not ``db.paginate``: a page number past the end must give the last page, which
+    needs the count before the rows are chosen.
+    """
+
+    book: Gradebook | None = None
+    roster: Roster | None = None
+
+
+def load_page(
+    course: Course,
+    roster: Roster,
+    *,
+    page: int = 1,
+    per_page: int = PER_PAGE_CHOICES[0],
+    clamp_page: bool = True,
+    now: datetime | None = None,
+) -> GradebookPage:
+    """Load one page of the gradebook, computing only its rows: 9 queries at any class size.
+
+    The page of enrolments is chosen in SQL (filtered, ordered, limited), then
+    grades are read for those trainees only. A page past the last one gives the
+    last page (``clamp_page``), or else an empty one (the API's way).
+    """
+    listed = _listed(course, roster)
+    total = db.session.scalar(sa.select(sa.func.count()).where(listed.c.nth == 1)) or 0
+    pager = GradebookPage(
+        page=1,
+        per_page=per_page,
+        total=total,
+        book=load_frame(course, cohort=roster.cohort, now=now),
+        roster=roster,
+    )
+    pager.page = max(1, min(page, pager.pages) if clamp_page else page)
+    offset = (pager.page - 1) * per_page
+    if offset < total:
+        enrolments = list(
+            db.session.scalars(_listed_enrolments(listed).limit(per_page).offset(offset))
+        )
+        pager.book.rows = _rows(pager.book, enrolments, [e.user_id for e in enrolments])
+    return pager
+
+
+def iter_rows(book: Gradebook, roster: Roster, *, batch: int = 500) -> Iterator[TraineeRow]:
+    """Yield every listed trainee's row in name order, computing ``batch`` rows at a time.
+
+    ``book`` is from :func:`load_frame`; memory stays bounded by the batch.
+    """
+    listed = _listed(book.course, roster)
+    ids = list(
+        db.session.scalars(
+            sa.select(listed.c.enrolment_id)
+            .where(listed.c.nth == 1)
+            .order_by(listed.c.name, listed.c.user_id)
+        )
+    )
+    for start in range(0, len(ids), batch):
+        enrolments = list(
+            db.session.scalars(
+                _with_people(
+                    sa.select(Enrolment)
+                    .join(Enrolment.user)
+                    .join(Enrolment.cohort)
+                    .where(Enrolment.id.in_(ids[start : start + batch]))
+                    .order_by(User.name, User.id)
+                )
+            )
+        )
+        yield from _rows(book, enrolments, [e.user_id for e in enrolments])
 
 
 # --- history ---------------------------------------------------------------------------------

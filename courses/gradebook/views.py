@@ -1,32 +1,38 @@
-"""Gradebook pages: setup, the instructor grid, manual grades, overrides, history, CSV, my grades.
-
-Importing this module connects course completion to ``grade_changed`` and to
-lesson progress, so completion is recomputed inside the transaction that
-changed a grade or a lesson.
-"""
+"""Gradebook pages: setup, instructor grid, manual grades, overrides, history, CSV, my grades."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from decimal import Decimal
+from urllib.parse import urlencode
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 import courses.assessments.models
 import courses.gradebook.models  # noqa: F401 - register the gradebook tables
+from courses.access import staff_course, visible_course
 from courses.assessments.gradebook import GradebookError
-from courses.assessments.grades import GradeError, StaleGrade, get_grade, grade_changed
+from courses.assessments.grades import GradeError, StaleGrade, get_grade
 from courses.assessments.models import Assessment, AssessmentKind, GradeCategory
-from courses.enrolment.operations import lesson_progress_changed
-from courses.enrolment.queries import cohort_or_404, course_by_code_or_404
+from courses.enrolment.queries import cohort_or_404
 from courses.gradebook import operations, queries
 from courses.gradebook.forms import (
     AssessmentCategoryForm,
     CategoryForm,
-    ConfirmForm,
     GradeForm,
     ManualAssessmentForm,
     OverrideForm,
@@ -38,15 +44,13 @@ from courses.models import Cohort, Course
 from courses.permissions import can_manage_course
 from lms import csvsafe
 from lms.extensions import db
+from lms.forms import ConfirmForm
 from lms.models import User
 from lms.permissions import require
 
 logger = logging.getLogger(__name__)
 
 bp = Blueprint("gradebook", __name__, template_folder="../templates")
-
-grade_changed.connect(operations.on_grade_changed)
-lesson_progress_changed.connect(operations.on_lesson_progress_changed)
 
 
 def number(value) -> str:
@@ -78,12 +82,6 @@ def _links(course: Course) -> dict:
 
 def _me() -> User:
     return current_user._get_current_object()
-
-
-def _staff_course(code: str) -> Course:
-    course = course_by_code_or_404(code)
-    require(can_manage_course(current_user, course))
-    return course
 
 
 def _assessment_of(course: Course, assessment_id: int) -> Assessment:
@@ -121,12 +119,53 @@ def _flash_errors(form) -> None:
 # --- the instructor gradebook ------------------------------------------------------------
 
 
+def _roster(course: Course) -> queries.Roster:
+    """The trainees the request asks for: ``cohort``, ``q`` (name or e-mail), ``completion``."""
+    try:
+        completion = queries.CompletionFilter(request.args.get("completion", "all"))
+    except ValueError:
+        completion = queries.CompletionFilter.ALL
+    search = request.args.get("q", "").strip()[:MAX_SEARCH_LENGTH]
+    return queries.Roster(_selected_cohort(course), search, completion)
+
+
+#: Longest search text read; more is cut off.
+MAX_SEARCH_LENGTH = 200
+
+
+def _per_page() -> int:
+    """The page size asked for, if it is one offered; the first choice otherwise."""
+    value = request.args.get("per_page", type=int)
+    return value if value in queries.PER_PAGE_CHOICES else queries.PER_PAGE_CHOICES[0]
+
+
+def _list_args(roster: queries.Roster, per_page: int | None = None) -> dict:
+    """Query arguments that keep a roster (and page size) in a link; defaults left out."""
+    args = {
+        "cohort": roster.cohort.id if roster.cohort else None,
+        "q": roster.search or None,
+        "completion": None
+        if roster.completion is queries.CompletionFilter.ALL
+        else roster.completion.value,
+    }
+    if per_page is not None and per_page != queries.PER_PAGE_CHOICES[0]:
+        args["per_page"] = per_page
+    return {key: value for key, value in args.items() if value is not None}
+
+
 @bp.get("/courses/<code>/gradebook")
 @login_required
 def index(code: str):
-    course = _staff_course(code)
-    cohort = _selected_cohort(course)
-    book = queries.load_gradebook(course, cohort=cohort)
+    course = staff_course(code, current_user)
+    roster = _roster(course)
+    per_page = _per_page()
+    pager = queries.load_page(
+        course, roster, page=request.args.get("page", 1, type=int), per_page=per_page
+    )
+    book = pager.book
+    list_args = _list_args(roster, per_page)
+    # Grading a cell or releasing drafts comes back to this very page.
+    back = {**list_args, **({"page": pager.page} if pager.page > 1 else {})}
     cell_base = {
         a.id: url_for("gradebook.grade_cell", code=course.code, assessment_id=a.id, user_id=0)[:-1]
         for a in book.assessments
@@ -136,8 +175,16 @@ def index(code: str):
         "gradebook/index.html",
         course=course,
         book=book,
+        pager=pager,
+        roster=roster,
+        per_page=per_page,
+        per_page_choices=queries.PER_PAGE_CHOICES,
+        list_args=list_args,
+        export_args=_list_args(roster),
+        back=back,
+        cell_query=f"?{urlencode(back)}" if back else "",
         cohorts=course.cohorts,
-        cohort=cohort,
+        cohort=roster.cohort,
         cell_base=cell_base,
         history_base=url_for("gradebook.history", code=course.code, user_id=0)[: -len("0/history")],
         form=ConfirmForm(),
@@ -147,21 +194,46 @@ def index(code: str):
 @bp.get("/courses/<code>/gradebook.csv")
 @login_required
 def export(code: str):
-    course = _staff_course(code)
-    cohort = _selected_cohort(course)
+    """Stream every listed trainee's row as CSV: the header at once, then rows in batches."""
+    course = staff_course(code, current_user)
+    roster = _roster(course)
     delimiter = ";" if request.args.get("delimiter") == "semicolon" else ","
-    book = queries.load_gradebook(course, cohort=cohort)
-    header, rows = _csv_rows(book)
-    body = csvsafe.csv_bytes(rows, header, delimiter=delimiter)
+    book = queries.load_frame(course, cohort=roster.cohort)
+    lines = csvsafe.iter_csv(
+        (_csv_row(book, row) for row in queries.iter_rows(book, roster)),
+        _csv_header(book),
+        delimiter=delimiter,
+    )
+    cohort = roster.cohort
     filename = f"gradebook-{course.code}" + (f"-cohort-{cohort.id}" if cohort else "") + ".csv"
     return Response(
-        body,
+        stream_with_context(_chunks(line.encode("utf-8") for line in lines)),
         mimetype=csvsafe.CSV_MIMETYPE,
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
 
 
-def _csv_rows(book: queries.Gradebook):
+#: Bytes gathered before a chunk of a streamed export is sent.
+CHUNK_SIZE = 64 * 1024
+
+
+def _chunks(pieces: Iterator[bytes]) -> Iterator[bytes]:
+    """Send the first piece (the header) at once, then the rest in chunks of CHUNK_SIZE."""
+    first = next(pieces, b"")
+    yield first
+    buffer: list[bytes] = []
+    size = 0
+    for piece in pieces:
+        buffer.append(piece)
+        size += len(piece)
+        if size >= CHUNK_SIZE:
+            yield b"".join(buffer)
+            buffer, size = [], 0
+    if buffer:
+        yield b"".join(buffer)
+
+
+def _csv_header(book: queries.Gradebook) -> list[str]:
     header = [_("Name"), _("E-mail"), _("Cohort")]
     header += [
         _("%(title)s (of %(max)s)", title=a.tr("title"), max=number(a.max_points))
@@ -175,38 +247,39 @@ def _csv_rows(book: queries.Gradebook):
         _("Completed"),
         _("Completed on"),
     ]
-    rows = []
-    for row in book.rows:
-        cells = [row.user.name, row.user.email, row.cohort.name]
-        for assessment in book.assessments:
-            grade = row.grades.get(assessment.id)
-            if grade is None:
-                cells.append(None)
-            elif grade.excused:
-                cells.append(_("excused"))
-            elif grade.status == "released":
-                cells.append(grade.points)
-            else:
-                cells.append(_("draft: %(points)s", points=number(grade.points)))
-        percentages = row.category_percentages
-        cells += [percentages.get(str(c.id)) for c in book.categories]
-        override = row.override.value if row.override is not None else None
-        record = row.record
-        cells += [
-            row.result.computed,
-            override,
-            row.result.grade,
-            _("yes") if row.completion.complete else _("no"),
-            record.completed_at.date() if record and record.completed_at else None,
-        ]
-        rows.append(cells)
-    return header, rows
+    return header
+
+
+def _csv_row(book: queries.Gradebook, row: queries.TraineeRow) -> list:
+    cells = [row.user.name, row.user.email, row.cohort.name]
+    for assessment in book.assessments:
+        grade = row.grades.get(assessment.id)
+        if grade is None:
+            cells.append(None)
+        elif grade.excused:
+            cells.append(_("excused"))
+        elif grade.status == "released":
+            cells.append(grade.points)
+        else:
+            cells.append(_("draft: %(points)s", points=number(grade.points)))
+    percentages = row.category_percentages
+    cells += [percentages.get(str(c.id)) for c in book.categories]
+    override = row.override.value if row.override is not None else None
+    record = row.record
+    cells += [
+        row.result.computed,
+        override,
+        row.result.grade,
+        _("yes") if row.completion.complete else _("no"),
+        record.completed_at.date() if record and record.completed_at else None,
+    ]
+    return cells
 
 
 @bp.post("/courses/<code>/gradebook/recompute")
 @login_required
 def recompute(code: str):
-    course = _staff_course(code)
+    course = staff_course(code, current_user)
     if ConfirmForm().validate_on_submit():
         changed = operations.recompute_course(
             course, _("Recomputed by %(name)s.", name=current_user.name)
@@ -222,7 +295,7 @@ def recompute(code: str):
 @bp.get("/courses/<code>/gradebook/setup")
 @login_required
 def setup(code: str):
-    course = _staff_course(code)
+    course = staff_course(code, current_user)
     return _render_setup(course, PassMarkForm(pass_mark=course.pass_mark))
 
 
@@ -248,7 +321,7 @@ def _render_setup(course: Course, pass_form: PassMarkForm, status: int = 200):
 @bp.post("/courses/<code>/gradebook/pass-mark")
 @login_required
 def pass_mark(code: str):
-    course = _staff_course(code)
+    course = staff_course(code, current_user)
     form = PassMarkForm()
     if form.validate_on_submit():
         try:
@@ -267,7 +340,7 @@ def pass_mark(code: str):
 @bp.route("/courses/<code>/gradebook/categories/new", methods=["GET", "POST"])
 @login_required
 def category_new(code: str):
-    course = _staff_course(code)
+    course = staff_course(code, current_user)
     form = CategoryForm(course=course)
     if form.validate_on_submit():
         try:
@@ -285,7 +358,7 @@ def category_new(code: str):
 @bp.route("/courses/<code>/gradebook/categories/<int:category_id>/edit", methods=["GET", "POST"])
 @login_required
 def category_edit(code: str, category_id: int):
-    course = _staff_course(code)
+    course = staff_course(code, current_user)
     category = _category_of(course, category_id)
     form = CategoryForm(obj=category, course=course, category=category)
     if form.validate_on_submit():
@@ -306,7 +379,7 @@ def category_edit(code: str, category_id: int):
 @bp.post("/courses/<code>/gradebook/categories/<int:category_id>/delete")
 @login_required
 def category_delete(code: str, category_id: int):
-    course = _staff_course(code)
+    course = staff_course(code, current_user)
     category = _category_of(course, category_id)
     if ConfirmForm().validate_on_submit():
         name = category.name_en
@@ -324,7 +397,7 @@ def category_delete(code: str, category_id: int):
 @bp.route("/courses/<code>/gradebook/assessments/new", methods=["GET", "POST"])
 @login_required
 def assessment_new(code: str):
-    course = _staff_course(code)
+    course = staff_course(code, current_user)
     form = ManualAssessmentForm(course=course)
     if form.validate_on_submit():
         try:
@@ -344,7 +417,7 @@ def assessment_new(code: str):
 @bp.route("/courses/<code>/gradebook/assessments/<int:assessment_id>/edit", methods=["GET", "POST"])
 @login_required
 def assessment_edit(code: str, assessment_id: int):
-    course = _staff_course(code)
+    course = staff_course(code, current_user)
     assessment = _assessment_of(course, assessment_id)
     if assessment.kind != AssessmentKind.MANUAL:
         abort(404)
@@ -369,7 +442,7 @@ def assessment_edit(code: str, assessment_id: int):
 @bp.post("/courses/<code>/gradebook/assessments/<int:assessment_id>/category")
 @login_required
 def assessment_category(code: str, assessment_id: int):
-    course = _staff_course(code)
+    course = staff_course(code, current_user)
     assessment = _assessment_of(course, assessment_id)
     form = AssessmentCategoryForm(course=course)
     if form.validate_on_submit():
@@ -396,7 +469,7 @@ def assessment_category(code: str, assessment_id: int):
 )
 @login_required
 def grade_cell(code: str, assessment_id: int, user_id: int):
-    course = _staff_course(code)
+    course = staff_course(code, current_user)
     assessment = _assessment_of(course, assessment_id)
     if assessment.kind != AssessmentKind.MANUAL:
         abort(404)
@@ -454,20 +527,26 @@ def grade_cell(code: str, assessment_id: int, user_id: int):
             trainee=trainee,
             grade=grade,
             form=form,
+            back_url=_gradebook_url(course),
         ),
         status,
     )
 
 
 def _gradebook_url(course: Course) -> str:
-    cohort = request.args.get("cohort", type=int)
-    return url_for("gradebook.index", code=course.code, cohort=cohort or None)
+    """The gradebook page the request came from: its filters, page size and page number."""
+    kept = {key: request.args.get(key) for key in GRADEBOOK_LIST_ARGS}
+    return url_for("gradebook.index", code=course.code, **{k: v for k, v in kept.items() if v})
+
+
+#: Query arguments of the gradebook page that grading and releasing carry back to it.
+GRADEBOOK_LIST_ARGS = ("cohort", "q", "completion", "per_page", "page")
 
 
 @bp.post("/courses/<code>/gradebook/assessments/<int:assessment_id>/release")
 @login_required
 def release(code: str, assessment_id: int):
-    course = _staff_course(code)
+    course = staff_course(code, current_user)
     assessment = _assessment_of(course, assessment_id)
     if assessment.kind != AssessmentKind.MANUAL:
         abort(404)
@@ -523,7 +602,7 @@ def _trainee_page(course: Course, trainee: User, override_form, remove_form, sta
 @bp.route("/courses/<code>/gradebook/trainees/<int:user_id>/override", methods=["GET", "POST"])
 @login_required
 def override(code: str, user_id: int):
-    course = _staff_course(code)
+    course = staff_course(code, current_user)
     trainee = _trainee_of(course, user_id)
     form = OverrideForm()
     status = 200
@@ -547,7 +626,7 @@ def override(code: str, user_id: int):
 @bp.post("/courses/<code>/gradebook/trainees/<int:user_id>/override/remove")
 @login_required
 def override_remove(code: str, user_id: int):
-    course = _staff_course(code)
+    course = staff_course(code, current_user)
     trainee = _trainee_of(course, user_id)
     form = RemoveOverrideForm()
     if form.validate_on_submit():
@@ -568,7 +647,7 @@ def override_remove(code: str, user_id: int):
 @bp.get("/courses/<code>/gradebook/trainees/<int:user_id>/history")
 @login_required
 def history(code: str, user_id: int):
-    course = _staff_course(code)
+    course = staff_course(code, current_user)
     trainee = _trainee_of(course, user_id)
     book = queries.load_gradebook(course, user_ids=[trainee.id])
     return render_template(
@@ -587,7 +666,7 @@ def history(code: str, user_id: int):
 @bp.get("/courses/<code>/grades")
 @login_required
 def my_grades(code: str):
-    course = course_by_code_or_404(code)
+    course = visible_course(code, current_user)
     if can_manage_course(current_user, course):
         return redirect(url_for("gradebook.index", code=course.code))
     me = _me()

@@ -178,21 +178,22 @@ def test_preview_lists_every_row_with_its_problem_and_imports_nothing(
     assert preview.status_code == 200
     assert "Нова Личност" in html
     assert "new trainee account" in html
-    assert "not valid" in html
+    assert "This is not a valid e-mail address." in html
+    assert "The e-mail address has no @ sign." in html
     assert "Duplicate of line 2." in html
-    assert "Already enrolled in this cohort." in html
+    assert "Already enrolled in this cohort; skipped." in html
     assert "This account is deactivated." in html
     assert "more values than the header" in html
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert "&lt;b&gt;x&lt;/b&gt;" in html
-    assert "6 rows have problems" in html
+    assert "5 rows have problems" in html
     assert "without a password, and no e-mail is sent" in html
     assert 'type="submit">Import' not in html  # no confirm button while rows are bad
 
     # Posting the confirmation anyway imports nothing.
     confirm = client.post_form(response.headers["Location"], {})
     assert confirm.status_code == 409
-    assert "6 rows have problems; nothing was imported." in confirm.text
+    assert "5 rows have problems; nothing was imported." in confirm.text
     assert snapshot(db) == before
 
 
@@ -246,17 +247,67 @@ def test_a_name_is_made_from_the_address_when_missing(db, client, cohort):
 
 def test_rows_are_checked_again_at_confirmation(db, client, cohort, make_user, make_enrolment):
     ana = make_user(email="ana@example.org")
+    make_user(email="bob@example.org")
     response = upload(client, cohort, b"email\nana@example.org\nbob@example.org\n")
     location = response.headers["Location"]
     assert "Problem:" not in client.get(location).text
-    make_enrolment(cohort, ana)  # enrolled by someone else meanwhile
+    db.session.get(User, ana.id).active = False  # deactivated by an admin meanwhile
     db.session.commit()
     before = snapshot(db)
     confirm = client.post_form(location, {})
     assert confirm.status_code == 409
     assert "1 row has a problem; nothing was imported." in confirm.text
-    assert "Already enrolled in this cohort." in confirm.text
+    assert "This account is deactivated." in confirm.text
     assert snapshot(db) == before
+
+
+def test_people_already_in_the_cohort_are_skipped_not_refused(
+    db, client, cohort, make_user, make_enrolment
+):
+    ana = make_user(email="ana@example.org", name="Ana Already")
+    eve = make_user(email="eve@example.org", name="Eve Waiting")
+    make_enrolment(cohort, ana)
+    make_enrolment(cohort, eve, status="waitlisted")
+    db.session.commit()
+    data = b"email\nana@example.org\neve@example.org\nbob@example.org\n"
+    response = upload(client, cohort, data)
+    location = response.headers["Location"]
+    preview = client.get(location).text
+    assert "Problem:" not in preview
+    assert "Already enrolled in this cohort; skipped." in preview
+    assert "Already on the waiting list of this cohort; skipped." in preview
+    assert "2 people are already in this cohort and will be skipped." in preview
+    assert 'type="submit">Import 1 row<' in preview
+
+    confirm = client.post_form(location, {})
+    assert confirm.status_code == 302
+    page = client.get(confirm.headers["Location"]).text
+    assert "1 trainees imported, 0 of them on the waiting list." in page
+    assert "2 people were already in this cohort and were skipped." in page
+    statuses = {
+        user.email: status
+        for user, status in db.session.execute(
+            sa.select(User, Enrolment.status)
+            .join(Enrolment, Enrolment.user_id == User.id)
+            .where(Enrolment.cohort_id == cohort.id)
+        )
+    }
+    assert statuses == {
+        "ana@example.org": "active",
+        "eve@example.org": "waitlisted",
+        "bob@example.org": "active",
+    }
+
+
+def test_a_file_of_people_already_enrolled_offers_nothing_to_import(
+    db, client, cohort, make_user, make_enrolment
+):
+    make_enrolment(cohort, make_user(email="ana@example.org"))
+    db.session.commit()
+    response = upload(client, cohort, b"email\nana@example.org\n")
+    preview = client.get(response.headers["Location"]).text
+    assert "Nothing to import" in preview
+    assert 'type="submit">Import' not in preview
 
 
 def test_uploads_are_private_to_their_uploader_and_cohort(

@@ -105,9 +105,11 @@ def test_the_dashboard_shows_only_my_progress(
     assert "Busy Bee" not in html
 
 
-def test_any_signed_in_user_has_a_dashboard(client, login_as):
+def test_people_who_do_not_learn_are_sent_to_their_own_home(client, login_as):
     login_as(Role.EMPLOYER)
-    assert client.get("/dashboard").status_code == 200
+    response = client.get("/dashboard")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
 
 
 def test_dashboard_query_count_is_constant(

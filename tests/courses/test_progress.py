@@ -82,7 +82,8 @@ def test_only_active_enrolments_open_the_lessons(
 def test_a_draft_course_stays_closed_to_enrolled_trainees(client, db, trainee, course):
     course.state = CourseState.DRAFT
     db.session.flush()
-    assert client.get(f"/courses/STUDY1/lessons/{lessons(course)[0].id}").status_code == 403
+    # A draft does not exist for anyone outside its staff, enrolled or not.
+    assert client.get(f"/courses/STUDY1/lessons/{lessons(course)[0].id}").status_code == 404
 
 
 def test_the_lesson_page_shows_only_my_own_progress(

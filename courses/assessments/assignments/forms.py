@@ -44,13 +44,10 @@ from courses.assessments.assignments.operations import MAX_TEXT_LENGTH, Assignme
 from courses.assessments.assignments.storage import FILE_TYPES
 from courses.assessments.gradebook import LatePolicy
 from courses.assessments.models import GradeCategory
+from lms.forms import strip
 
 MAX_FILE_MB = 15  # below the request limit (MAX_CONTENT_LENGTH, 16 MB)
 MAX_DESCRIPTION = 20_000
-
-
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -58,16 +55,12 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class ConfirmForm(FlaskForm):
-    """A button that only needs its CSRF token."""
-
-
 class AssignmentForm(FlaskForm):
     title_en = StringField(
-        _l("Title (English)"), validators=[DataRequired(), Length(max=200)], filters=[_strip]
+        _l("Title (English)"), validators=[DataRequired(), Length(max=200)], filters=[strip]
     )
     title_bg = StringField(
-        _l("Title (Bulgarian)"), validators=[Optional(), Length(max=200)], filters=[_strip]
+        _l("Title (Bulgarian)"), validators=[Optional(), Length(max=200)], filters=[strip]
     )
     description_en = TextAreaField(
         _l("Instructions (English)"),
@@ -242,10 +235,10 @@ class AssignmentForm(FlaskForm):
 
 class CriterionForm(FlaskForm):
     title_en = StringField(
-        _l("Criterion (English)"), validators=[DataRequired(), Length(max=200)], filters=[_strip]
+        _l("Criterion (English)"), validators=[DataRequired(), Length(max=200)], filters=[strip]
     )
     title_bg = StringField(
-        _l("Criterion (Bulgarian)"), validators=[Optional(), Length(max=200)], filters=[_strip]
+        _l("Criterion (Bulgarian)"), validators=[Optional(), Length(max=200)], filters=[strip]
     )
     description_en = TextAreaField(
         _l("What is looked at (English)"),
@@ -268,10 +261,10 @@ class CriterionForm(FlaskForm):
 
 class LevelForm(FlaskForm):
     title_en = StringField(
-        _l("Level (English)"), validators=[DataRequired(), Length(max=200)], filters=[_strip]
+        _l("Level (English)"), validators=[DataRequired(), Length(max=200)], filters=[strip]
     )
     title_bg = StringField(
-        _l("Level (Bulgarian)"), validators=[Optional(), Length(max=200)], filters=[_strip]
+        _l("Level (Bulgarian)"), validators=[Optional(), Length(max=200)], filters=[strip]
     )
     description_en = TextAreaField(
         _l("Description (English)"),

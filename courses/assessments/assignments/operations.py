@@ -16,7 +16,6 @@ from decimal import Decimal
 from fractions import Fraction
 
 import sqlalchemy as sa
-from flask_babel import format_datetime
 from flask_babel import gettext as _
 
 from courses.assessments import gradebook
@@ -39,7 +38,9 @@ from courses.assessments.scoring import round_half_up
 from courses.models import Course
 from lms import audit
 from lms.db import utcnow
+from lms.exceptions import UserError
 from lms.extensions import db
+from lms.i18n import format_moment
 from lms.models import User
 
 logger = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ logger = logging.getLogger(__name__)
 MAX_TEXT_LENGTH = 100_000
 
 
-class AssignmentError(Exception):
+class AssignmentError(UserError):
     """An assignment change that is refused; the message says why."""
 
 
@@ -394,7 +395,7 @@ def submission_refusal(
     if not outcome.accepted:
         return _(
             "The due date (%(due)s) has passed and late submissions are not accepted.",
-            due=format_datetime(assessment.due_at, "short"),
+            due=format_moment(assessment.due_at),
         )
     if latest is None:
         latest = latest_submission(assignment, user)

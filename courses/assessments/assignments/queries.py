@@ -26,6 +26,7 @@ from courses.assessments.models import Assessment, AssessmentKind, Grade
 from courses.models import Cohort, Course, Enrolment, EnrolmentStatus
 from lms.extensions import db
 from lms.models import User
+from lms.paging import paginate
 
 logger = logging.getLogger(__name__)
 
@@ -201,7 +202,7 @@ def grading_queue(
         contains_eager(Submission.user),
         contains_eager(Submission.assignment).contains_eager(Assignment.assessment),
     )
-    pagination = db.paginate(query, page=page, per_page=per_page, error_out=False, count=True)
+    pagination = paginate(query, page=page, per_page=per_page)
     items = list(pagination.items)
     result = QueuePage(pagination)
     if not items:

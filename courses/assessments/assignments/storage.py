@@ -6,15 +6,23 @@ type recognised from its bytes (magic numbers, the content-type list inside
 an OOXML or the ``mimetype`` entry of an OpenDocument zip, strict UTF-8 for
 text). The name the trainee gave is kept in the database only; on disk the
 file is called by a random token. A refused file leaves nothing behind.
+
+Checking a zip never inflates more than a few kilobytes: the central directory
+is sized from its end record before it is parsed, members are read through a
+capped stream (their declared sizes may lie), and an archive whose members
+claim a "zip bomb" compression ratio is refused.
 """
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import logging
 import os
 import re
 import secrets
+import struct
+import time
 import unicodedata
 import zipfile
 from collections.abc import Iterable
@@ -27,13 +35,22 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from lms.auth.operations import HIDDEN_CHARACTERS
+from lms.exceptions import UserError
+
 logger = logging.getLogger(__name__)
 
 CHUNK = 64 * 1024
 # Longest entry read from inside an office zip: the content-type list is small,
 # and a "zip bomb" must not make us inflate gigabytes to find out.
 MAX_ZIP_ENTRY = 256 * 1024
+# An office file has tens of members; tens of thousands would only cost memory to list.
+MAX_ZIP_MEMBERS = 5000
+# Office XML compresses about 10:1; a member claiming 200:1 or more is a bomb.
+MAX_ZIP_RATIO = 200
 MAX_NAME_LENGTH = 255
+# A ".part" file older than this belongs to an upload whose process died.
+STALE_PART_SECONDS = 3600
 
 
 @dataclass(frozen=True)
@@ -91,7 +108,7 @@ _OPENDOCUMENT = {
 }
 
 
-class UploadRefused(Exception):
+class UploadRefused(UserError):
     """A file that is not accepted; the message says why and names the file."""
 
 
@@ -121,14 +138,16 @@ def path_of(stored_name: str) -> Path:
     return upload_dir() / stored_name
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
 def clean_name(filename: str | None) -> str:
-    """Return the base name a user gave, without folders or control characters."""
+    """Return the base name a user gave, without folders, control or bidi characters.
+
+    A right-to-left override would make ``report\u202efdp.exe`` show as
+    ``reportexe.pdf`` to whoever downloads it, so it is dropped like a control character.
+    """
     name = unicodedata.normalize("NFC", filename or "")
+    name = HIDDEN_CHARACTERS.sub("", name)
     name = PurePosixPath(name.replace("\\", "/")).name
-    name = _CONTROL.sub("", name).strip().strip(".")  # no hidden or trailing-dot names
+    name = name.strip().strip(".")  # no hidden or trailing-dot names
     if len(name) > MAX_NAME_LENGTH:
         _stem, dot, ext = name.rpartition(".")
         ext = ext[:20] if dot else ""
@@ -150,36 +169,80 @@ def allowed_extensions(allowed: Iterable[str]) -> list[str]:
     return [ext for key in allowed if key in FILE_TYPES for ext in FILE_TYPES[key].extensions]
 
 
+_END_RECORD = struct.Struct("<4s4H2LH")
+_END_SIGNATURE = b"PK\x05\x06"
+
+
+def _zip_member_count(path: Path) -> int | None:
+    """Return the entry count from a zip's end record (read before ``ZipFile`` lists them)."""
+    size = path.stat().st_size
+    with path.open("rb") as fh:
+        # The end record is 22 bytes, followed by a comment of at most 64 KB.
+        fh.seek(max(0, size - _END_RECORD.size - 0xFFFF))
+        tail = fh.read()
+    at = tail.rfind(_END_SIGNATURE)
+    if at < 0 or len(tail) - at < _END_RECORD.size:
+        return None
+    fields = _END_RECORD.unpack_from(tail, at)
+    return fields[4]  # total entries (0xFFFF means Zip64: more than we accept anyway)
+
+
+def _read_member(archive: zipfile.ZipFile, name: str, limit: int) -> bytes | None:
+    """Return a member's bytes if it inflates to at most ``limit``; never inflate more."""
+    with archive.open(name) as member:
+        data = member.read(limit + 1)  # its declared size may lie: cap what we inflate
+    return data if len(data) <= limit else None
+
+
+def _looks_like_bomb(archive: zipfile.ZipFile, archive_size: int) -> bool:
+    """Whether the members claim more than the ratio cap allows (by their declared sizes)."""
+    declared = 0
+    for info in archive.infolist():
+        declared += info.file_size
+        if info.file_size > MAX_ZIP_ENTRY and info.file_size > MAX_ZIP_RATIO * max(
+            info.compress_size, 1
+        ):
+            return True
+    return declared > MAX_ZIP_RATIO * max(archive_size, MAX_ZIP_ENTRY)
+
+
 def _zip_kind(path: Path) -> str | None:
-    """Tell an OOXML or OpenDocument file from a plain zip; None if not a readable zip."""
+    """Tell an OOXML or OpenDocument file from a plain zip; None if not a safe, readable zip."""
     try:
+        count = _zip_member_count(path)
+        if count is None or count > MAX_ZIP_MEMBERS:
+            return None
         with zipfile.ZipFile(path) as archive:
+            if _looks_like_bomb(archive, path.stat().st_size):
+                return None
             names = set(archive.namelist())
             if "mimetype" in names:
-                info = archive.getinfo("mimetype")
-                if info.file_size <= 200:
-                    declared = archive.read("mimetype").strip()
-                    for key, value in _OPENDOCUMENT.items():
-                        if declared == value:
-                            return key
+                declared = _read_member(archive, "mimetype", 200)
+                for key, value in _OPENDOCUMENT.items():
+                    if declared is not None and declared.strip() == value:
+                        return key
             if "[Content_Types].xml" in names:
-                info = archive.getinfo("[Content_Types].xml")
-                if info.file_size <= MAX_ZIP_ENTRY:
-                    listing = archive.read("[Content_Types].xml").decode("utf-8", "replace")
+                listing = _read_member(archive, "[Content_Types].xml", MAX_ZIP_ENTRY)
+                if listing is not None:
+                    text = listing.decode("utf-8", "replace")
                     for key, marker in _OOXML_MAIN.items():
-                        if marker in listing:
+                        if marker in text:
                             return key
             return "zip"
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, KeyError, ValueError):
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, KeyError, ValueError, EOFError):
         return None
 
 
 def _is_utf8_text(path: Path) -> bool:
-    data = path.read_bytes()
-    if b"\x00" in data:
-        return False
+    """Whether the file is UTF-8 without NUL bytes, read in chunks (not all at once)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
     try:
-        data.decode("utf-8")
+        with path.open("rb") as fh:
+            while chunk := fh.read(CHUNK):
+                if b"\x00" in chunk:
+                    return False
+                decoder.decode(chunk)
+        decoder.decode(b"", final=True)
     except UnicodeDecodeError:
         return False
     return True
@@ -271,6 +334,25 @@ def store(
         sha256=digest.hexdigest(),
         type_key=claimed.key,
     )
+
+
+def remove_stale_parts(folder: Path, *, older_than: float = STALE_PART_SECONDS) -> int:
+    """Delete ``.part`` files left by uploads whose process was killed; return how many.
+
+    Only old ones: another worker may be writing a fresh one right now.
+    """
+    cutoff = time.time() - older_than
+    removed = 0
+    for part in folder.glob("*.part"):
+        try:
+            if part.stat().st_mtime < cutoff:
+                part.unlink()
+                removed += 1
+        except FileNotFoundError:
+            continue  # another worker removed it first
+    if removed:
+        logger.warning("removed %s unfinished uploads from %s", removed, folder)
+    return removed
 
 
 def discard(files: Iterable[StoredFile | str]) -> None:

@@ -21,11 +21,11 @@ from flask_login import current_user, login_required
 from werkzeug.exceptions import RequestEntityTooLarge
 
 import courses.assessments.models as assessment_models  # noqa: F401 - tables for create_all
+from courses.access import staff_course, visible_course
 from courses.assessments.assignments import operations as ops
 from courses.assessments.assignments import queries, storage
 from courses.assessments.assignments.forms import (
     AssignmentForm,
-    ConfirmForm,
     CriterionForm,
     LevelForm,
     SubmitForm,
@@ -41,16 +41,34 @@ from courses.assessments.assignments.models import (
 )
 from courses.assessments.grades import GradeError, get_grade
 from courses.assessments.models import GradeCategory, GradeStatus
-from courses.enrolment.queries import can_study, course_by_code_or_404
+from courses.enrolment.queries import can_study
 from courses.models import Course
 from courses.permissions import can_manage_course
 from lms.db import utcnow
 from lms.extensions import db
+from lms.forms import ConfirmForm
+from lms.paging import page_arg
 from lms.permissions import require
 
 logger = logging.getLogger(__name__)
 
-bp = Blueprint("assignments", __name__, template_folder="../../templates")
+bp = Blueprint(
+    "assignments",
+    __name__,
+    template_folder="../../templates",
+    static_folder="static",
+    static_url_path="/static/assignments",
+)
+
+
+@bp.record_once
+def _remove_unfinished_uploads(state) -> None:
+    """At start, delete the temporary files of uploads cut short by a killed worker."""
+    with state.app.app_context():
+        try:
+            storage.remove_stale_parts(storage.upload_dir())
+        except OSError:
+            logger.exception("could not clean the upload folder")
 
 
 def _me():
@@ -94,20 +112,14 @@ def too_large(error):
 # --- loading and authorising -----------------------------------------------------------------
 
 
-def _staff_course(code: str) -> Course:
-    course = course_by_code_or_404(code)
-    require(can_manage_course(current_user, course))
-    return course
-
-
 def _staff_assignment(code: str, assessment_id: int) -> tuple[Course, Assignment]:
-    course = _staff_course(code)
+    course = staff_course(code, current_user)
     return course, queries.assignment_or_404(course, assessment_id)
 
 
 def _study_assignment(code: str, assessment_id: int) -> tuple[Course, Assignment, bool]:
     """Course staff, or a trainee enrolled in the course; unpublished work is staff-only."""
-    course = course_by_code_or_404(code)
+    course = visible_course(code, current_user)
     staff = can_manage_course(current_user, course)
     require(staff or can_study(current_user, course))
     assignment = queries.assignment_or_404(course, assessment_id)
@@ -137,7 +149,7 @@ def _categories(course: Course) -> list[GradeCategory]:
 @bp.get("/courses/<code>/assignments")
 @login_required
 def index(code: str):
-    course = _staff_course(code)
+    course = staff_course(code, current_user)
     items = queries.course_assignments(course, published_only=False)
     return render_template(
         "assignments/index.html",
@@ -149,7 +161,7 @@ def index(code: str):
 @bp.route("/courses/<code>/assignments/new", methods=["GET", "POST"])
 @login_required
 def new(code: str):
-    course = _staff_course(code)
+    course = staff_course(code, current_user)
     form = AssignmentForm(categories=_categories(course))
     if form.validate_on_submit():
         try:
@@ -466,7 +478,7 @@ def submit(code: str, assessment_id: int):
 @bp.get("/courses/<code>/assignments/<int:assessment_id>/files/<int:file_id>")
 @login_required
 def download(code: str, assessment_id: int, file_id: int):
-    course = course_by_code_or_404(code)
+    course = visible_course(code, current_user)
     assignment = queries.assignment_or_404(course, assessment_id)
     item = db.get_or_404(SubmissionFile, file_id)
     if item.submission.assignment_id != assignment.id:
@@ -503,9 +515,7 @@ def _filters(assignment_id: int | None = None) -> queries.QueueFilters:
 
 def _queue(course: Course, assignment: Assignment | None):
     filters = _filters(assignment.assessment_id if assignment else None)
-    page = queries.grading_queue(
-        course, filters, page=max(request.args.get("page", 1, type=int), 1)
-    )
+    page = queries.grading_queue(course, filters, page=page_arg())
     return render_template(
         "assignments/queue.html",
         course=course,
@@ -527,7 +537,7 @@ def _queue(course: Course, assignment: Assignment | None):
 @bp.get("/courses/<code>/grading")
 @login_required
 def course_queue(code: str):
-    return _queue(_staff_course(code), None)
+    return _queue(staff_course(code, current_user), None)
 
 
 @bp.get("/courses/<code>/assignments/<int:assessment_id>/grading")

@@ -38,6 +38,7 @@ from wtforms.validators import (
 from courses.assessments.quizzes import operations as ops
 from courses.assessments.quizzes.models import FeedbackTiming, Question
 from courses.assessments.scoring import GradingMethod, QuestionKind
+from lms.forms import strip
 
 OPTION_ROWS = 6
 
@@ -58,10 +59,6 @@ FEEDBACK_LABELS = {
     FeedbackTiming.AFTER_SUBMISSION: _l("Right after the attempt is graded"),
     FeedbackTiming.AFTER_CLOSE: _l("After the quiz closes"),
 }
-
-
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
 
 
 def to_utc(local: datetime | None) -> datetime | None:
@@ -87,10 +84,10 @@ class OptionEntry(Form):
     """One option row; rows left blank are ignored."""
 
     text_en = StringField(
-        _l("Option (English)"), [Optional(), Length(max=ops.OPTION_MAX)], filters=[_strip]
+        _l("Option (English)"), [Optional(), Length(max=ops.OPTION_MAX)], filters=[strip]
     )
     text_bg = StringField(
-        _l("Option (Bulgarian)"), [Optional(), Length(max=ops.OPTION_MAX)], filters=[_strip]
+        _l("Option (Bulgarian)"), [Optional(), Length(max=ops.OPTION_MAX)], filters=[strip]
     )
     correct = BooleanField(_l("Correct"))
 
@@ -101,13 +98,13 @@ class QuestionForm(FlaskForm):
     text_en = TextAreaField(
         _l("Question (English)"),
         [DataRequired(), Length(max=ops.TEXT_MAX)],
-        filters=[_strip],
+        filters=[strip],
         render_kw={"rows": 3},
     )
     text_bg = TextAreaField(
         _l("Question (Bulgarian)"),
         [Optional(), Length(max=ops.TEXT_MAX)],
-        filters=[_strip],
+        filters=[strip],
         render_kw={"rows": 3},
     )
     points = DecimalField(
@@ -137,14 +134,14 @@ class QuestionForm(FlaskForm):
     feedback_en = TextAreaField(
         _l("Feedback (English)"),
         [Optional(), Length(max=ops.TEXT_MAX)],
-        filters=[_strip],
+        filters=[strip],
         description=_l("Shown with the correct answer when feedback is released."),
         render_kw={"rows": 2},
     )
     feedback_bg = TextAreaField(
         _l("Feedback (Bulgarian)"),
         [Optional(), Length(max=ops.TEXT_MAX)],
-        filters=[_strip],
+        filters=[strip],
         render_kw={"rows": 2},
     )
 
@@ -242,21 +239,21 @@ class QuizForm(FlaskForm):
     """Create or edit a quiz: its gradebook column and its settings."""
 
     title_en = StringField(
-        _l("Title (English)"), [DataRequired(), Length(max=ops.TITLE_MAX)], filters=[_strip]
+        _l("Title (English)"), [DataRequired(), Length(max=ops.TITLE_MAX)], filters=[strip]
     )
     title_bg = StringField(
-        _l("Title (Bulgarian)"), [Optional(), Length(max=ops.TITLE_MAX)], filters=[_strip]
+        _l("Title (Bulgarian)"), [Optional(), Length(max=ops.TITLE_MAX)], filters=[strip]
     )
     description_en = TextAreaField(
         _l("Instructions (English)"),
         [Optional(), Length(max=ops.TEXT_MAX)],
-        filters=[_strip],
+        filters=[strip],
         render_kw={"rows": 3},
     )
     description_bg = TextAreaField(
         _l("Instructions (Bulgarian)"),
         [Optional(), Length(max=ops.TEXT_MAX)],
-        filters=[_strip],
+        filters=[strip],
         render_kw={"rows": 3},
     )
     category_id = SelectField(_l("Grade category"), coerce=int, default=0)

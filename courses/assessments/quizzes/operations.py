@@ -24,8 +24,9 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app, has_app_context
-from flask_babel import format_datetime, ngettext
 from flask_babel import gettext as _
+from flask_babel import ngettext
+from sqlalchemy.orm.attributes import set_committed_value
 
 from courses.assessments import scoring
 from courses.assessments.grades import is_enrolled, set_grade
@@ -44,7 +45,9 @@ from courses.assessments.scoring import GradingMethod, QuestionKind
 from courses.models import Course
 from lms import audit
 from lms.db import utcnow
+from lms.exceptions import UserError
 from lms.extensions import db
+from lms.i18n import format_moment
 from lms.models import User
 
 logger = logging.getLogger(__name__)
@@ -60,7 +63,7 @@ TIME_LIMIT_MAX = 24 * 60  # minutes
 DEFAULT_GRACE_SECONDS = 30
 
 
-class QuizError(Exception):
+class QuizError(UserError):
     """A change to a bank, a quiz or an attempt that is not allowed; the message says why."""
 
 
@@ -431,13 +434,9 @@ def start_attempt(quiz: Quiz, user: User, *, now: datetime | None = None) -> Att
     if current is not None:
         return current
     if quiz.opens_at is not None and now < quiz.opens_at:
-        raise QuizNotOpen(
-            _("This quiz opens on %(when)s.", when=format_datetime(quiz.opens_at, "short"))
-        )
+        raise QuizNotOpen(_("This quiz opens on %(when)s.", when=format_moment(quiz.opens_at)))
     if quiz.closes_at is not None and now >= quiz.closes_at:
-        raise QuizNotOpen(
-            _("This quiz closed on %(when)s.", when=format_datetime(quiz.closes_at, "short"))
-        )
+        raise QuizNotOpen(_("This quiz closed on %(when)s.", when=format_moment(quiz.closes_at)))
     used = db.session.scalar(
         sa.select(sa.func.coalesce(sa.func.max(Attempt.number), 0)).where(
             Attempt.quiz_id == quiz.id, Attempt.user_id == user.id
@@ -591,12 +590,15 @@ def _finish(attempt: Attempt, status: AttemptStatus, at: datetime) -> bool:
     return result.rowcount == 1
 
 
-def _grade(attempt: Attempt, *, actor: User | None) -> Attempt:
-    """Score a finished attempt from the answers that count, then write the quiz grade."""
+def _score(attempt: Attempt) -> tuple[Decimal, Decimal, Decimal, list[AttemptAnswer], dict]:
+    """Score an attempt from the answers that count, changing nothing.
+
+    Return (points, possible, percentage, the attempt's answers, points by question id).
+    """
     questions = attempt_questions(attempt)
-    answers = db.session.scalars(
-        sa.select(AttemptAnswer).where(AttemptAnswer.attempt_id == attempt.id)
-    ).all()
+    answers = list(
+        db.session.scalars(sa.select(AttemptAnswer).where(AttemptAnswer.attempt_id == attempt.id))
+    )
     scored = {q.id: scoring_question(q) for q in questions}
     responses: dict[str, Any] = {}
     for answer in answers:
@@ -610,17 +612,16 @@ def _grade(attempt: Attempt, *, actor: User | None) -> Attempt:
         except scoring.InvalidAnswer:
             continue  # e.g. a numeric answer that is not a number: kept, scores 0
         responses[question.id] = answer.response
-    if scored:
-        result = scoring.score_attempt(list(scored.values()), responses)
-        by_id = {int(s.question_id): s.awarded for s in result.questions}
-        attempt.points, attempt.possible, attempt.score = (
-            result.points,
-            result.possible,
-            result.percentage,
-        )
-    else:  # every question was deleted since the start: nothing to score
-        by_id = {}
-        attempt.points, attempt.possible, attempt.score = Decimal(0), Decimal(0), Decimal(0)
+    if not scored:  # every question was deleted since the start: nothing to score
+        return Decimal(0), Decimal(0), Decimal(0), answers, {}
+    result = scoring.score_attempt(list(scored.values()), responses)
+    by_id = {int(s.question_id): s.awarded for s in result.questions}
+    return result.points, result.possible, result.percentage, answers, by_id
+
+
+def _grade(attempt: Attempt, *, actor: User | None) -> Attempt:
+    """Score a finished attempt from the answers that count, then write the quiz grade."""
+    attempt.points, attempt.possible, attempt.score, answers, by_id = _score(attempt)
     for answer in answers:
         answer.awarded = by_id.get(answer.question_id, Decimal(0))
     db.session.flush()
@@ -653,17 +654,14 @@ def write_quiz_grade(quiz: Quiz, user: User, *, reason: str) -> None:
             Attempt.status != AttemptStatus.IN_PROGRESS,
         )
     ).all()
-    percent = scoring.final_grade(
-        [scoring.AttemptResult(number, score) for number, score in rows], quiz.grading_method
-    )
-    if percent is None:
+    points = _grade_points(quiz, [scoring.AttemptResult(number, score) for number, score in rows])
+    if points is None:
         return
     assessment = quiz.assessment
     if not is_enrolled(user, assessment):
         # A trainee who withdrew keeps the attempt's score but gets no grade.
         logger.warning("user %s no longer enrolled: no grade for quiz %s", user.id, quiz.id)
         return
-    points = scoring.round_half_up(Fraction(percent) * Fraction(assessment.max_points) / 100)
     set_grade(assessment, user, points, actor=None, release=True, reason=reason)
 
 
@@ -696,17 +694,87 @@ def expire_if_due(attempt: Attempt, *, now: datetime | None = None) -> bool:
     return True
 
 
+def due_attempts(
+    quiz: Quiz, *, user: User | None = None, now: datetime | None = None
+) -> list[Attempt]:
+    """Return the attempts of the quiz (or of one trainee) left past deadline and grace."""
+    query = _due_query(now or utcnow()).where(Attempt.quiz_id == quiz.id)
+    if user is not None:
+        query = query.where(Attempt.user_id == user.id)
+    return list(db.session.scalars(query).all())
+
+
+def _due_query(now: datetime) -> sa.Select:
+    return sa.select(Attempt).where(
+        Attempt.status == AttemptStatus.IN_PROGRESS,
+        Attempt.deadline.is_not(None),
+        Attempt.deadline < now - grace(),
+    )
+
+
 def expire_due_attempts(
     quiz: Quiz, *, user: User | None = None, now: datetime | None = None
 ) -> int:
     """Grade every attempt of the quiz (or of one trainee) left past its deadline."""
     now = now or utcnow()
-    query = sa.select(Attempt).where(
-        Attempt.quiz_id == quiz.id,
-        Attempt.status == AttemptStatus.IN_PROGRESS,
-        Attempt.deadline.is_not(None),
-        Attempt.deadline < now - grace(),
+    return sum(
+        expire_if_due(attempt, now=now) for attempt in due_attempts(quiz, user=user, now=now)
     )
+
+
+def expire_all_due(*, user: User | None = None, now: datetime | None = None) -> int:
+    """Grade every attempt left past its deadline, at any quiz (or of one trainee).
+
+    Reads only show such attempts as expired; this stores them, and the quiz
+    grades they give, for what reads stored grades (the gradebook, completion,
+    certificates). ``lms quizzes expire`` runs it from cron.
+    """
+    now = now or utcnow()
+    query = _due_query(now).order_by(Attempt.id)
     if user is not None:
         query = query.where(Attempt.user_id == user.id)
     return sum(expire_if_due(attempt, now=now) for attempt in db.session.scalars(query).all())
+
+
+def show_as_expired(attempts: Sequence[Attempt], *, now: datetime | None = None) -> bool:
+    """Show the attempts past their deadline as expired and graded, writing nothing.
+
+    Read-only requests never write: an attempt left past its deadline and grace
+    is closed and graded on the next write (the trainee's next start, save or
+    submit, or ``lms quizzes expire``), and until then reads see it exactly as
+    that grading will store it. The values are set as if loaded, so the session
+    never flushes them. Return whether any attempt was due.
+    """
+    now = now or utcnow()
+    shown = False
+    for attempt in attempts:
+        if not is_due(attempt, now):
+            continue
+        points, possible, score, answers, by_id = _score(attempt)
+        for key, value in (
+            ("status", str(AttemptStatus.EXPIRED)),
+            ("submitted_at", attempt.deadline),
+            ("points", points),
+            ("possible", possible),
+            ("score", score),
+        ):
+            set_committed_value(attempt, key, value)
+        for answer in answers:
+            set_committed_value(answer, "awarded", by_id.get(answer.question_id, Decimal(0)))
+        shown = True
+    return shown
+
+
+def shown_grade_points(quiz: Quiz, attempts: Sequence[Attempt]) -> Decimal | None:
+    """Return the quiz grade the trainee's graded attempts give, as it will be stored."""
+    return _grade_points(
+        quiz, [scoring.AttemptResult(a.number, a.score) for a in attempts if a.graded]
+    )
+
+
+def _grade_points(quiz: Quiz, results: list[scoring.AttemptResult]) -> Decimal | None:
+    """Turn attempt results into the quiz's points by its grading method (None: no result)."""
+    percent = scoring.final_grade(results, quiz.grading_method)
+    if percent is None:
+        return None
+    return scoring.round_half_up(Fraction(percent) * Fraction(quiz.assessment.max_points) / 100)

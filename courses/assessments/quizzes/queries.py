@@ -31,10 +31,6 @@ from lms.models import User
 logger = logging.getLogger(__name__)
 
 
-def course_by_code_or_404(code: str) -> Course:
-    return db.first_or_404(sa.select(Course).where(Course.code == code))
-
-
 def quiz_or_404(course: Course, quiz_id: int) -> Quiz:
     """Return the quiz of this course with its assessment, or abort with 404."""
     quiz = db.session.scalar(
@@ -154,6 +150,8 @@ class TraineeAttempts:
     enrolled: bool
     attempts: list[Attempt] = field(default_factory=list)
     grade: Grade | None = None
+    # The grade's points, or those the attempts shown as expired will give.
+    grade_points: Decimal | None = None
 
     @property
     def best(self) -> Decimal | None:
@@ -189,4 +187,5 @@ def attempts_by_trainee(quiz: Quiz) -> list[TraineeAttempts]:
     ):
         if grade.user_id in rows:
             rows[grade.user_id].grade = grade
+            rows[grade.user_id].grade_points = grade.points
     return list(rows.values())

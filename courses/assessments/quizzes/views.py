@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 import courses.assessments.models as assessment_models
+from courses.access import staff_course, visible_course
 from courses.assessments import scoring
 from courses.assessments.quizzes import operations as ops
 from courses.assessments.quizzes import queries
@@ -88,15 +89,6 @@ def _labels() -> dict:
     }
 
 
-def _staff_course(code: str) -> Course:
-    """Load a course its staff may author: 404 for an unseen draft, 403 for others."""
-    course = queries.course_by_code_or_404(code)
-    if not can_view_course(current_user, course):
-        abort(404)
-    require(can_manage_course(current_user, course))
-    return course
-
-
 def _fail(error: Exception) -> None:
     db.session.rollback()
     flash(str(error), "danger")
@@ -116,7 +108,7 @@ def _categories(course: Course):
 @bp.get("/courses/<code>/questions")
 @login_required
 def bank(code: str):
-    course = _staff_course(code)
+    course = staff_course(code, current_user)
     return render_template(
         "quizzes/bank.html", course=course, entries=queries.bank(course), **_labels()
     )
@@ -125,7 +117,7 @@ def bank(code: str):
 @bp.route("/courses/<code>/questions/new/<kind>", methods=["GET", "POST"])
 @login_required
 def question_new(code: str, kind: str):
-    course = _staff_course(code)
+    course = staff_course(code, current_user)
     try:
         kind = QuestionKind(kind)
     except ValueError:
@@ -153,7 +145,7 @@ def question_new(code: str, kind: str):
 @bp.route("/courses/<code>/questions/<int:question_id>/edit", methods=["GET", "POST"])
 @login_required
 def question_edit(code: str, question_id: int):
-    course = _staff_course(code)
+    course = staff_course(code, current_user)
     question = queries.question_or_404(course, question_id)
     form = QuestionForm.for_question(question)
     if form.validate_on_submit():
@@ -179,7 +171,7 @@ def question_edit(code: str, question_id: int):
 @bp.post("/courses/<code>/questions/<int:question_id>/delete")
 @login_required
 def question_delete(code: str, question_id: int):
-    course = _staff_course(code)
+    course = staff_course(code, current_user)
     question = queries.question_or_404(course, question_id)
     try:
         ops.delete_question(question, actor=_me())
@@ -197,7 +189,7 @@ def question_delete(code: str, question_id: int):
 @bp.get("/courses/<code>/quizzes/manage")
 @login_required
 def manage(code: str):
-    course = _staff_course(code)
+    course = staff_course(code, current_user)
     return render_template(
         "quizzes/manage.html",
         course=course,
@@ -209,7 +201,7 @@ def manage(code: str):
 @bp.route("/courses/<code>/quizzes/new", methods=["GET", "POST"])
 @login_required
 def quiz_new(code: str):
-    course = _staff_course(code)
+    course = staff_course(code, current_user)
     form = QuizForm(_categories(course))
     if form.validate_on_submit():
         try:
@@ -226,7 +218,7 @@ def quiz_new(code: str):
 @bp.route("/courses/<code>/quizzes/<int:quiz_id>/edit", methods=["GET", "POST"])
 @login_required
 def quiz_edit(code: str, quiz_id: int):
-    course = _staff_course(code)
+    course = staff_course(code, current_user)
     quiz = queries.quiz_or_404(course, quiz_id)
     form = QuizForm(_categories(course))
     if not form.is_submitted():
@@ -246,7 +238,7 @@ def quiz_edit(code: str, quiz_id: int):
 @bp.route("/courses/<code>/quizzes/<int:quiz_id>/questions", methods=["GET", "POST"])
 @login_required
 def quiz_questions(code: str, quiz_id: int):
-    course = _staff_course(code)
+    course = staff_course(code, current_user)
     quiz = queries.quiz_or_404(course, quiz_id)
     entries = queries.bank(course)
     form = QuizQuestionsForm([e.question.id for e in entries])
@@ -282,7 +274,7 @@ def quiz_questions(code: str, quiz_id: int):
 @bp.post("/courses/<code>/quizzes/<int:quiz_id>/publish")
 @login_required
 def quiz_publish(code: str, quiz_id: int):
-    course = _staff_course(code)
+    course = staff_course(code, current_user)
     quiz = queries.quiz_or_404(course, quiz_id)
     form = PublishForm()
     if not form.validate_on_submit() or form.published.data not in ("1", "0"):
@@ -301,15 +293,17 @@ def quiz_publish(code: str, quiz_id: int):
 @bp.get("/courses/<code>/quizzes/<int:quiz_id>/attempts")
 @login_required
 def attempts(code: str, quiz_id: int):
-    course = _staff_course(code)
+    course = staff_course(code, current_user)
     quiz = queries.quiz_or_404(course, quiz_id)
-    if ops.expire_due_attempts(quiz):
-        db.session.commit()
+    rows = queries.attempts_by_trainee(quiz)
+    for row in rows:
+        if ops.show_as_expired(row.attempts) and row.enrolled:
+            row.grade_points = ops.shown_grade_points(quiz, row.attempts)
     return render_template(
         "quizzes/attempts.html",
         course=course,
         quiz=quiz,
-        rows=queries.attempts_by_trainee(quiz),
+        rows=rows,
         **_labels(),
     )
 
@@ -319,9 +313,7 @@ def attempts(code: str, quiz_id: int):
 
 def _visible_quiz(code: str, quiz_id: int) -> tuple[Course, Quiz, bool]:
     """Load a quiz its staff or its trainees may see; return (course, quiz, is_staff)."""
-    course = queries.course_by_code_or_404(code)
-    if not can_view_course(current_user, course):
-        abort(404)
+    course = visible_course(code, current_user)
     quiz = queries.quiz_or_404(course, quiz_id)
     if can_manage_course(current_user, course):
         return course, quiz, True
@@ -336,13 +328,15 @@ def _visible_quiz(code: str, quiz_id: int) -> tuple[Course, Quiz, bool]:
 def quiz(code: str, quiz_id: int):
     course, quiz, staff = _visible_quiz(code, quiz_id)
     now = utcnow()
-    attempts, grade = [], None
+    attempts, grade_points = [], None
     if not staff:
-        if ops.expire_due_attempts(quiz, user=_me(), now=now):
-            db.session.commit()
-            flash(_("An attempt ran out of time and was graded."), "info")
         attempts = queries.user_attempts(quiz, _me())
         grade = queries.quiz_grade(quiz, _me())
+        if ops.show_as_expired(attempts, now=now):
+            flash(_("An attempt ran out of time and was graded."), "info")
+            grade_points = ops.shown_grade_points(quiz, attempts)
+        elif grade is not None and grade.status == assessment_models.GradeStatus.RELEASED:
+            grade_points = grade.points
     used = len(attempts)
     in_progress = next((a for a in attempts if a.status == AttemptStatus.IN_PROGRESS), None)
     return render_template(
@@ -351,7 +345,7 @@ def quiz(code: str, quiz_id: int):
         quiz=quiz,
         staff=staff,
         attempts=attempts,
-        grade=grade,
+        grade_points=grade_points,
         in_progress=in_progress,
         left=scoring.attempts_left(used, quiz.attempt_limit),
         is_open=scoring.is_open(now, quiz.opens_at, quiz.closes_at),
@@ -393,8 +387,7 @@ def _review_url(attempt: Attempt) -> str:
 @login_required
 def attempt(attempt_id: int):
     attempt = _own_attempt(attempt_id)
-    if ops.expire_if_due(attempt):
-        db.session.commit()
+    if ops.show_as_expired([attempt]):
         flash(_("The time is up: the attempt was graded with the answers saved in time."), "info")
     if attempt.graded:
         return redirect(_review_url(attempt))
@@ -506,8 +499,7 @@ def review(attempt_id: int):
         require(attempt.user_id == current_user.id)
         if not quiz.assessment.published or not can_view_course(current_user, course):
             abort(404)
-    if ops.expire_if_due(attempt):
-        db.session.commit()
+    ops.show_as_expired([attempt])
     if not attempt.graded:
         if staff and attempt.user_id != current_user.id:
             flash(_("This attempt is still in progress."), "info")

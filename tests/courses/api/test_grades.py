@@ -181,3 +181,31 @@ def test_profile_relation_decides(call, world, mapped, token_for, client):
     own = call("trainee-read", "GET", "/api/v1/me/competencies").get_json()
     assert own["trainee"]["id"] == world.trainee.id
     assert call("trainee-read", "GET", "/api/v1/users/999999/competencies").status_code == 404
+
+
+def test_gradebook_per_page_bounds_the_work(call, graded, make_user, make_enrolment, monkeypatch):
+    import courses.gradebook.queries as gradebook_queries
+
+    for n in range(5):
+        make_enrolment(graded.cohort, make_user(name=f"Extra {n}"))
+    computed = []
+    real = gradebook_queries.course_grade
+
+    def counting(*args, **kwargs):
+        computed.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(gradebook_queries, "course_grade", counting)
+    url = "/api/v1/courses/API-101/gradebook?per_page=2"
+    body = call("instructor-teach", "GET", url + "&page=2").get_json()
+    assert len(computed) == 2
+    assert [row["trainee"]["name"] for row in body["items"]] == ["Extra 2", "Extra 3"]
+    assert body["total"] == 7 and body["page"] == 2 and body["per_page"] == 2
+    assert "page=3" in body["links"]["next"] and "page=1" in body["links"]["prev"]
+    last = call("instructor-teach", "GET", url + "&page=4").get_json()
+    assert [row["trainee"]["name"] for row in last["items"]] == ["Мария Иванова"]
+    assert last["links"]["next"] is None
+    computed.clear()
+    beyond = call("instructor-teach", "GET", url + "&page=9").get_json()
+    assert beyond["items"] == [] and beyond["page"] == 9 and beyond["total"] == 7
+    assert computed == []

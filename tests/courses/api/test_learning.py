@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 import sqlalchemy as sa
 
 from courses.assessments.assignments.models import Submission
+from courses.assessments.quizzes import operations as quiz_ops
 from courses.assessments.quizzes.models import Attempt, AttemptAnswer
 from courses.models import LessonProgress
+from lms.db import utcnow
 from tests.api_helpers import assert_matches_openapi
+from tests.conftest import count_queries
 from tests.courses.api.conftest import correct_option
 from tests.courses.api.test_enrolments import CALLERS
+
+WRITES = ("INSERT", "UPDATE", "DELETE")
 
 
 @pytest.fixture
@@ -320,3 +327,31 @@ def test_file_submission_needs_a_file(client, db, world, token_for):
     assert response.status_code == 422
     assert response.get_json()["errors"][0]["field"] == "file"
     assert count(db, Submission) == 0
+
+
+def test_an_expired_attempt_reads_as_graded_without_a_write(
+    app, client, call, db, world, token_for
+):
+    world.quiz.time_limit_minutes = 20
+    attempt = quiz_ops.start_attempt(world.quiz, world.trainee, now=utcnow() - timedelta(hours=1))
+    quiz_ops.save_answers(
+        attempt,
+        {world.tf.id: False},  # the statement is false: right, and saved in time
+        now=attempt.started_at + timedelta(minutes=2),
+    )
+    db.session.commit()
+    headers = token_for(world.trainee, "read")
+    with count_queries(app) as counter:
+        read = client.get(f"/api/v1/quiz-attempts/{attempt.id}", headers=headers).get_json()
+        listed = client.get(f"/api/v1/quizzes/{world.quiz.id}/attempts", headers=headers)
+    # Only the token's last-use stamp, the API's own declared short write, may be written.
+    writes = [s for s in counter.statements if s.lstrip()[:6].upper() in WRITES]
+    assert [s for s in writes if not s.startswith("UPDATE api_tokens SET last_used_at")] == []
+    assert read["status"] == "expired" and read["score"].startswith("50")
+    assert [a["status"] for a in listed.get_json()["items"]] == ["expired"]
+    db.session.expire_all()
+    assert attempt.status == "in_progress"  # stored by the next write
+    started = call("trainee-learn", "POST", f"/api/v1/quizzes/{world.quiz.id}/attempts")
+    assert started.status_code == 201 and started.get_json()["number"] == 2
+    db.session.expire_all()
+    assert attempt.status == "expired" and attempt.submitted_at == attempt.deadline

@@ -2,7 +2,6 @@
 
 import csv
 from decimal import Decimal
-from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -20,8 +19,9 @@ from courses.competencies.models import (
 )
 from courses.models import Course
 from lms.auth.operations import find_user_by_email
+from tests.standards import DATA
 
-SHARED_ESCO = Path("/work/shared/data/esco_skills.csv")
+ESCO_SKILLS = DATA / "esco_skills.csv"
 
 
 def _counts(db):
@@ -53,12 +53,18 @@ def test_demo_framework_is_complete_and_idempotent(db):
 
 
 def test_demo_esco_uris_are_real_ones(db):
-    if SHARED_ESCO.exists():
-        with SHARED_ESCO.open(encoding="utf-8") as fh:
-            known = {row["uri"] for row in csv.DictReader(fh)}
-        used = {demo.ESCO + uuid for spec in demo.COMPETENCIES for uuid in spec.esco}
-        assert used <= known
+    with ESCO_SKILLS.open(encoding="utf-8") as fh:
+        known = {row["uri"] for row in csv.DictReader(fh)}
+    used = {demo.ESCO + uuid for spec in demo.COMPETENCIES for uuid in spec.esco}
+    assert used <= known
     assert all(len(uuid) == 36 for spec in demo.COMPETENCIES for uuid in spec.esco)
+
+
+def test_demo_ecf_codes_are_real_ones():
+    with (DATA / "ecf_competences.csv").open(encoding="utf-8") as fh:
+        known = {row["code"] for row in csv.DictReader(fh)}
+    used = {code for spec in demo.COMPETENCIES for code in spec.ecf}
+    assert used and used <= known
 
 
 def test_demo_trainee_profile_shows_evidence(db):

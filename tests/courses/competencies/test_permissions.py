@@ -23,7 +23,13 @@ OK, LOGIN, FORBIDDEN = "ok", "login", 403
 ADMINS = {**dict.fromkeys(ROLES, FORBIDDEN), "anonymous": LOGIN, "admin": OK}
 STAFF = {**ADMINS, "instructor": OK}
 RECORD = {**STAFF, "trainee": OK, "certifier": OK}
-ANYONE_LOGGED_IN = {**dict.fromkeys(ROLES, OK), "anonymous": LOGIN}
+# Only people who learn have a profile and a transcript of their own.
+LEARNERS = {
+    **dict.fromkeys(ROLES, FORBIDDEN),
+    "anonymous": LOGIN,
+    "trainee": OK,
+    "other_trainee": OK,
+}
 
 
 @dataclass
@@ -58,8 +64,8 @@ ROUTES = [
     Route("POST", "/courses/{course}/competencies/assessment-mappings/{amap}/delete", STAFF, {}),
     Route("POST", "/courses/{course}/competencies/outcome-mappings/{omap}/delete", STAFF, {}),
     Route("POST", "/competencies/evidence/{evidence}/withdraw", STAFF, {"note": "mistake"}),
-    Route("GET", "/competencies/profile", ANYONE_LOGGED_IN),
-    Route("GET", "/competencies/transcript.pdf", ANYONE_LOGGED_IN),
+    Route("GET", "/competencies/profile", LEARNERS),
+    Route("GET", "/competencies/transcript.pdf", LEARNERS),
     Route("GET", "/competencies/trainees/{trainee}", RECORD),
     Route("GET", "/competencies/trainees/{trainee}/transcript.pdf", RECORD),
 ]

@@ -13,6 +13,7 @@ from pypdf import PdfReader
 from courses.assessments.grades import set_grade
 from courses.competencies import operations as ops
 from courses.gradebook.models import CourseCompletion
+from lms import pdfsign
 from tests.conftest import count_queries
 
 
@@ -124,8 +125,11 @@ def test_transcript_pdf_with_cyrillic_name_courses_and_levels(client, db, login_
     assert "Мария Иванова" in text
     assert record.course.code in text and "87.5" in text and "14.03.2026" in text
     assert record.other_course.code not in text
-    assert "PM.1" in text and "3 — Proficient" in text
-    assert "PM.2" in text and "2 — Basic" in text
+    # Levels print in both languages: anyone may read the transcript.
+    assert "PM.1" in text and "3 — Компетентност / Proficient" in text
+    assert "PM.2" in text and "2 — Основно ниво / Basic" in text
+    # Signed by the centre over the whole file, like a certificate.
+    assert pdfsign.check_signature(response.data, pdfsign.current_identity().certificates).passed
     # Staff download the same record.
     login_as(record.certifier)
     response = client.get(f"/competencies/trainees/{record.trainee.id}/transcript.pdf")

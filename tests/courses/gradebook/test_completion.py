@@ -128,8 +128,8 @@ def test_overrides_change_completion_and_are_kept_in_history(db, setup):
     trainee = world.trainees[0]
     for lesson in lessons[:2]:
         mark_lesson_done(trainee, lesson)
-    set_grade(exam, trainee, D(12), actor=world.instructor, release=True)
     operations.set_pass_mark(world.course, "70", actor=world.instructor)
+    set_grade(exam, trainee, D(12), actor=world.instructor, release=True)
     assert _record(db, world).completed is False
 
     operations.set_override(world.course, trainee, "72.5", "Appeal upheld", actor=world.instructor)
@@ -182,3 +182,42 @@ def test_history_rows_cannot_be_edited(db, setup):
     with pytest.raises(RuntimeError):
         db.session.flush()
     db.session.rollback()
+
+
+def test_course_wide_changes_never_take_back_a_completion(db, setup, make_lesson, make_assessment):
+    world, lessons, exam = setup
+    trainee = world.trainees[0]
+    for lesson in lessons[:2]:
+        mark_lesson_done(trainee, lesson)
+    set_grade(exam, trainee, D(12), actor=world.instructor, release=True)  # 60 %
+    reached = _record(db, world).completed_at
+    assert reached is not None
+
+    from courses import operations as authoring
+
+    module = lessons[0].module
+    draft = authoring.add_lesson(module, title_en="Added later", published=False)
+    assert _record(db, world).completed is True
+    authoring.set_lesson_published(draft, True)
+    operations.set_pass_mark(world.course, "90", actor=world.instructor)
+    late = make_assessment(world.course, max_points=10, pass_percent=50, required=True)
+    operations.recompute_course(world.course, "A required assessment was published.")
+    set_grade(late, trainee, D(1), actor=world.instructor, release=True)  # a first grade
+    record = _record(db, world)
+    assert (record.completed, record.completed_at) == (True, reached)
+    assert not any(c.completed is False for c in _changes(db, record))
+
+
+def test_a_required_lesson_returned_to_draft_no_longer_counts(db, setup):
+    world, lessons, exam = setup
+    trainee = world.trainees[0]
+    mark_lesson_done(trainee, lessons[0])
+    set_grade(exam, trainee, D(20), actor=world.instructor, release=True)
+    assert _record(db, world).completed is False
+
+    from courses import operations as authoring
+
+    authoring.set_lesson_published(lessons[1], False)
+    record = _record(db, world)
+    assert record.completed is True
+    assert "returned to draft" in _changes(db, record)[-1].reason

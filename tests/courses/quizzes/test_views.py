@@ -424,8 +424,12 @@ def test_start_before_the_quiz_opens_says_when(client, login_as, db, world, make
     assert db.session.scalar(sa.select(sa.func.count()).where(Attempt.quiz_id == quiz.id)) == 0
 
 
-def test_an_expired_attempt_is_graded_when_the_quiz_page_is_viewed(
-    client, login_as, db, world, make_quiz
+def _writes(statements: list[str]) -> list[str]:
+    return [s for s in statements if s.lstrip()[:6].upper() in ("INSERT", "UPDATE", "DELETE")]
+
+
+def test_an_expired_attempt_shows_as_graded_on_every_page_without_a_write(
+    app, client, login_as, db, world, make_quiz
 ):
     tf = world.questions["true_false"]
     quiz = make_quiz(world.course, questions=[tf], time_limit_minutes=20)
@@ -433,8 +437,35 @@ def test_an_expired_attempt_is_graded_when_the_quiz_page_is_viewed(
     ops.save_answers(attempt, {tf.id: "false"}, now=attempt.started_at + timedelta(minutes=2))
     db.session.commit()
     login_as(world.trainee)
-    html = client.get(f"/courses/QZ-1/quizzes/{quiz.id}").get_data(as_text=True)
-    assert "ran out of time" in html and "Time ran out" in html
+    with count_queries(app) as counter:
+        html = client.get(f"/courses/QZ-1/quizzes/{quiz.id}").get_data(as_text=True)
+        assert "ran out of time" in html and "Time ran out" in html
+        assert "Your grade: 100 of 100" in html and "100%" in html
+        page = client.get(f"/quiz-attempts/{attempt.id}")
+        assert page.status_code == 302 and page.location.endswith(f"/{attempt.id}/review")
+        review = client.get(page.location).get_data(as_text=True)
+        assert "100%" in review
+    assert _writes(counter.statements) == []
+    login_as(world.instructor)
+    with count_queries(app) as counter:
+        staff = client.get(f"/courses/QZ-1/quizzes/{quiz.id}/attempts").get_data(as_text=True)
+        assert "#1: 100%" in staff
+    assert _writes(counter.statements) == []
+    db.session.expire_all()
+    assert attempt.status == AttemptStatus.IN_PROGRESS  # stored on the next write
+    assert get_grade(quiz.assessment, world.trainee) is None
+
+
+def test_the_next_start_stores_the_expired_attempt_and_its_grade(
+    client, login_as, db, world, make_quiz
+):
+    tf = world.questions["true_false"]
+    quiz = make_quiz(world.course, questions=[tf], time_limit_minutes=20, attempt_limit=2)
+    attempt = ops.start_attempt(quiz, world.trainee, now=utcnow() - timedelta(hours=1))
+    ops.save_answers(attempt, {tf.id: "false"}, now=attempt.started_at + timedelta(minutes=2))
+    db.session.commit()
+    login_as(world.trainee)
+    client.post_form(f"/courses/QZ-1/quizzes/{quiz.id}/start")
     db.session.expire_all()
     assert attempt.status == AttemptStatus.EXPIRED and attempt.submitted_at == attempt.deadline
     assert get_grade(quiz.assessment, world.trainee).points == Decimal("100.00")
