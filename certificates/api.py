@@ -12,7 +12,6 @@ from certificates import operations as ops
 from certificates import queries
 from certificates.models import Certificate, CertificateStatus, Scheme
 from certificates.verify import service
-from courses.api import MAX_ID
 from lms.api import (
     ApiSchema,
     PageArgs,
@@ -28,6 +27,7 @@ from lms.api import (
     require_scope,
 )
 from lms.api.errors import PROBLEM_CONTENT_TYPE
+from lms.api.loading import MAX_ID
 from lms.extensions import db
 from lms.models import Role, User
 from lms.permissions import require
@@ -88,6 +88,16 @@ class IssueSchema(ApiSchema):
 
 class ReasonSchema(ApiSchema):
     reason = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=ops.MAX_REASON))
+
+
+class RevokeSchema(ReasonSchema):
+    in_error = ma.fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "Issued in error: no new certificate of the scheme for the holder"
+            " until a certifier clears them."
+        },
+    )
 
 
 class OptionalReasonSchema(ApiSchema):
@@ -207,13 +217,13 @@ def issue(data):
         errors.append({"field": "user_id", "message": "No user has this id."})
     if errors:
         abort(422, "The request names something that does not exist.", errors=errors)
-    existing = ops.live_certificate(scheme, trainee)
     try:
-        cert = ops.issue_certificate(scheme, trainee, actor=current_api_user)
+        # Commits its own short writes; the PDF is made in between with no lock held.
+        cert, created = ops.issue_or_get(scheme, trainee, actor=current_api_user)
     except ops.CertificationError as error:
         _fail(error)
     db.session.commit()
-    if existing is not None and existing.id == cert.id:
+    if not created:  # held already, or issued meanwhile by a concurrent request
         return serialise(cert), 200
     logger.info("certificate %s issued through the API", cert.code)
     location = url_for(".certificate", code=cert.code)
@@ -257,13 +267,18 @@ def reinstate(data, code: str):
 
 @bp.route("/certificates/<code>/revoke", methods=["POST"])
 @require_scope("certify")
-@bp.arguments(ReasonSchema)
+@bp.arguments(RevokeSchema)
 @bp.response(200, CertificateSchema)
 @bp.alt_response(404, response="NOT_FOUND")
 @bp.alt_response(409, response="CONFLICT")
 def revoke(data, code: str):
     """Revoke a certificate for good, with a reason; the record stays."""
-    return _decide(code, lambda c: ops.revoke(c, reason=data["reason"], actor=current_api_user))
+    return _decide(
+        code,
+        lambda c: ops.revoke(
+            c, reason=data["reason"], actor=current_api_user, in_error=data["in_error"]
+        ),
+    )
 
 
 # --- public verification (plain routes in certificates.verify.views) ----------------------------
@@ -282,6 +297,11 @@ class VerifyReportSchema(ma.Schema):
     status = ma.fields.String(
         required=True,
         metadata={
+            "description": (
+                "The verdict. Revocation is read from the credential's one-bit revocation"
+                " status list (and the register); suspension is a state of the register"
+                " only, reported here but not published in the status list."
+            ),
             "enum": [
                 service.ACTIVE,
                 service.REVOKED,
@@ -290,7 +310,7 @@ class VerifyReportSchema(ma.Schema):
                 service.NOT_YET_VALID,
                 service.INVALID,
                 service.UNKNOWN,
-            ]
+            ],
         },
     )
     checks = ma.fields.List(ma.fields.Nested(CheckSchema), required=True)
@@ -377,6 +397,57 @@ def _document_verification(app: Flask) -> None:
             }
         },
         rule=rules["verify.api_upload"],
+    )
+    vc_result = {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["verified", "checks", "warnings", "errors"],
+                "properties": {
+                    "verified": {"type": "boolean"},
+                    "checks": {"type": "array", "items": {"type": "string"}},
+                    "warnings": {"type": "array", "items": {"type": "object"}},
+                    "errors": {"type": "array", "items": {"type": "object"}},
+                },
+            }
+        }
+    }
+    add_plain_path(
+        app,
+        "/credentials/verify",
+        {
+            "post": {
+                "tags": ["Verification"],
+                "summary": "Verify a credential as the W3C VC API does (public, CORS)",
+                "operationId": "vc_api_verify_credential",
+                "security": [],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["verifiableCredential"],
+                                "properties": {
+                                    "verifiableCredential": {"type": "object"},
+                                    "options": {"type": "object"},
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "200": {"description": "Verified: every check passed", "content": vc_result},
+                    "400": {
+                        "description": "Not verified, or invalid input; errors say why",
+                        "content": vc_result,
+                    },
+                    "413": _problem("The request is too large"),
+                    "429": rate_limited,
+                },
+            }
+        },
+        rule=rules["verify.vc_api_verify"],
     )
 
 

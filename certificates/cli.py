@@ -210,6 +210,16 @@ def expire_command() -> None:
     click.echo(f"{count} certificates expired.")
 
 
+@certificates_group.command("refresh-status-lists")
+@with_appcontext
+def refresh_status_lists_command() -> None:
+    """Re-sign the status lists whose validity is running out (run it hourly, e.g. from cron)."""
+    from certificates import operations as ops
+
+    count = _run(lambda: ops.refresh_status_lists())
+    click.echo(f"{count} status lists re-signed.")
+
+
 @keys_group.command("rotate")
 @with_appcontext
 def rotate_command() -> None:

@@ -8,6 +8,7 @@ eligible: a certificate always certifies something.
 
 from __future__ import annotations
 
+import enum
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -189,3 +190,42 @@ def exam_renewed(
         if exam.percent < minimum:
             return False
     return True
+
+
+# --- the certifier's queue -------------------------------------------------------
+
+
+class Standing(enum.StrEnum):
+    """Where a trainee stands towards a scheme, as the certifier's queue filters it."""
+
+    ELIGIBLE = "eligible"
+    ALMOST = "almost"  # one requirement left
+    NOT = "not"
+    BLOCKED = "blocked"  # meets it, but a certificate was revoked as issued in error
+
+
+@dataclass(frozen=True)
+class ReissueBlock:
+    """A certificate of the scheme revoked as issued in error, not yet cleared."""
+
+    certificate_code: str
+    revoked_at: datetime | None
+    reason: str
+
+    @property
+    def explanation(self) -> str:
+        return _(
+            "Certificate %(code)s was revoked as issued in error (%(reason)s); a certifier"
+            " must clear the trainee, with a reason, before a new one can be issued.",
+            code=self.certificate_code,
+            reason=self.reason,
+        )
+
+
+def standing(result: Eligibility, block: ReissueBlock | None = None) -> Standing:
+    """Classify a trainee: eligible, almost (one requirement left), not, or blocked."""
+    if result.eligible:
+        return Standing.BLOCKED if block is not None else Standing.ELIGIBLE
+    if result.results and len(result.unmet) == 1:
+        return Standing.ALMOST
+    return Standing.NOT

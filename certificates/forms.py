@@ -27,10 +27,7 @@ from wtforms.validators import (
 
 from certificates import operations as ops
 from certificates.models import RenewalRule
-
-
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
+from lms.forms import strip
 
 
 def _upper(value):
@@ -41,7 +38,7 @@ def _text(label, limit, required=False, area=False):
     validators = [DataRequired() if required else Optional(), Length(max=limit)]
     field = TextAreaField if area else StringField
     kwargs = {"render_kw": {"rows": 3}} if area else {}
-    return field(label, validators, filters=[_strip], **kwargs)
+    return field(label, validators, filters=[strip], **kwargs)
 
 
 class SchemeForm(FlaskForm):
@@ -82,7 +79,9 @@ class SchemeForm(FlaskForm):
     )
     eqf_level = IntegerField(_l("EQF level"), [Optional(), NumberRange(min=1, max=8)])
     workload_hours = IntegerField(
-        _l("Workload (hours)"), [Optional(), NumberRange(min=0, max=100000)], default=0
+        _l("Workload (hours), used only without a programme: otherwise its courses add up"),
+        [Optional(), NumberRange(min=0, max=100000)],
+        default=0,
     )
     assessment_form_en = _text(_l("Form of assessment (English)"), 500)
     assessment_form_bg = _text(_l("Form of assessment (Bulgarian)"), 500)
@@ -188,12 +187,17 @@ class DesignForm(FlaskForm):
             DataRequired(),
             Regexp(r"^#[0-9a-fA-F]{6}$", message=_l("Write the colour as #RRGGBB, e.g. #0b5394.")),
         ],
-        filters=[_strip],
+        filters=[strip],
     )
     logo = FileField(_l("Logo (PNG or JPEG, at most 512 KB)"))
     remove_logo = BooleanField(_l("Remove the logo"))
     signatory_name = _text(_l("Signatory's name"), 200)
     signatory_title = _text(_l("Signatory's title"), 200)
+    signature = FileField(_l("Signature image (PNG or JPEG, at most 512 KB)"))
+    remove_signature = BooleanField(_l("Remove the signature image"))
+
+    def validate_signature(self, field):
+        self.validate_logo(field)
 
     def validate_logo(self, field):
         upload = field.data
@@ -213,10 +217,10 @@ class DesignForm(FlaskForm):
 
 class WaiverForm(FlaskForm):
     certifier_email = EmailField(
-        _l("Certifier's e-mail"), [DataRequired(), Email(), Length(max=254)], filters=[_strip]
+        _l("Certifier's e-mail"), [DataRequired(), Email(), Length(max=254)], filters=[strip]
     )
     trainee_email = EmailField(
-        _l("Trainee's e-mail"), [DataRequired(), Email(), Length(max=254)], filters=[_strip]
+        _l("Trainee's e-mail"), [DataRequired(), Email(), Length(max=254)], filters=[strip]
     )
     reason = _text(_l("Reason"), ops.MAX_REASON, required=True, area=True)
 
@@ -225,9 +229,12 @@ class ReasonForm(FlaskForm):
     reason = _text(_l("Reason"), ops.MAX_REASON, required=True, area=True)
 
 
+class RevokeForm(FlaskForm):
+    reason = _text(_l("Reason"), ops.MAX_REASON, required=True, area=True)
+    in_error = BooleanField(
+        _l("Issued in error: the trainee cannot be certified again until a certifier clears them")
+    )
+
+
 class OptionalReasonForm(FlaskForm):
     reason = _text(_l("Note"), ops.MAX_REASON, area=True)
-
-
-class ConfirmForm(FlaskForm):
-    """A POST with only a CSRF token."""

@@ -50,7 +50,7 @@ class SigningKey(db.Model):
     __tablename__ = "signing_keys"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # The Multikey public key (``z6Mk...``); the verification method is ``<issuer>#<this>``.
+    # The Multikey public key (``z6Mk...``); the verification method is ``<did>#<this>``.
     public_multikey: Mapped[str] = mapped_column(sa.String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -107,6 +107,8 @@ class Scheme(Bilingual, db.Model):
     # Design of the printed certificate, chosen by an admin.
     design_colour: Mapped[str] = mapped_column(sa.String(7), default="#0b5394")
     design_logo: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    # The signatory's handwritten signature (PNG or JPEG), printed above their name.
+    signature_image: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
     signatory_name: Mapped[str] = mapped_column(sa.String(200), default="")
     signatory_title: Mapped[str] = mapped_column(sa.String(200), default="")
     active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
@@ -158,15 +160,34 @@ class SchemeRequirement(db.Model):
 
 
 class StatusList(db.Model):
-    """A Bitstring Status List: two bits per certificate (active/suspended/revoked)."""
+    """A Bitstring Status List credential published at ``/status-lists/<id>``.
+
+    Lists of purpose ``revocation`` hold one bit per certificate and are the ones new
+    certificates go on; their indexes are handed out by the ``allocated`` counter,
+    shuffled by a keyed permutation (``index_key``) so an index does not tell the
+    order of issue. Lists of purpose ``message`` are the earlier two-bit lists
+    (active/suspended/revoked), still published and updated for the certificates
+    on them, under the issuer id those certificates name.
+    """
 
     __tablename__ = "status_lists"
+    __table_args__ = (
+        sa.CheckConstraint("purpose IN ('revocation', 'message')", name="purpose_known"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    purpose: Mapped[str] = mapped_column(
+        sa.String(16), default="revocation", server_default="message"
+    )
     bits: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    # How many indexes have been handed out, and the key of their permutation.
+    allocated: Mapped[int] = mapped_column(default=0, server_default="0")
+    index_key: Mapped[str | None] = mapped_column(sa.String(64))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
-    # The signed list credential, re-signed whenever a bit changes.
+    # The signed list credential, re-signed whenever a bit changes and before it lapses.
     credential: Mapped[dict | None] = mapped_column(sa.JSON)
+    # The signed credential's validUntil, so lists due for re-signing are found by query.
+    valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     __mapper_args__ = {"version_id_col": version}
@@ -221,6 +242,16 @@ class Certificate(db.Model):
     suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revocation_reason: Mapped[str] = mapped_column(sa.String(500), default="")
+    # Revoked because it should never have been issued: the trainee cannot get the
+    # scheme again until a certifier clears them, with a reason.
+    revoked_in_error: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    reissue_cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reissue_cleared_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    reissue_clearance_reason: Mapped[str] = mapped_column(
+        sa.String(500), default="", server_default=""
+    )
     superseded_by_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("certificates.id", ondelete="SET NULL"), index=True
     )
@@ -233,6 +264,7 @@ class Certificate(db.Model):
     scheme: Mapped[Scheme] = relationship()
     user: Mapped[User] = relationship(foreign_keys=[user_id])
     issued_by: Mapped[User | None] = relationship(foreign_keys=[issued_by_id])
+    reissue_cleared_by: Mapped[User | None] = relationship(foreign_keys=[reissue_cleared_by_id])
     signing_key: Mapped[SigningKey] = relationship()
     status_list: Mapped[StatusList] = relationship()
     superseded_by: Mapped[Certificate | None] = relationship(remote_side=[id])

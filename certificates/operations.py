@@ -1,7 +1,9 @@
 """Writes for certification: schemes, waivers, issuance, status changes, renewal, batches.
 
 Operations take models and plain values, flush, audit and return; they never
-commit. ``actor=None`` means the system itself (the command line without
+commit, except issuance and renewal, which sign and render between two short
+committed writes so that no write lock is held meanwhile (see "issuance" below).
+``actor=None`` means the system itself (the command line without
 ``--as``); a person acting must hold the certifier role (or be an admin).
 """
 
@@ -13,24 +15,26 @@ import io
 import json
 import logging
 import re
+import secrets
 from collections.abc import Callable
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import current_app
 from flask_babel import gettext as _
 
-from certificates import eligibility, issuer, queries
+from certificates import eligibility, issuer, queries, reissue
 from certificates.achievements import achievement_snapshot, result_id
 from certificates.credentials import openbadges, signing
 from certificates.credentials import status_list as bitstring
 from certificates.credentials.codes import generate_code
 from certificates.credentials.openbadges import (
     CredentialSnapshot,
-    IssuerSnapshot,
     Result,
     SubjectSnapshot,
 )
@@ -47,36 +51,42 @@ from certificates.models import (
     SchemeRequirement,
     StatusList,
 )
-from certificates.pdf import CertificatePDF, CertificateSnapshot, CompetencyLine, embed_credential
-from courses.assessments.grades import grade_changed
+from certificates.pdf import (
+    CertificatePDF,
+    CertificateSnapshot,
+    CompetencyLine,
+    embed_credential,
+    level_label,
+    level_name_bg,
+)
+from certificates.verify.register import record_issued
 from courses.assessments.models import Assessment, Grade, GradeChange
+from courses.assessments.quizzes import operations as quiz_ops
 from courses.competencies import rules
 from courses.competencies.framework_csv import normalise_ecf_code, normalise_esco_uri
 from courses.competencies.models import Competency
 from courses.models import Course, Programme
 from lms import audit
-from lms.db import utcnow
+from lms.db import utcnow, writing
+from lms.exceptions import UserError
 from lms.extensions import db
+from lms.i18n import format_day
+from lms.metrics import CERTIFICATES_ISSUED
 from lms.models import Role, User
+from lms.pdfsign import sign_pdf
 
 logger = logging.getLogger(__name__)
 
 TEMPLATE_VERSION = 1
 MAX_LOGO_BYTES = 512 * 1024
 MAX_REASON = 500
-#: A status list is replaced by a new one once this share of its entries is used.
-STATUS_LIST_FILL = 0.5
 _COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 _SCHEME_CODE = re.compile(r"[A-Z0-9][A-Z0-9._-]{0,31}")
 PARTICIPATION_FORMS = ("online", "onsite", "blended")
 
 
-class CertificationError(Exception):
+class CertificationError(UserError):
     """A certification action that cannot be done; the message says why."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 class NotAllowed(CertificationError):
@@ -405,27 +415,66 @@ def grant_waiver(
 
 # --- status lists --------------------------------------------------------------
 
+#: Hours a signed status list stays valid unless ``LMS_STATUS_LIST_VALIDITY_HOURS`` says.
+DEFAULT_STATUS_LIST_VALIDITY_HOURS = 24
+
+
+def status_list_validity() -> timedelta:
+    """Return how long a signed status list stays valid (a short window: a day by default).
+
+    Verifiers refuse a list past its ``validUntil``, so a revocation reaches every copy
+    within this time; a list is re-signed once less than half of it remains.
+    """
+    hours = current_app.config.get("STATUS_LIST_VALIDITY_HOURS", DEFAULT_STATUS_LIST_VALIDITY_HOURS)
+    try:
+        window = timedelta(hours=float(hours))
+    except (TypeError, ValueError) as exc:
+        raise CertificationError("STATUS_LIST_VALIDITY_HOURS must be a number of hours") from exc
+    if window <= timedelta(0):
+        raise CertificationError("STATUS_LIST_VALIDITY_HOURS must be more than zero")
+    return window
+
+
+def _list_bits(row: StatusList) -> bitstring.StatusList:
+    """Return the bits of a list: one per certificate, or two on an earlier message list."""
+    size = bitstring.MESSAGE_STATUS_SIZE if row.purpose == bitstring.MESSAGE_PURPOSE else 1
+    return bitstring.StatusList.from_bytes(row.bits, size)
+
 
 def _sign_status_list(row: StatusList, bits: bitstring.StatusList, now: datetime) -> None:
+    """Store the bits and sign the list credential, valid from now for the window.
+
+    A list of the earlier message kind is signed under the issuer id its certificates
+    name (``<BASE_URL>/issuer``), the others under the DID.
+    """
     key = issuer.current_signing_key()
-    url = issuer.status_list_url(row.id)
-    unsigned = bitstring.build_status_list_credential(url, issuer.issuer_url(), bits, now)
+    if row.purpose == bitstring.MESSAGE_PURPOSE:
+        issuer_id = issuer.issuer_url()
+        method = issuer.legacy_verification_method_url(key.public_multikey)
+    else:
+        issuer_id, method = issuer.issuer_did(), key.verification_method
+    valid_until = now + status_list_validity()
+    unsigned = bitstring.build_status_list_credential(
+        issuer.status_list_url(row.id),
+        issuer_id,
+        bits,
+        now,
+        purpose=row.purpose,
+        valid_until=valid_until,
+    )
     row.bits = bits.to_bytes()
-    row.credential = signing.sign(unsigned, key.private_key, key.verification_method, now)
+    row.valid_until = valid_until
+    row.credential = signing.sign(unsigned, key.private_key, method, now)
 
 
-def current_status_list(now: datetime | None = None) -> StatusList:
-    """Return the status list new certificates go on, starting a new one when needed."""
-    now = now or utcnow()
-    row = db.session.scalar(sa.select(StatusList).order_by(StatusList.id.desc()).limit(1))
-    if row is not None:
-        used = db.session.scalar(
-            sa.select(sa.func.count()).where(Certificate.status_list_id == row.id)
-        )
-        if used < bitstring.MIN_ENTRIES * STATUS_LIST_FILL:
-            return row
-    bits = bitstring.StatusList(bitstring.MIN_ENTRIES, bitstring.STATUS_SIZE)
-    row = StatusList(bits=bits.to_bytes())
+def _new_status_list(now: datetime) -> StatusList:
+    bits = bitstring.StatusList(bitstring.MIN_ENTRIES)
+    row = StatusList(
+        purpose=bitstring.REVOCATION_PURPOSE,
+        bits=bits.to_bytes(),
+        allocated=0,
+        index_key=secrets.token_hex(32),
+    )
     db.session.add(row)
     db.session.flush()
     _sign_status_list(row, bits, now)
@@ -434,28 +483,166 @@ def current_status_list(now: datetime | None = None) -> StatusList:
     return row
 
 
-def _set_status(cert: Certificate, value: int, now: datetime) -> None:
-    """Set the certificate's entry and re-sign its list (the row is locked meanwhile)."""
+def current_status_list(now: datetime | None = None) -> StatusList:
+    """Return the revocation list new certificates go on, starting one when none has room."""
+    now = now or utcnow()
+    row = db.session.scalar(
+        sa.select(StatusList)
+        .where(StatusList.purpose == bitstring.REVOCATION_PURPOSE)
+        .order_by(StatusList.id.desc())
+        .limit(1)
+    )
+    if row is None or row.allocated >= bitstring.MIN_ENTRIES:
+        row = _new_status_list(now)
+    return row
+
+
+def allocate_status_index(now: datetime) -> tuple[StatusList, int]:
+    """Hand out the next entry of the current revocation list, starting a list when full.
+
+    O(1) whatever the number of certificates: one atomic increment of the list's
+    counter (which also holds the row until commit, so concurrent issuers queue),
+    and a keyed permutation turns the position into a random-looking index.
+    """
+    for _attempt in range(3):
+        row = current_status_list(now)
+        taken = db.session.execute(
+            sa.update(StatusList)
+            .where(StatusList.id == row.id, StatusList.allocated < bitstring.MIN_ENTRIES)
+            .values(allocated=StatusList.allocated + 1)
+            .returning(StatusList.allocated)
+            .execution_options(synchronize_session=False)
+        ).scalar()
+        # The session's copy of the counter is stale now; read it afresh when next needed.
+        db.session.expire(row, ["allocated"])
+        if taken is not None:
+            return row, bitstring.permuted_index(bytes.fromhex(row.index_key), taken - 1)
+    raise CertificationError(_("Could not allocate a status list entry; try again."))
+
+
+def publish_status(cert: Certificate, status: str, now: datetime) -> None:
+    """Publish the certificate's new status in its list and re-sign it (row locked meanwhile).
+
+    A revocation list has one bit, set when revoked: suspension is the register's
+    alone and changes nothing there. An earlier message list records both.
+    """
     row = db.session.get(
         StatusList, cert.status_list_id, with_for_update=True, populate_existing=True
     )
-    bits = bitstring.StatusList.from_bytes(row.bits, bitstring.STATUS_SIZE)
+    bits = _list_bits(row)
+    if row.purpose == bitstring.MESSAGE_PURPOSE:
+        value = {
+            CertificateStatus.ACTIVE: bitstring.ACTIVE,
+            CertificateStatus.SUSPENDED: bitstring.SUSPENDED,
+            CertificateStatus.REVOKED: bitstring.REVOKED,
+        }[status]
+    else:
+        value = 1 if status == CertificateStatus.REVOKED else 0
+    if bits.get(cert.status_index) == value:
+        return
     bits.set(cert.status_index, value)
     _sign_status_list(row, bits, now)
     db.session.flush()
 
 
+def status_list_due(row: StatusList, now: datetime) -> bool:
+    """Return whether a list is unsigned or has less than half of its window left."""
+    return (
+        row.credential is None
+        or row.valid_until is None
+        or row.valid_until - now < status_list_validity() / 2
+    )
+
+
+def refresh_status_list(row: StatusList, now: datetime | None = None) -> bool:
+    """Re-sign a list whose validity is running out, with the same bits; return whether.
+
+    Called when a list is served or read by the verifier, and by
+    :func:`refresh_status_lists`, so a published list never lapses.
+    """
+    now = now or utcnow()
+    if not status_list_due(row, now):
+        return False
+    row = db.session.get(StatusList, row.id, with_for_update=True, populate_existing=True)
+    if not status_list_due(row, now):
+        return False  # another process re-signed it meanwhile
+    _sign_status_list(row, _list_bits(row), now)
+    db.session.flush()
+    logger.info("re-signed status list %s, valid until %s", row.id, row.valid_until)
+    return True
+
+
+def published_status_list(list_id: int) -> dict[str, Any] | None:
+    """Return list ``list_id``'s signed credential as published, re-signed first when due.
+
+    For the read paths (the served list, the online verifier), so unlike the other
+    operations this commits the re-signing. If another writer holds the database, the
+    current credential, which still has up to half of its window, is returned as is.
+    """
+    row = db.session.get(StatusList, list_id)
+    if row is None:
+        return None
+    if not status_list_due(row, utcnow()):
+        return row.credential
+    try:
+        # A declared write: the read paths take the write lock only when a list is due.
+        with writing(db.session):
+            refresh_status_list(db.session.get(StatusList, list_id))
+    except (sa.exc.OperationalError, sa.orm.exc.StaleDataError):
+        logger.warning("status list %s not re-signed now: the database is busy", list_id)
+    return db.session.get(StatusList, list_id).credential
+
+
+def refresh_status_lists(now: datetime | None = None) -> int:
+    """Re-sign every list due for it; return how many (for a scheduled job)."""
+    now = now or utcnow()
+    soon = now + status_list_validity() / 2
+    due = db.session.scalars(
+        sa.select(StatusList)
+        .where(sa.or_(StatusList.valid_until.is_(None), StatusList.valid_until < soon))
+        .order_by(StatusList.id)
+    ).all()
+    return sum(refresh_status_list(row, now) for row in due)
+
+
 # --- issuance ------------------------------------------------------------------
+#
+# Issuing takes three steps, so that no write lock is held across the slow work:
+#
+# 1. a short write (committed) checks the actor, the scheme and the trainee, stores
+#    the quiz attempts left past their deadline, allocates a status-list entry and
+#    fixes the code and timestamps, and gathers everything the next step needs as
+#    plain values (a _Draft);
+# 2. with no transaction open, the credential is signed and the PDF rendered,
+#    signed and given the credential (about 15 ms a certificate);
+# 3. a second short write re-checks what can have changed meanwhile (a certificate
+#    issued by someone else, the scheme closed, the trainee's record or the scheme's
+#    content changed) and inserts the certificate.
+#
+# If the re-check fails nothing is stored: the allocated status entry stays unused,
+# its bit 0 for ever, which no verifier ever looks at. So these operations, unlike
+# the others, commit.
+
+#: Times issuance starts again when the record it was made from changed meanwhile.
+ISSUE_ATTEMPTS = 3
 
 
-def live_certificate(scheme: Scheme, trainee: User) -> Certificate | None:
+class _Retry(Exception):
+    """The second write found the draft out of date (or its code taken): start again."""
+
+
+def _live(scheme_id: int, user_id: int) -> Certificate | None:
     return db.session.scalar(
         sa.select(Certificate).where(
-            Certificate.scheme_id == scheme.id,
-            Certificate.user_id == trainee.id,
+            Certificate.scheme_id == scheme_id,
+            Certificate.user_id == user_id,
             Certificate.status.in_(LIVE_STATUSES),
         )
     )
+
+
+def live_certificate(scheme: Scheme, trainee: User) -> Certificate | None:
+    return _live(scheme.id, trainee.id)
 
 
 def check_impartiality(actor: User | None, trainee: User) -> None:
@@ -474,6 +661,29 @@ def check_impartiality(actor: User | None, trainee: User) -> None:
         )
 
 
+def _require_open(scheme: Scheme) -> None:
+    if not scheme.active:
+        raise CertificationError(
+            _("The scheme %(code)s is closed to new certificates.", code=scheme.code)
+        )
+
+
+def _record(scheme: Scheme, trainee: User, now: datetime):
+    item = queries.scheme_rules([scheme])[scheme.id]
+    return item, queries.load_records([item], [trainee.id], now)[trainee.id]
+
+
+def _require_eligible(trainee: User, item: queries.SchemeRules, record) -> None:
+    result = eligibility.evaluate(item.requirements, record)
+    if not result.eligible:
+        reasons = "; ".join(r.explanation for r in result.unmet) or _(
+            "the scheme has no requirements"
+        )
+        raise NotEligible(
+            _("%(name)s is not eligible: %(reasons)s", name=trainee.name, reasons=reasons), result
+        )
+
+
 def issue_certificate(
     scheme: Scheme,
     trainee: User,
@@ -485,30 +695,247 @@ def issue_certificate(
     """Issue ``scheme``'s certificate to ``trainee``, or return the live one they hold.
 
     Checks the actor's role, impartiality and eligibility; freezes the snapshot,
-    signs the credential and renders the PDF once. Concurrent calls give one
-    certificate: the database's one-live-certificate index decides.
+    signs the credential and renders the PDF once, outside any transaction.
+    Concurrent calls give one certificate. Commits (see the steps above).
     """
+    return issue_or_get(scheme, trainee, actor=actor, now=now, batch=batch)[0]
+
+
+def issue_or_get(
+    scheme: Scheme,
+    trainee: User,
+    *,
+    actor: User | None,
+    now: datetime | None = None,
+    batch: IssuanceBatch | None = None,
+) -> tuple[Certificate, bool]:
+    """Like :func:`issue_certificate`, and say whether this call issued it (False: held)."""
     now = now or utcnow()
+    for _attempt in range(ISSUE_ATTEMPTS):
+        with writing(db.session):
+            existing, item, record = _check_issue(scheme, trainee, actor, now, first=True)
+            if existing is not None:
+                return existing, False
+            draft = _prepare(scheme, trainee, item, record, actor=actor, now=now, batch=batch)
+        credential, pdf = _make(draft)
+        try:
+            with writing(db.session):
+                existing, item, record = _check_issue(scheme, trainee, actor, now, first=False)
+                if existing is not None:
+                    logger.info(
+                        "certificate for user %s on %s issued concurrently", trainee.id, scheme.code
+                    )
+                    return existing, False
+                _require_unchanged(draft, scheme, trainee, item, record)
+                return _store(draft, credential, pdf, actor)
+        except _Retry:
+            continue
+    raise CertificationError(_changed_meanwhile())
+
+
+def _changed_meanwhile() -> str:
+    return _(
+        "The trainee's record or the scheme changed while the certificate was being made;"
+        " try again."
+    )
+
+
+def _check_issue(scheme: Scheme, trainee: User, actor: User | None, now: datetime, *, first: bool):
+    """Return ``(live certificate, None, None)``, or check that one may be issued.
+
+    Raises when it may not; else returns ``(None, rules, record)`` as read now. Run by
+    both writes: what the first allowed may have changed before the second.
+    """
     _require_certifier(actor)
     existing = live_certificate(scheme, trainee)
     if existing is not None:
-        return existing
-    if not scheme.active:
-        raise CertificationError(
-            _("The scheme %(code)s is closed to new certificates.", code=scheme.code)
-        )
+        return existing, None, None
+    _require_open(scheme)
     check_impartiality(actor, trainee)
-    item = queries.scheme_rules([scheme])[scheme.id]
-    record = queries.load_records([item], [trainee.id], now)[trainee.id]
-    result = eligibility.evaluate(item.requirements, record)
-    if not result.eligible:
-        reasons = "; ".join(r.explanation for r in result.unmet) or _(
-            "the scheme has no requirements"
+    if first:
+        # Store the quiz attempts the trainee left past their deadline: pages only show
+        # them as expired, and eligibility reads stored grades.
+        quiz_ops.expire_all_due(user=trainee, now=now)
+    item, record = _record(scheme, trainee, now)
+    _require_eligible(trainee, item, record)
+    reissue.refuse_if_blocked(scheme, trainee)
+    return None, item, record
+
+
+@dataclass(frozen=True)
+class _Draft:
+    """A certificate prepared by the first write: all the slow step needs, as plain values.
+
+    No models: the slow step runs with no transaction open, and reading a model's
+    expired attribute there would open one (on SQLite, in a POST, a write-locking one).
+    """
+
+    scheme_id: int
+    scheme_code: str
+    user_id: int
+    actor_id: int | None
+    batch_id: int | None
+    code: str
+    now: datetime
+    valid_until: datetime | None
+    status_list_id: int
+    status_index: int
+    signing_key_id: int
+    verification_method: str
+    public_multikey: str
+    private_key: Ed25519PrivateKey = field(repr=False)
+    snapshot: dict[str, Any] = field(repr=False)
+    #: What the credential and the PDF say; the second write compares it afresh.
+    content: tuple = field(repr=False)
+    credential: CredentialSnapshot = field(repr=False)
+    document: CertificateSnapshot = field(repr=False)
+
+
+def _content(scheme: Scheme, trainee: User, item, record, now, valid_until) -> tuple:
+    """Return everything the credential and PDF are made of, for comparison."""
+    return (
+        _snapshot(scheme, trainee, item, record, now, valid_until),
+        achievement_snapshot(scheme, item),
+        _results(scheme, item, record),
+        trainee.name,
+        trainee.email,
+        scheme.title_en,
+        scheme.design_logo,
+    )
+
+
+def _prepare(
+    scheme: Scheme,
+    trainee: User,
+    item: queries.SchemeRules,
+    record,
+    *,
+    actor: User | None,
+    now: datetime,
+    batch: IssuanceBatch | None,
+) -> _Draft:
+    """Allocate the status entry and the code, and gather the slow step's input."""
+    key = issuer.current_signing_key()
+    status_row, index = allocate_status_index(now)
+    valid_until = add_months(now, scheme.validity_months) if scheme.validity_months else None
+    content = _content(scheme, trainee, item, record, now, valid_until)
+    snapshot, achievement, results = content[0], content[1], content[2]
+    code = generate_code()
+    while db.session.scalar(sa.select(Certificate.id).where(Certificate.code == code)):
+        logger.warning("verification code collided; drawing another")
+        code = generate_code()
+    return _Draft(
+        scheme_id=scheme.id,
+        scheme_code=scheme.code,
+        user_id=trainee.id,
+        actor_id=actor.id if actor else None,
+        batch_id=batch.id if batch else None,
+        code=code,
+        now=now,
+        valid_until=valid_until,
+        status_list_id=status_row.id,
+        status_index=index,
+        signing_key_id=key.row.id,
+        verification_method=key.verification_method,
+        public_multikey=key.public_multikey,
+        private_key=key.private_key,
+        snapshot=snapshot,
+        content=content,
+        credential=CredentialSnapshot(
+            id=issuer.credential_url(code),
+            name=scheme.title_en,
+            issuer=issuer.issuer_snapshot(),
+            achievement=achievement,
+            subject=SubjectSnapshot(
+                name=trainee.name,
+                email=trainee.email,
+                salt=openbadges.new_salt(),
+                results=results,
+            ),
+            valid_from=now,
+            valid_until=valid_until,
+            awarded=now,
+            credential_status=bitstring.status_entry(issuer.status_list_url(status_row.id), index),
+        ),
+        document=_pdf_snapshot(code, snapshot, scheme),
+    )
+
+
+def _make(draft: _Draft) -> tuple[dict[str, Any], bytes]:
+    """Sign the credential and render and sign the PDF: the slow step, no database."""
+    credential = openbadges.issue_credential(
+        draft.credential, draft.private_key, draft.verification_method, draft.now
+    )
+    rendered = CertificatePDF(draft.document).render()
+    # The credential goes in first so that the signature covers it with the page. The
+    # PDF signing identity is read from files (made on first use), never the database.
+    pdf = sign_pdf(embed_credential(rendered, credential_bytes(credential)))
+    return credential, pdf
+
+
+def _require_unchanged(draft: _Draft, scheme: Scheme, trainee: User, item, record) -> None:
+    """Start again if what the draft shows changed since the first write."""
+    if _content(scheme, trainee, item, record, draft.now, draft.valid_until) != draft.content:
+        logger.info(
+            "record of user %s on %s changed during issuance; starting again",
+            draft.user_id,
+            draft.scheme_code,
         )
-        raise NotEligible(
-            _("%(name)s is not eligible: %(reasons)s", name=trainee.name, reasons=reasons), result
-        )
-    return _issue(scheme, trainee, item, record, actor=actor, now=now, batch=batch)
+        raise _Retry
+
+
+def _store(
+    draft: _Draft, credential: dict[str, Any], pdf: bytes, actor: User | None
+) -> tuple[Certificate, bool]:
+    """Insert the certificate; return the live one instead if another issuer won."""
+    cert = Certificate(
+        code=draft.code,
+        scheme_id=draft.scheme_id,
+        user_id=draft.user_id,
+        status=CertificateStatus.ACTIVE,
+        status_list_id=draft.status_list_id,
+        status_index=draft.status_index,
+        issued_at=draft.now,
+        valid_from=draft.now,
+        valid_until=draft.valid_until,
+        issued_by_id=draft.actor_id,
+        signing_key_id=draft.signing_key_id,
+        snapshot=draft.snapshot,
+        credential=credential,
+        pdf=pdf,
+        pdf_sha256=hashlib.sha256(pdf).hexdigest(),
+        batch_id=draft.batch_id,
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(cert)
+            db.session.flush()
+    except sa.exc.IntegrityError:
+        # On PostgreSQL two second writes can both pass the check; the index decides.
+        winner = _live(draft.scheme_id, draft.user_id)
+        if winner is not None:
+            logger.info(
+                "certificate for user %s on %s issued concurrently",
+                draft.user_id,
+                draft.scheme_code,
+            )
+            return winner, False
+        logger.warning("verification code %s taken meanwhile; starting again", draft.code)
+        raise _Retry from None
+    # signing.sign checked the signature it made: code look-ups may rely on that.
+    record_issued(cert, draft.public_multikey, draft.now)
+    audit.record(
+        "certificate.issue",
+        cert,
+        actor=actor,
+        code=cert.code,
+        scheme=draft.scheme_code,
+        user=draft.user_id,
+        batch=draft.batch_id,
+    )
+    logger.info("issued certificate %s (%s) to user %s", cert.code, draft.scheme_code, cert.user_id)
+    CERTIFICATES_ISSUED.inc()
+    return cert, True
 
 
 def _snapshot(
@@ -538,6 +965,7 @@ def _snapshot(
                     "title_bg": competency.title_bg,
                     "level": level.rank if level else None,
                     "level_name": level.name if level else "",
+                    "level_name_bg": level_name_bg(competency, level.rank) if level else "",
                     "esco": competency.esco_uris,
                     "ecf": competency.ecf_codes,
                 }
@@ -564,7 +992,7 @@ def _snapshot(
             "title_en": scheme.title_en,
             "title_bg": scheme.title_bg or scheme.title_en,
             "eqf_level": scheme.eqf_level,
-            "workload_hours": scheme.workload_hours,
+            "workload_hours": queries.workload_hours(scheme),
         },
         "courses": courses,
         "competencies": competencies,
@@ -628,7 +1056,7 @@ def _pdf_snapshot(code: str, snapshot: dict[str, Any], scheme: Scheme) -> Certif
         CompetencyLine(
             c["code"],
             c["title_bg"] or c["title_en"],
-            f"{c['level']}" + (f" — {c['level_name']}" if c["level_name"] else ""),
+            level_label(c["level"], c.get("level_name_bg", ""), c["level_name"]),
         )
         for c in snapshot["competencies"]
     )
@@ -650,108 +1078,8 @@ def _pdf_snapshot(code: str, snapshot: dict[str, Any], scheme: Scheme) -> Certif
         signatory_title=design["signatory_title"],
         primary_colour=design["colour"],
         logo=scheme.design_logo,
+        signature=scheme.signature_image,
     )
-
-
-def _issue(
-    scheme: Scheme,
-    trainee: User,
-    item: queries.SchemeRules,
-    record,
-    *,
-    actor: User | None,
-    now: datetime,
-    batch: IssuanceBatch | None,
-    attempts: int = 5,
-) -> Certificate:
-    key = issuer.current_signing_key()
-    status_row = current_status_list(now)
-    valid_until = add_months(now, scheme.validity_months) if scheme.validity_months else None
-    snapshot = _snapshot(scheme, trainee, item, record, now, valid_until)
-    achievement = achievement_snapshot(scheme, item)
-    results = _results(scheme, item, record)
-    for _attempt in range(attempts):
-        code = generate_code()
-        used = set(
-            db.session.scalars(
-                sa.select(Certificate.status_index).where(
-                    Certificate.status_list_id == status_row.id
-                )
-            )
-        )
-        index = bitstring.allocate_index(used)
-        credential = openbadges.issue_credential(
-            CredentialSnapshot(
-                id=issuer.credential_url(code),
-                name=scheme.title_en,
-                issuer=IssuerSnapshot(
-                    id=issuer.issuer_url(),
-                    name=current_app.config["CENTRE_NAME"],
-                    url=issuer.base_url(),
-                ),
-                achievement=achievement,
-                subject=SubjectSnapshot(
-                    name=trainee.name,
-                    email=trainee.email,
-                    salt=openbadges.new_salt(),
-                    results=results,
-                ),
-                valid_from=now,
-                valid_until=valid_until,
-                awarded=now,
-                credential_status=bitstring.status_entry(
-                    issuer.status_list_url(status_row.id), index
-                ),
-            ),
-            key.private_key,
-            key.verification_method,
-            now,
-        )
-        rendered = CertificatePDF(_pdf_snapshot(code, snapshot, scheme)).render()
-        pdf = embed_credential(rendered, credential_bytes(credential))
-        cert = Certificate(
-            code=code,
-            scheme_id=scheme.id,
-            user_id=trainee.id,
-            status=CertificateStatus.ACTIVE,
-            status_list_id=status_row.id,
-            status_index=index,
-            issued_at=now,
-            valid_from=now,
-            valid_until=valid_until,
-            issued_by_id=actor.id if actor else None,
-            signing_key_id=key.row.id,
-            snapshot=snapshot,
-            credential=credential,
-            pdf=pdf,
-            pdf_sha256=hashlib.sha256(pdf).hexdigest(),
-            batch_id=batch.id if batch else None,
-        )
-        try:
-            with db.session.begin_nested():
-                db.session.add(cert)
-                db.session.flush()
-        except sa.exc.IntegrityError:
-            winner = live_certificate(scheme, trainee)
-            if winner is not None:
-                logger.info(
-                    "certificate for user %s on %s issued concurrently", trainee.id, scheme.code
-                )
-                return winner
-            logger.warning("verification code or status index collided; retrying")
-            continue
-        audit.record(
-            "certificate.issue",
-            cert,
-            actor=actor,
-            code=code,
-            scheme=scheme.code,
-            user=trainee.id,
-            batch=batch.id if batch else None,
-        )
-        logger.info("issued certificate %s (%s) to user %s", code, scheme.code, trainee.id)
-        return cert
-    raise CertificationError(_("Could not allocate a unique code; try again."))
 
 
 # --- status changes --------------------------------------------------------------
@@ -768,7 +1096,7 @@ def suspend(
         raise CertificationError(_("Only an active certificate can be suspended."))
     cert.status = CertificateStatus.SUSPENDED
     cert.suspended_at = now
-    _set_status(cert, bitstring.SUSPENDED, now)
+    publish_status(cert, CertificateStatus.SUSPENDED, now)
     audit.record("certificate.suspend", cert, actor=actor, code=cert.code, reason=reason)
     return cert
 
@@ -784,15 +1112,24 @@ def reinstate(
         raise CertificationError(_("Only a suspended certificate can be reinstated."))
     cert.status = CertificateStatus.ACTIVE
     cert.suspended_at = None
-    _set_status(cert, bitstring.ACTIVE, now)
+    publish_status(cert, CertificateStatus.ACTIVE, now)
     audit.record("certificate.reinstate", cert, actor=actor, code=cert.code, reason=reason or None)
     return cert
 
 
 def revoke(
-    cert: Certificate, *, reason: str, actor: User | None, now: datetime | None = None
+    cert: Certificate,
+    *,
+    reason: str,
+    actor: User | None,
+    now: datetime | None = None,
+    in_error: bool = False,
 ) -> Certificate:
-    """Revoke a certificate for good; the row, its PDF and the reason stay."""
+    """Revoke a certificate for good; the row, its PDF and the reason stay.
+
+    ``in_error``: it should never have been issued, which bars a new one until a
+    certifier clears the trainee (:mod:`certificates.reissue`).
+    """
     now = now or utcnow()
     _require_certifier(actor)
     reason = _reason(reason, required=True)
@@ -801,8 +1138,16 @@ def revoke(
     cert.status = CertificateStatus.REVOKED
     cert.revoked_at = now
     cert.revocation_reason = reason
-    _set_status(cert, bitstring.REVOKED, now)
-    audit.record("certificate.revoke", cert, actor=actor, code=cert.code, reason=reason)
+    cert.revoked_in_error = bool(in_error)
+    publish_status(cert, CertificateStatus.REVOKED, now)
+    audit.record(
+        "certificate.revoke",
+        cert,
+        actor=actor,
+        code=cert.code,
+        reason=reason,
+        in_error=cert.revoked_in_error,
+    )
     return cert
 
 
@@ -851,7 +1196,7 @@ def renewal_due_reason(cert: Certificate, now: datetime) -> str | None:
         if not eligibility.exam_renewed(item.requirements, record, cert.issued_at):
             return _(
                 "The certification exam has not been passed again since %(date)s.",
-                date=cert.issued_at.date().isoformat(),
+                date=format_day(cert.issued_at),
             )
         return None
     if scheme.renewal_rule == RenewalRule.RECENT_EVIDENCE:
@@ -867,24 +1212,45 @@ def renewal_due_reason(cert: Certificate, now: datetime) -> str | None:
 def renew_certificate(
     cert: Certificate, *, actor: User | None, now: datetime | None = None
 ) -> Certificate:
-    """Issue a new certificate that supersedes ``cert``; both stay in the register."""
+    """Issue a new certificate that supersedes ``cert``; both stay in the register.
+
+    In the steps of issuance (so it commits): the second write re-checks the renewal
+    rule and the old certificate's state, then supersedes it and inserts the new one.
+    """
     now = now or utcnow()
+    for _attempt in range(ISSUE_ATTEMPTS):
+        with writing(db.session):
+            trainee, scheme, item, record = _check_renewal(cert, actor, now)
+            draft = _prepare(scheme, trainee, item, record, actor=actor, now=now, batch=None)
+        credential, pdf = _make(draft)
+        try:
+            with writing(db.session):
+                # Lock the old certificate, so two renewals of it queue (PostgreSQL).
+                db.session.refresh(cert, with_for_update=True)
+                trainee, scheme, item, record = _check_renewal(cert, actor, now)
+                _require_unchanged(draft, scheme, trainee, item, record)
+                cert.status = CertificateStatus.SUPERSEDED
+                db.session.flush()  # frees the one-live-certificate slot
+                new, _created = _store(draft, credential, pdf, actor)
+                cert.superseded_by_id = new.id
+                db.session.flush()
+                audit.record("certificate.renew", cert, actor=actor, code=cert.code, new=new.code)
+                return new
+        except _Retry:
+            continue
+    raise CertificationError(_changed_meanwhile())
+
+
+def _check_renewal(cert: Certificate, actor: User | None, now: datetime):
+    """Check that ``cert`` may be renewed now; return its trainee, scheme, rules and record."""
     _require_certifier(actor)
-    trainee = cert.user
+    trainee, scheme = cert.user, cert.scheme
     check_impartiality(actor, trainee)
     problem = renewal_due_reason(cert, now)
     if problem:
         raise CertificationError(problem)
-    scheme = cert.scheme
-    item = queries.scheme_rules([scheme])[scheme.id]
-    record = queries.load_records([item], [trainee.id], now)[trainee.id]
-    cert.status = CertificateStatus.SUPERSEDED
-    db.session.flush()  # frees the one-live-certificate slot
-    new = _issue(scheme, trainee, item, record, actor=actor, now=now, batch=None)
-    cert.superseded_by_id = new.id
-    db.session.flush()
-    audit.record("certificate.renew", cert, actor=actor, code=cert.code, new=new.code)
-    return new
+    item, record = _record(scheme, trainee, now)
+    return trainee, scheme, item, record
 
 
 # --- grade changes after issue -----------------------------------------------------
@@ -928,8 +1294,8 @@ def flag_for_review(grade: Grade, change: GradeChange | None = None) -> list[Cer
     return flagged
 
 
-@grade_changed.connect
-def _on_grade_changed(grade: Grade, change: GradeChange | None = None, **_extra) -> None:
+def on_grade_changed(grade: Grade, change: GradeChange | None = None, **_extra) -> None:
+    """Flag the live certificates that counted a grade which has now changed."""
     flag_for_review(grade, change)
 
 
@@ -964,9 +1330,11 @@ def issue_batch(
 ) -> IssuanceBatch:
     """Issue to every eligible trainee, chunk by chunk; resume a run that stopped half-way.
 
-    After each chunk the batch's position is flushed and ``on_chunk(batch)`` runs;
-    the caller commits there, so a crash loses at most the chunk in progress,
-    which the next run repeats (issuance is idempotent per trainee and scheme).
+    Each certificate is committed as it is issued (see issuance above). After each
+    chunk the batch's position and counts are flushed and ``on_chunk(batch)`` runs;
+    the caller commits there. A run that stopped half-way repeats its last chunk:
+    trainees certified meanwhile are passed over, and the counts are read from the
+    register, so nobody is issued or counted twice.
     """
     _require_certifier(actor)
     if batch is None:
@@ -977,18 +1345,16 @@ def issue_batch(
         users = {u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(chunk)))}
         for user_id in chunk:
             user = users.get(user_id)
-            if user is None or live_certificate(scheme, user) is not None:
-                batch.skipped += 1
+            if user is None:
                 continue
             try:
-                with db.session.begin_nested():
-                    issue_certificate(scheme, user, actor=actor, now=now, batch=batch)
+                # Returns the live certificate of a trainee who holds one: counted as
+                # skipped, since only the batch's own certificates count as issued.
+                issue_certificate(scheme, user, actor=actor, now=now, batch=batch)
             except CertificationError as error:
                 logger.info("batch %s: user %s skipped: %s", batch.id, user_id, error)
-                batch.skipped += 1
-            else:
-                batch.issued += 1
         batch.position += len(chunk)
+        _count_batch(batch)
         db.session.flush()
         if on_chunk is not None:
             on_chunk(batch)
@@ -1004,3 +1370,11 @@ def issue_batch(
         skipped=batch.skipped,
     )
     return batch
+
+
+def _count_batch(batch: IssuanceBatch) -> None:
+    """Set the batch's counts from the register: its certificates, and the rest skipped."""
+    batch.issued = db.session.scalar(
+        sa.select(sa.func.count()).select_from(Certificate).where(Certificate.batch_id == batch.id)
+    )
+    batch.skipped = batch.position - batch.issued

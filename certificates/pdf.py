@@ -17,16 +17,20 @@ from pypdf.generic import ArrayObject, NameObject, NumberObject, TextStringObjec
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.utils import ImageReader
+from reportlab.pdfgen.canvas import Canvas
 
+from certificates.credentials.checks import N_, Explained, message
 from lms.pdf import (
     FONT,
     FONT_BOLD,
+    FittedText,
     clean_text,
     colour,
     draw_centred_lines,
     draw_qr,
     fit_text,
     new_canvas,
+    text_width,
     truncate,
     visual,
 )
@@ -42,8 +46,8 @@ _TEXT = colors.HexColor("#222222")
 _MUTED = colors.HexColor("#555555")
 
 
-class InvalidPDF(ValueError):
-    """The bytes are not a readable PDF."""
+class InvalidPDF(Explained):
+    """The bytes are not a readable PDF; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -75,11 +79,27 @@ class CertificateSnapshot:
     signatory_title: str = ""
     primary_colour: str = DEFAULT_COLOUR
     logo: bytes | None = field(default=None, repr=False)
+    signature: bytes | None = field(default=None, repr=False)
 
     @property
     def verify_url(self) -> str:
         """Return the public verification URL that the QR code encodes."""
         return f"{self.base_url.rstrip('/')}/verify/{self.code}"
+
+
+def level_label(rank: int | None, name_bg: str = "", name_en: str = "") -> str:
+    """A proficiency level as printed, in both languages: "3 — Напреднал / Proficient"."""
+    names = [name for name in (name_bg, name_en) if name]
+    if len(names) == 2 and names[0] == names[1]:
+        names = names[:1]
+    text = "" if rank is None else str(rank)
+    return f"{text} — {' / '.join(names)}" if names else text
+
+
+def level_name_bg(competency, rank: int) -> str:
+    """The Bulgarian name of ``rank`` on ``competency``'s framework scale ("" if none)."""
+    level = next((lv for lv in competency.framework.levels if lv.rank == rank), None)
+    return (level.name_bg or "") if level is not None else ""
 
 
 def _date(value: dt.date) -> str:
@@ -91,10 +111,20 @@ def _hours(value: int | float | Decimal) -> str:
 
 
 class CertificatePDF:
-    """Draw a certificate on one A4 landscape page from a :class:`CertificateSnapshot`."""
+    """Draw a certificate on one A4 landscape page from a :class:`CertificateSnapshot`.
+
+    The page has a main block (heading, holder, scheme, details, competencies),
+    set a little lower when it is short so no empty band opens above the foot,
+    and a foot of three columns: dates, signatory (signature image over the
+    line) and the verification QR code.
+    """
 
     #: QR mask pattern; None scores all eight and keeps the best (see ``lms.pdf.qr_matrix``).
     qr_mask: int | None = None
+    #: The top of the foot: the main block stays above it.
+    FOOT_TOP = 196
+    #: The most the main block is lowered to balance a short page.
+    MAX_DROP = 64
 
     def __init__(self, snapshot: CertificateSnapshot) -> None:
         self.snapshot = snapshot
@@ -112,18 +142,32 @@ class CertificatePDF:
             subject=f"{snapshot.holder_name}, {snapshot.scheme_code}",
             created=snapshot.issued_on,
         )
+        # Measure the main block on a scratch page, then draw it lowered by half the
+        # room it leaves above the foot (at most MAX_DROP), so a short certificate
+        # does not leave an empty band in the middle of the page.
+        self.canvas = Canvas(io.BytesIO(), pagesize=(PAGE_WIDTH, PAGE_HEIGHT))
+        bottom = self._main()
+        drop = min(max(0.0, (bottom - self.FOOT_TOP) / 2), self.MAX_DROP)
         self.canvas = canvas
         self._frame()
         self._logo()
-        bottom = self._heading()
-        bottom = self._holder(bottom)
-        self._scheme(bottom)
-        self._competencies()
+        canvas.saveState()
+        canvas.translate(0, -drop)
+        self._main(floor=self.FOOT_TOP + drop)
+        canvas.restoreState()
+        self._dates()
         self._signatory()
         self._verification()
         canvas.showPage()
         canvas.save()
         return buffer.getvalue()
+
+    def _main(self, floor: float | None = None) -> float:
+        """Draw the main block; return its bottom y (before any lowering)."""
+        bottom = self._heading()
+        bottom = self._holder(bottom)
+        bottom = self._scheme(bottom)
+        return self._competencies(bottom, self.FOOT_TOP if floor is None else floor)
 
     # Parts of the page, top to bottom --------------------------------------------------
 
@@ -136,27 +180,42 @@ class CertificatePDF:
         canvas.rect(25, 25, PAGE_WIDTH - 50, PAGE_HEIGHT - 50, stroke=1, fill=0)
 
     def _logo(self) -> None:
-        logo = self.snapshot.logo
-        if not logo:
+        self._image(
+            self.snapshot.logo,
+            "logo",
+            left=MARGIN + 12,
+            top=PAGE_HEIGHT - MARGIN - 12,
+            box=(140, 56),
+        )
+
+    def _image(
+        self,
+        data: bytes | None,
+        what: str,
+        *,
+        top: float,
+        box: tuple[float, float],
+        left: float | None = None,
+        centre: float | None = None,
+        bottom: float | None = None,
+    ) -> None:
+        """Draw a PNG or JPEG scaled into ``box``; a broken image is left out, not fatal."""
+        if not data:
             return
-        if not (logo.startswith(b"\x89PNG\r\n\x1a\n") or logo.startswith(b"\xff\xd8\xff")):
-            logger.warning("certificate %s: logo is not PNG or JPEG, left out", self.snapshot.code)
+        if not (data.startswith(b"\x89PNG\r\n\x1a\n") or data.startswith(b"\xff\xd8\xff")):
+            logger.warning("certificate %s: %s is not PNG or JPEG", self.snapshot.code, what)
             return
         try:
-            image = ImageReader(io.BytesIO(logo))
+            image = ImageReader(io.BytesIO(data))
             width, height = image.getSize()
-            scale = min(140 / width, 56 / height)
-            self.canvas.drawImage(
-                image,
-                MARGIN + 12,
-                PAGE_HEIGHT - MARGIN - 12 - height * scale,
-                width * scale,
-                height * scale,
-                mask="auto",
-            )
+            scale = min(box[0] / width, box[1] / height)
+            width, height = width * scale, height * scale
+            x = left if left is not None else centre - width / 2
+            y = bottom if bottom is not None else top - height
+            self.canvas.drawImage(image, x, y, width, height, mask="auto")
         except Exception:
-            # A broken logo must not stop a certificate from being issued.
-            logger.warning("certificate %s: logo unreadable, left out", self.snapshot.code)
+            # A broken image must not stop a certificate from being issued.
+            logger.warning("certificate %s: %s unreadable, left out", self.snapshot.code, what)
 
     def _heading(self) -> float:
         canvas = self.canvas
@@ -198,7 +257,7 @@ class CertificatePDF:
         canvas.line(PAGE_WIDTH / 2 - 220, bottom - 2, PAGE_WIDTH / 2 + 220, bottom - 2)
         return bottom - 4
 
-    def _scheme(self, top: float) -> None:
+    def _scheme(self, top: float) -> float:
         canvas = self.canvas
         snapshot = self.snapshot
         centre = PAGE_WIDTH / 2
@@ -222,41 +281,45 @@ class CertificatePDF:
             max_size=13, single_line_min=11, min_size=8, max_lines=2,
         )  # fmt: skip
         bottom = draw_centred_lines(canvas, title_en, FONT, centre, bottom)
-        details = [
-            f"Код / Code: {clean_text(snapshot.scheme_code)}",
-            f"Издаден на / Issued: {_date(snapshot.issued_on)}",
-            "Валиден до / Valid until: "
-            + (_date(snapshot.valid_until) if snapshot.valid_until else "безсрочно / no expiry"),
-        ]
+        details = [f"Код / Code: {clean_text(snapshot.scheme_code)}"]
         if snapshot.eqf_level is not None:
             details.append(f"Ниво по ЕКР / EQF level: {snapshot.eqf_level}")  # noqa: RUF001
         if snapshot.workload_hours is not None:
             hours = _hours(snapshot.workload_hours)
-            details.append(f"Натовареност / Workload: {hours} ч. / h")
+            details.append(f"Натовареност / Workload: {hours} ч. / {hours} h")
         canvas.setFillColor(_TEXT)
-        line = fit_text(
-            "   ·   ".join(details), FONT, width,
-            max_size=9.5, single_line_min=8.5, min_size=7, max_lines=2,
-        )  # fmt: skip
-        draw_centred_lines(canvas, line, FONT, centre, bottom - 4)
+        lines, size = pack_items(details, FONT, width, max_size=9.5, min_size=7, max_lines=2)
+        return draw_centred_lines(canvas, FittedText(lines, size), FONT, centre, bottom - 4)
 
-    def _competencies(self) -> None:
+    def _competencies(self, top: float, floor: float) -> float:
+        """List the competencies below ``top`` (one or two columns); return the bottom y."""
         canvas = self.canvas
         competencies = self.snapshot.competencies
         if not competencies:
-            return
-        left, width, top, floor = MARGIN + 14, 370, 200, MARGIN + 8
-        size, leading = 8.5, 11
+            return top
+        top -= 22
+        size, leading = 8.5, 11.5
         canvas.setFillColor(self.colour)
         canvas.setFont(FONT_BOLD, 9.5)
-        canvas.drawString(left, top, "Придобити компетентности / Competencies achieved")
+        canvas.drawCentredString(
+            PAGE_WIDTH / 2, top, "Придобити компетентности / Competencies achieved"
+        )
+        room = max(1, int((top - 4 - floor) // leading))
+        columns = 1 if len(competencies) <= room else 2
+        width = 520 if columns == 1 else 330
+        gap = 24
+        left0 = PAGE_WIDTH / 2 - (width * columns + gap * (columns - 1)) / 2
+        capacity = room * columns
+        shown = competencies if len(competencies) <= capacity else competencies[: capacity - 1]
+        per_column = -(-len(shown) // columns)
         canvas.setFillColor(_TEXT)
         canvas.setFont(FONT, size)
-        room = int((top - 6 - floor) // leading)
-        shown = competencies if len(competencies) <= room else competencies[: room - 1]
-        y = top - 6
-        for item in shown:
-            y -= leading
+        lowest = top
+        for index, item in enumerate(shown):
+            column, row = divmod(index, per_column)
+            left = left0 + column * (width + gap)
+            y = top - 4 - leading * (row + 1)
+            lowest = min(lowest, y)
             level = clean_text(item.level)
             level_width = canvas.stringWidth(level, FONT, size)
             text = f"{clean_text(item.code)}  {clean_text(item.title)}"
@@ -264,24 +327,49 @@ class CertificatePDF:
             canvas.drawRightString(left + width, y, visual(level))
         if len(shown) < len(competencies):
             hidden = len(competencies) - len(shown)
-            y -= leading
+            lowest -= leading
             canvas.setFillColor(_MUTED)
-            canvas.drawString(left, y, f"+ още {hidden} / +{hidden} more")
+            canvas.drawCentredString(PAGE_WIDTH / 2, lowest, f"+ още {hidden} / +{hidden} more")
+        return lowest - size * 0.25
+
+    # The foot: dates, signatory, verification -----------------------------------------
+
+    def _dates(self) -> None:
+        snapshot = self.snapshot
+        canvas = self.canvas
+        centre = MARGIN + 94
+        until = _date(snapshot.valid_until) if snapshot.valid_until else "безсрочен / no expiry"
+        y = 150
+        for label, value in (
+            ("Издаден на / Issued on", _date(snapshot.issued_on)),
+            ("Валиден до / Valid until", until),
+        ):
+            canvas.setFillColor(_MUTED)
+            canvas.setFont(FONT, 7.5)
+            canvas.drawCentredString(centre, y, label)
+            canvas.setFillColor(_TEXT)
+            canvas.setFont(FONT_BOLD, 10.5)
+            canvas.drawCentredString(centre, y - 14, value)
+            y -= 40
 
     def _signatory(self) -> None:
         snapshot = self.snapshot
-        if not (snapshot.signatory_name or snapshot.signatory_title):
+        if not (snapshot.signatory_name or snapshot.signatory_title or snapshot.signature):
             return
         canvas = self.canvas
-        centre, width = 528, 170
+        centre, width, line_y = PAGE_WIDTH / 2, 200, 92
+        self._image(
+            snapshot.signature, "signature", top=line_y + 60, bottom=line_y + 3,
+            centre=centre, box=(width, 56),
+        )  # fmt: skip
         canvas.setStrokeColor(_MUTED)
         canvas.setLineWidth(0.5)
-        canvas.line(centre - width / 2, 92, centre + width / 2, 92)
+        canvas.line(centre - width / 2, line_y, centre + width / 2, line_y)
         canvas.setFillColor(_TEXT)
         name = fit_text(
             clean_text(snapshot.signatory_name), FONT_BOLD, width, max_size=10, min_size=7
         )
-        bottom = draw_centred_lines(canvas, name, FONT_BOLD, centre, 88)
+        bottom = draw_centred_lines(canvas, name, FONT_BOLD, centre, line_y - 4)
         canvas.setFillColor(_MUTED)
         title = fit_text(
             clean_text(snapshot.signatory_title),
@@ -313,15 +401,44 @@ class CertificatePDF:
         draw_centred_lines(canvas, url, FONT, centre, bottom)
 
 
+def pack_items(
+    items: list[str],
+    font: str,
+    width: float,
+    *,
+    max_size: float,
+    min_size: float,
+    max_lines: int,
+    separator: str = "   ·   ",
+) -> tuple[tuple[str, ...], float]:
+    """Set ``items`` on as few lines as fit ``width``, breaking only between items.
+
+    A value never parts from its unit ("120 ч. / 120 h" stays on one line); the
+    size shrinks towards ``min_size`` until the items fit on ``max_lines``; an
+    item wider than a whole line at the smallest size is cut with an ellipsis.
+    """
+    size = max_size
+    while True:
+        lines: list[str] = []
+        for item in items:
+            if lines and text_width(lines[-1] + separator + item, font, size) <= width:
+                lines[-1] += separator + item
+            else:
+                lines.append(item)
+        if len(lines) <= max_lines or size <= min_size:
+            return tuple(truncate(line, font, size, width) for line in lines), size
+        size = max(min_size, size - 0.5)
+
+
 # The embedded credential ----------------------------------------------------------------
 
 
 def _reader(pdf_bytes: bytes) -> PdfReader:
     """Return a reader for ``pdf_bytes`` or raise :class:`InvalidPDF` saying why not."""
     if not isinstance(pdf_bytes, bytes | bytearray) or not pdf_bytes.startswith(b"%PDF-"):
-        raise InvalidPDF("The file is not a PDF.")
+        raise InvalidPDF(message(N_("The file is not a PDF.")))
     if not bytes(pdf_bytes).rstrip(b"\x00\t\n\f\r ").endswith(b"%%EOF"):
-        raise InvalidPDF("The PDF is incomplete: its end is missing.")
+        raise InvalidPDF(message(N_("The PDF is incomplete: its end is missing.")))
     try:
         with warnings.catch_warnings():
             # A damaged file warns while pypdf repairs it; the caller is told by InvalidPDF.
@@ -330,7 +447,9 @@ def _reader(pdf_bytes: bytes) -> PdfReader:
             _ = len(reader.pages)
     except Exception as exc:
         # Uploaded bytes can break the parser in any way; all of them mean "unreadable".
-        raise InvalidPDF(f"The PDF cannot be read: {exc}") from exc
+        raise InvalidPDF(
+            message(N_("The PDF cannot be read: it is damaged.")), f"The PDF cannot be read: {exc}"
+        ) from exc
     return reader
 
 
@@ -342,7 +461,7 @@ def embed_credential(pdf_bytes: bytes, credential_json: bytes) -> bytes:
     added as an incremental update, so the rendered bytes stay a prefix of the result.
     """
     if not isinstance(pdf_bytes, bytes | bytearray):
-        raise InvalidPDF("The file is not a PDF.")
+        raise InvalidPDF(message(N_("The file is not a PDF.")))
     if not isinstance(credential_json, bytes | bytearray):
         raise TypeError("credential_json must be bytes")
     appended = _append_credential(bytes(pdf_bytes), bytes(credential_json))
@@ -355,7 +474,7 @@ def _embed_with_pypdf(pdf_bytes: bytes, credential_json: bytes) -> bytes:
     """Attach the credential to any readable PDF with pypdf."""
     reader = _reader(pdf_bytes)
     if CREDENTIAL_FILENAME in reader.attachments:
-        raise InvalidPDF("The PDF already carries a credential.")
+        raise InvalidPDF(message(N_("The PDF already carries a credential.")))
     writer = PdfWriter(reader, incremental=True)
     attachment = writer.add_attachment(CREDENTIAL_FILENAME, bytes(credential_json))
     attachment.subtype = NameObject("/" + CREDENTIAL_MEDIA_TYPE)
@@ -463,9 +582,12 @@ def extract_credential(pdf_bytes: bytes) -> bytes | None:
             warnings.simplefilter("ignore", PdfReadWarning)
             found = reader.attachments.get(CREDENTIAL_FILENAME)
     except Exception as exc:
-        raise InvalidPDF(f"The PDF's attachments cannot be read: {exc}") from exc
+        raise InvalidPDF(
+            message(N_("The PDF's attachments cannot be read.")),
+            f"The PDF's attachments cannot be read: {exc}",
+        ) from exc
     if not found:
         return None
     if len(found) > 1:
-        raise InvalidPDF("The PDF carries more than one credential.")
+        raise InvalidPDF(message(N_("The PDF carries more than one credential.")))
     return bytes(found[0])

@@ -24,7 +24,9 @@ from certificates.eligibility import (
     Eligibility,
     ExamRecord,
     LevelRecord,
+    ReissueBlock,
     Requirement,
+    Standing,
     TraineeRecord,
 )
 from certificates.models import (
@@ -40,10 +42,11 @@ from courses.assessments.models import Assessment, Grade, GradeChange, GradeStat
 from courses.competencies import rules
 from courses.competencies.models import Competency, Evidence, ProficiencyLevel
 from courses.gradebook.models import CourseCompletion
-from courses.models import Course
+from courses.models import Cohort, Course, Enrolment, EnrolmentStatus, ProgrammeCourse
 from lms.db import utcnow
 from lms.extensions import db
 from lms.models import Role, User, UserRole
+from lms.paging import ComputedPage, paginate
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +59,22 @@ NEARING_EXPIRY_DAYS = 60
 
 def scheme_by_code(code: str) -> Scheme | None:
     return db.session.scalar(sa.select(Scheme).where(Scheme.code == code.strip().upper()))
+
+
+def workload_hours(scheme: Scheme) -> int:
+    """The scheme's workload: its programme's courses added up, as the programme page shows.
+
+    A scheme without a programme has its own figure. One source, so the
+    certificate never says 150 hours where the programme says 80.
+    """
+    if scheme.programme_id is None:
+        return scheme.workload_hours or 0
+    total = db.session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(Course.workload_hours), 0))
+        .join(ProgrammeCourse, ProgrammeCourse.course_id == Course.id)
+        .where(ProgrammeCourse.programme_id == scheme.programme_id)
+    )
+    return int(total or 0)
 
 
 def all_schemes() -> list[Scheme]:
@@ -246,6 +265,16 @@ def load_records(
 
 def candidate_ids(item: SchemeRules) -> set[int]:
     """Return the users with anything towards the scheme (one query)."""
+    query = _candidates(item)
+    return set() if query is None else set(db.session.scalars(query))
+
+
+def _candidates(item: SchemeRules, *, enrolled: bool = False) -> sa.CompoundSelect | None:
+    """A select of the user ids with anything towards the scheme, or None when nobody can.
+
+    With ``enrolled``, also everyone with an active place in a course of the
+    scheme's programme or of its course requirements, done or not.
+    """
     parts = []
     course_ids = [r.target_id for r in item.requirements if r.kind == COURSE]
     exam_ids = [r.target_id for r in item.requirements if r.kind == EXAM]
@@ -264,9 +293,21 @@ def candidate_ids(item: SchemeRules) -> set[int]:
         )
     if competency_ids:
         parts.append(sa.select(Evidence.user_id).where(Evidence.competency_id.in_(competency_ids)))
+    if enrolled:
+        taught = sa.select(ProgrammeCourse.course_id).where(
+            ProgrammeCourse.programme_id == item.scheme.programme_id
+        )
+        parts.append(
+            sa.select(Enrolment.user_id)
+            .join(Cohort, Cohort.id == Enrolment.cohort_id)
+            .where(
+                Enrolment.status == EnrolmentStatus.ACTIVE,
+                sa.or_(Cohort.course_id.in_(taught), Cohort.course_id.in_(course_ids)),
+            )
+        )
     if not parts:
-        return set()
-    return set(db.session.scalars(sa.union(*parts)))
+        return None
+    return sa.union(*parts)
 
 
 def eligibility_for(scheme: Scheme, user: User, now: datetime | None = None) -> Eligibility:
@@ -293,10 +334,43 @@ def live_holder_ids(scheme: Scheme) -> set[int]:
     )
 
 
+def reissue_blocks(scheme: Scheme, user_ids: Iterable[int]) -> dict[int, ReissueBlock]:
+    """Certificates of ``scheme`` revoked as issued in error and not cleared, by user (1 query)."""
+    ids = list(user_ids)
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(
+            Certificate.user_id,
+            Certificate.code,
+            Certificate.revoked_at,
+            Certificate.revocation_reason,
+        )
+        .where(
+            Certificate.scheme_id == scheme.id,
+            Certificate.user_id.in_(ids),
+            Certificate.status == CertificateStatus.REVOKED,
+            Certificate.revoked_in_error.is_(True),
+            Certificate.reissue_cleared_at.is_(None),
+        )
+        .order_by(Certificate.revoked_at)
+    )
+    return {user_id: ReissueBlock(code, at, reason) for user_id, code, at, reason in rows}
+
+
+def reissue_block(scheme: Scheme, user: User) -> ReissueBlock | None:
+    """The revoked-in-error certificate that bars ``user`` from a new one, if any."""
+    return reissue_blocks(scheme, [user.id]).get(user.id)
+
+
 def eligible_queue(scheme: Scheme, now: datetime | None = None) -> list[QueueRow]:
-    """Return the trainees eligible for ``scheme`` who hold no live certificate of it."""
+    """Return the trainees eligible for ``scheme`` who hold no live certificate of it.
+
+    Trainees barred by a certificate revoked as issued in error are left out.
+    """
     item = scheme_rules([scheme])[scheme.id]
     ids = candidate_ids(item) - live_holder_ids(scheme)
+    ids -= set(reissue_blocks(scheme, ids))
     if not ids:
         return []
     records = load_records([item], ids, now)
@@ -327,6 +401,121 @@ def eligible_queue(scheme: Scheme, now: datetime | None = None) -> list[QueueRow
 
 def eligible_ids(scheme: Scheme, now: datetime | None = None) -> list[int]:
     return [row.user.id for row in eligible_queue(scheme, now)]
+
+
+@dataclass(frozen=True)
+class Person:
+    id: int
+    name: str
+    email: str
+
+
+@dataclass(frozen=True)
+class StandingRow:
+    """One trainee in the certifier's queue: where they stand and why."""
+
+    user: Person
+    eligibility: Eligibility
+    standing: Standing
+    block: ReissueBlock | None = None
+    previously_revoked: bool = False
+
+
+@dataclass
+class ListPage(ComputedPage):
+    """One page of a list computed in Python."""
+
+    items: list = field(default_factory=list)
+
+
+@dataclass
+class SchemeQueue:
+    """The certifier's view of a scheme: every trainee who could earn it, by standing."""
+
+    scheme: Scheme
+    rules: SchemeRules
+    page: ListPage
+    counts: dict[str, int]
+    holders: int
+
+
+#: Trainees per page of a scheme's queue.
+QUEUE_PER_PAGE = 50
+
+
+def scheme_queue(
+    scheme: Scheme,
+    *,
+    standing: Standing | None = None,
+    page: int = 1,
+    per_page: int = QUEUE_PER_PAGE,
+    now: datetime | None = None,
+) -> SchemeQueue:
+    """Every trainee enrolled in the scheme's programme, or with anything towards it.
+
+    Holders of a live certificate are counted, not listed. Each trainee is
+    evaluated requirement by requirement; ``standing`` filters; the list is by
+    name. A fixed number of queries whatever the number of trainees.
+    """
+    item = scheme_rules([scheme])[scheme.id]
+    candidates = _candidates(item, enrolled=True)
+    holders = live_holder_ids(scheme)
+    people: list[Person] = []
+    if candidates is not None:
+        people = [
+            Person(*row)
+            for row in db.session.execute(
+                sa.select(User.id, User.name, User.email)
+                .where(User.id.in_(candidates), User.active)
+                .order_by(User.name, User.id)
+            )
+            if row[0] not in holders
+        ]
+    ids = [person.id for person in people]
+    records = load_records([item], ids, now) if ids else {}
+    blocks = reissue_blocks(scheme, ids)
+    revoked = set()
+    if ids:
+        revoked = set(
+            db.session.scalars(
+                sa.select(Certificate.user_id).where(
+                    Certificate.scheme_id == scheme.id,
+                    Certificate.user_id.in_(ids),
+                    Certificate.status == CertificateStatus.REVOKED,
+                )
+            )
+        )
+    rows = []
+    for person in people:
+        result = eligibility.evaluate(item.requirements, records[person.id])
+        block = blocks.get(person.id)
+        rows.append(
+            StandingRow(
+                person,
+                result,
+                eligibility.standing(result, block),
+                block,
+                person.id in revoked,
+            )
+        )
+    counts = {s.value: 0 for s in Standing}
+    for row in rows:
+        counts[row.standing.value] += 1
+    if standing is not None:
+        rows = [row for row in rows if row.standing == standing]
+    per_page = max(1, per_page)
+    pages = max(1, -(-len(rows) // per_page))
+    page = min(max(page, 1), pages)
+    start = (page - 1) * per_page
+    return SchemeQueue(
+        scheme=scheme,
+        rules=item,
+        page=ListPage(
+            page=page, per_page=per_page, total=len(rows), items=rows[start : start + per_page]
+        ),
+        counts=counts,
+        holders=len(holders),
+    )
 
 
 @dataclass(frozen=True)
@@ -397,7 +586,7 @@ def register_page(
         query = query.where(Certificate.status == status)
     if scheme is not None:
         query = query.where(Certificate.scheme_id == scheme.id)
-    return db.paginate(query, page=page, per_page=per_page, error_out=False)
+    return paginate(query, page=page, per_page=per_page)
 
 
 def all_certificates() -> list[Certificate]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 
@@ -22,14 +23,16 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
+from certificates import badges, eligibility, queries, reissue, sharing
 from certificates import operations as ops
-from certificates import queries
+from certificates.design import preview_png, set_signature
+from certificates.eligibility import Standing
 from certificates.forms import (
-    ConfirmForm,
     DesignForm,
     OptionalReasonForm,
     ReasonForm,
     RequirementForm,
+    RevokeForm,
     SchemeForm,
     WaiverForm,
 )
@@ -38,8 +41,11 @@ from courses.assessments.models import Assessment
 from courses.competencies.models import Competency, Framework
 from courses.models import Course, Programme
 from lms.auth.operations import find_user_by_email
+from lms.cors import public_read
 from lms.extensions import db, limiter
+from lms.forms import ConfirmForm
 from lms.models import Role, User
+from lms.paging import page_arg
 from lms.permissions import roles_required
 
 logger = logging.getLogger(__name__)
@@ -240,13 +246,53 @@ def design(code: str):
                 remove_logo=form.remove_logo.data,
                 actor=current_user,
             )
+            set_signature(
+                scheme,
+                form.signature.data,
+                remove=form.remove_signature.data,
+                actor=current_user,
+            )
         except ops.CertificationError as error:
             _fail(error)
         else:
             db.session.commit()
             flash(_("Design of %(code)s saved.", code=scheme.code), "success")
             return redirect(url_for(".design", code=scheme.code))
-    return render_template("certificates/design.html", scheme=scheme, form=form)
+    version = hashlib.sha256(
+        "|".join(
+            [scheme.design_colour, scheme.signatory_name, scheme.signatory_title]
+            + [
+                hashlib.sha256(b or b"").hexdigest()
+                for b in (scheme.design_logo, scheme.signature_image)
+            ]
+        ).encode()
+    ).hexdigest()[:16]
+    return render_template(
+        "certificates/design.html", scheme=scheme, form=form, preview_version=version
+    )
+
+
+@bp.get("/admin/schemes/<code>/design/preview.png")
+@roles_required(Role.ADMIN)
+def design_preview(code: str):
+    """A sample certificate with the scheme's current design, as an image."""
+    scheme = _scheme_or_404(code)
+    response = Response(preview_png(scheme), mimetype="image/png")
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@bp.get("/admin/schemes/<code>/signature")
+@roles_required(Role.ADMIN)
+def signature(code: str):
+    scheme = _scheme_or_404(code)
+    if not scheme.signature_image:
+        abort(404)
+    data = scheme.signature_image
+    response = Response(data, mimetype="image/png" if data.startswith(b"\x89PNG") else "image/jpeg")
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @bp.get("/admin/schemes/<code>/logo")
@@ -303,13 +349,75 @@ def certification():
 @roles_required(Role.CERTIFIER)
 def queue(code: str):
     scheme = _scheme_or_404(code)
+    standing = request.args.get("standing", "", type=str)
+    standing = Standing(standing) if standing in {s.value for s in Standing} else None
     return render_template(
         "certificates/queue.html",
         scheme=scheme,
-        rows=queries.eligible_queue(scheme),
+        queue=queries.scheme_queue(scheme, standing=standing, page=page_arg()),
+        standing=standing.value if standing else "",
         batch=queries.running_batch(scheme),
+        reason_form=ReasonForm(),
+    )
+
+
+@bp.get("/certification/schemes/<code>/issue/<int:user_id>")
+@roles_required(Role.CERTIFIER)
+def issue_confirm(code: str, user_id: int):
+    """What issuing will do, requirement by requirement, before the certifier confirms."""
+    scheme = _scheme_or_404(code)
+    trainee = db.get_or_404(User, user_id)
+    item = queries.scheme_rules([scheme])[scheme.id]
+    record = queries.load_records([item], [trainee.id])[trainee.id]
+    return render_template(
+        "certificates/issue_confirm.html",
+        scheme=scheme,
+        trainee=trainee,
+        eligibility=eligibility.evaluate(item.requirements, record),
+        block=queries.reissue_block(scheme, trainee),
+        live=ops.live_certificate(scheme, trainee),
         confirm=ConfirmForm(),
     )
+
+
+@bp.get("/certification/schemes/<code>/batch")
+@roles_required(Role.CERTIFIER)
+def batch_confirm(code: str):
+    """Who a bulk run will issue to, before the certifier confirms."""
+    scheme = _scheme_or_404(code)
+    pending = queries.running_batch(scheme)
+    rows = queries.eligible_queue(scheme)
+    return render_template(
+        "certificates/batch_confirm.html",
+        scheme=scheme,
+        rows=rows,
+        batch=pending,
+        too_many=len(rows) > SYNC_BATCH_LIMIT,
+        confirm=ConfirmForm(),
+    )
+
+
+@bp.post("/certification/certificates/<code>/clear-reissue")
+@roles_required(Role.CERTIFIER)
+def clear_reissue(code: str):
+    cert = _certificate_or_404(code)
+    form = ReasonForm()
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            for error in errors:
+                flash(error, "danger")
+    else:
+        try:
+            reissue.clear(cert, reason=form.reason.data, actor=current_user)
+        except ops.CertificationError as error:
+            _fail(error)
+        else:
+            db.session.commit()
+            flash(
+                _("%(name)s may be certified again.", name=cert.user.name),
+                "success",
+            )
+    return redirect(url_for(".queue", code=cert.scheme.code))
 
 
 @bp.post("/certification/schemes/<code>/issue/<int:user_id>")
@@ -320,14 +428,26 @@ def issue(code: str, user_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
-        cert = ops.issue_certificate(scheme, trainee, actor=current_user)
+        # Commits its own short writes; the PDF is made in between with no lock held.
+        cert, created = ops.issue_or_get(scheme, trainee, actor=current_user)
     except ops.CertificationError as error:
         _fail(error)
         return redirect(url_for(".queue", code=scheme.code))
     db.session.commit()
-    flash(
-        _("Certificate %(code)s issued to %(name)s.", code=cert.code, name=trainee.name), "success"
-    )
+    if created:
+        flash(
+            _("Certificate %(code)s issued to %(name)s.", code=cert.code, name=trainee.name),
+            "success",
+        )
+    else:  # issued meanwhile, e.g. by another certifier at the same moment
+        flash(
+            _(
+                "%(name)s already holds certificate %(code)s; nothing new was issued.",
+                code=cert.code,
+                name=trainee.name,
+            ),
+            "info",
+        )
     return redirect(url_for(".certificate", code=cert.code))
 
 
@@ -379,7 +499,7 @@ def register():
     status = request.args.get("status", "", type=str)
     if status not in {s.value for s in CertificateStatus}:
         status = ""
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = page_arg()
     return render_template(
         "certificates/register.html",
         pagination=queries.register_page(page=page, status=status or None),
@@ -445,14 +565,26 @@ def reinstate(code: str):
     )
 
 
+@bp.get("/certification/certificates/<code>/revoke")
+@roles_required(Role.CERTIFIER)
+def revoke_confirm(code: str):
+    """What revoking will do, with the reason to give, before the certifier confirms."""
+    cert = _certificate_or_404(code)
+    if cert.status == CertificateStatus.REVOKED:
+        return redirect(url_for(".certificate", code=cert.code))
+    return render_template("certificates/revoke_confirm.html", cert=cert, form=RevokeForm())
+
+
 @bp.post("/certification/certificates/<code>/revoke")
 @roles_required(Role.CERTIFIER)
 def revoke(code: str):
     return _decide(
         code,
-        ReasonForm,
+        RevokeForm,
         _("Certificate revoked."),
-        lambda c, f: ops.revoke(c, reason=f.reason.data, actor=current_user),
+        lambda c, f: ops.revoke(
+            c, reason=f.reason.data, actor=current_user, in_error=f.in_error.data
+        ),
     )
 
 
@@ -489,6 +621,7 @@ def mine():
         certificates=queries.certificates_of(current_user),
         progress=queries.trainee_progress(current_user),
         expiring={c.id for c in queries.nearing_expiry(current_user)},
+        linkedin_url=sharing.linkedin_url,
     )
 
 
@@ -518,10 +651,59 @@ def pdf(code: str):
 
 
 @bp.get("/credentials/<code>.json")
+@public_read
 @limiter.limit(_download_limit)
 def credential(code: str):
     """Return the signed credential as issued (the same bytes the PDF carries)."""
     cert = _certificate_or_404(code)
     response = Response(ops.credential_bytes(cert.credential), mimetype="application/ld+json")
     response.headers["Content-Disposition"] = f'attachment; filename="credential-{cert.code}.json"'
+    return _download_headers(response)
+
+
+#: How long browsers and displayers may keep a badge image, in seconds.
+IMAGE_MAX_AGE = 86400
+
+
+def _png(data: bytes, *, max_age: int, download_name: str | None = None) -> Response:
+    response = send_file(
+        io.BytesIO(data),
+        mimetype="image/png",
+        as_attachment=download_name is not None,
+        download_name=download_name,
+        etag=hashlib.sha256(data).hexdigest(),
+        max_age=max_age,
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@bp.get("/achievements/<code>/image.png")
+@public_read
+def achievement_image(code: str):
+    """Return the badge image of a scheme's achievement (drawn once, then cached)."""
+    scheme = _scheme_or_404(code)
+    response = _png(badges.badge_png(badges.scheme_design(scheme)), max_age=IMAGE_MAX_AGE)
+    response.cache_control.public = True
+    return response
+
+
+@bp.get("/issuer/image.png")
+@public_read
+def issuer_image():
+    """Return the issuer's image (drawn once, then cached)."""
+    response = _png(badges.badge_png(badges.issuer_design()), max_age=IMAGE_MAX_AGE)
+    response.cache_control.public = True
+    return response
+
+
+@bp.get("/credentials/<code>.png")
+@public_read
+@limiter.limit(_download_limit)
+def baked_badge(code: str):
+    """Return the scheme's badge image with the signed credential baked into it."""
+    cert = _certificate_or_404(code)
+    png = badges.badge_png(badges.scheme_design(cert.scheme))
+    baked = badges.bake(png, badges.compact_json(cert.credential))
+    response = _png(baked, max_age=300, download_name=f"badge-{cert.code}.png")
     return _download_headers(response)

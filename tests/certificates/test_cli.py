@@ -67,11 +67,25 @@ def test_keys_rotate(app, db):
     rows = db.session.scalars(sa.select(SigningKey).order_by(SigningKey.id)).all()
     assert len(rows) == 2 and rows[0].public_multikey == old.public_multikey
     assert rows[0].retired_at is not None and rows[1].public_multikey in result.output
+    # Both stay in the DID document, so what the old key signed still verifies anywhere.
+    document = issuer.did_document()
+    did = issuer.issuer_did()
+    assert [m["id"] for m in document["verificationMethod"]] == [
+        f"{did}#{row.public_multikey}" for row in rows
+    ]
+    assert document["assertionMethod"] == [m["id"] for m in document["verificationMethod"]]
 
 
 def test_group_is_exposed_for_other_commands():
     from certificates.cli import certificates_group
 
-    assert {"list", "issue", "issue-batch", "revoke", "suspend", "reinstate", "expire"} <= set(
-        certificates_group.commands
-    )
+    assert {
+        "list",
+        "issue",
+        "issue-batch",
+        "revoke",
+        "suspend",
+        "reinstate",
+        "expire",
+        "refresh-status-lists",
+    } <= set(certificates_group.commands)

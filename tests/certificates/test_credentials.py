@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import json
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -39,10 +38,10 @@ from certificates.credentials.openbadges import (
     validate_schema,
 )
 from certificates.credentials.verification import verify_credential
+from tests.standards import STANDARDS
 
-STANDARDS = Path(__file__).parents[3] / "shared" / "standards"
 BASE = "https://lms.example.org"
-ISSUER_ID = f"{BASE}/issuer"
+ISSUER_ID = "did:web:lms.example.org"
 LIST_URL = f"{BASE}/status-lists/1"
 ISSUED = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
@@ -125,8 +124,8 @@ def signed(issuer_key, method):
     return issue_credential(make_snapshot(), issuer_key, method, ISSUED)
 
 
-def signed_list(key, method, value: int = status_list.ACTIVE) -> dict:
-    bits = status_list.StatusList(status_size=status_list.STATUS_SIZE)
+def signed_list(key, method, value: int = 0) -> dict:
+    bits = status_list.StatusList()
     bits.set(94567, value)
     unsigned = status_list.build_status_list_credential(
         LIST_URL, ISSUER_ID, bits, ISSUED - timedelta(days=30)
@@ -198,6 +197,48 @@ def test_contexts_are_loaded_once_per_loader():
     assert sorted(calls) == sorted([VC_V2_URL, OB_V3_URL])
 
 
+def test_contexts_and_scoped_contexts_are_processed_once_per_loader(
+    monkeypatch, issuer_key, method
+):
+    from pyld.jsonld import JsonLdProcessor
+
+    definitions = []
+    original = JsonLdProcessor._create_term_definition
+
+    def counting(self, *args, **kwargs):
+        definitions.append(args[1] if len(args) > 1 else None)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(JsonLdProcessor, "_create_term_definition", counting)
+    loader = PinnedDocumentLoader()
+    first = build_credential(make_snapshot(name="First"))
+    signing.sign(first, issuer_key, method, ISSUED, loader=loader)
+    assert len(definitions) > 400  # the OB context and its scoped contexts, once
+    definitions.clear()
+    second = build_credential(make_snapshot(name="Second", valid_until=None))
+    signed = signing.sign(second, issuer_key, method, ISSUED, loader=loader)
+    assert definitions == []
+    verified = signing.verify(
+        signed, signing.key_set_resolver({method: issuer_key.public_key()}), loader=loader
+    )
+    assert verified.valid and definitions == []
+    # The same signature as with a loader that processes everything afresh.
+    fresh = signing.sign(second, issuer_key, method, ISSUED, loader=PinnedDocumentLoader())
+    assert fresh == signed
+
+
+def test_signing_refuses_an_undefined_property_with_processed_contexts_cached(issuer_key, method):
+    loader = PinnedDocumentLoader()
+    credential = build_credential(make_snapshot())
+    signing.sign(credential, issuer_key, method, ISSUED, loader=loader)
+    for where in (credential, credential["credentialSubject"]):
+        document = copy.deepcopy(credential)
+        target = document if where is credential else document["credentialSubject"]
+        target["nickname"] = "not in any context"
+        with pytest.raises(signing.SigningError, match="nickname"):
+            signing.sign(document, issuer_key, method, ISSUED, loader=loader)
+
+
 def test_tampered_context_file_is_refused(tmp_path):
     changed = tmp_path / "v2.jsonld"
     changed.write_bytes((CONTEXTS_DIR / "credentials-v2.jsonld").read_bytes() + b" ")
@@ -243,14 +284,13 @@ def test_identity_hash_follows_the_spec_example():
     )
 
 
-def test_status_entry_is_a_single_entry_with_two_bits():
+def test_status_entry_is_a_single_one_bit_revocation_entry():
     entry = build_credential(make_snapshot())["credentialStatus"]
     assert entry["type"] == "BitstringStatusListEntry"
     assert entry["id"] == f"{LIST_URL}#94567"
     assert entry["statusListIndex"] == "94567"
-    assert entry["statusPurpose"] == "message"
-    assert entry["statusSize"] == 2
-    assert [item["status"] for item in entry["statusMessage"]] == ["0x0", "0x1", "0x2", "0x3"]
+    assert entry["statusPurpose"] == "revocation"
+    assert "statusSize" not in entry and "statusMessage" not in entry
 
 
 def test_two_status_entries_fail_the_official_schema():
@@ -428,7 +468,7 @@ def tamper_status_index(doc):
 
 
 def tamper_status_purpose(doc):
-    doc["credentialStatus"]["statusMessage"][2]["message"] = "active"
+    doc["credentialStatus"]["statusPurpose"] = "suspension"
 
 
 def tamper_added_property(doc):
@@ -452,7 +492,7 @@ def tamper_proof_object(doc):
         (tamper_valid_until, [PROOF]),
         (tamper_level, [PROOF]),
         (tamper_status_index, [PROOF]),
-        (tamper_status_purpose, [PROOF]),
+        (tamper_status_purpose, [PROOF, STATUS]),  # and our list serves no such purpose
         # The undefined property is not signed, so the signature still matches: only
         # the lossless check catches it.
         (tamper_added_property, [FORMAT]),
@@ -506,6 +546,13 @@ def test_another_issuer_with_its_own_key_is_not_trusted(resolver, active_list):
     assert STATUS in report.result.failed  # our list is not the other issuer's
 
 
+def test_revoked_fails_the_status_check(signed, resolver, issuer_key, method):
+    report = verify(signed, resolver, signed_list(issuer_key, method, 1))
+    assert report.result.failed == [STATUS]
+    assert report.status == "revoked"
+    assert report.result.get(STATUS).detail == "the credential is revoked"
+
+
 @pytest.mark.parametrize(
     "value, status",
     [
@@ -514,13 +561,34 @@ def test_another_issuer_with_its_own_key_is_not_trusted(resolver, active_list):
         (status_list.REVOKED | status_list.SUSPENDED, "revoked"),
     ],
 )
-def test_revoked_and_suspended_fail_the_status_check(
-    signed, resolver, issuer_key, method, value, status
-):
-    report = verify(signed, resolver, signed_list(issuer_key, method, value))
+def test_earlier_two_bit_message_entries_still_read(issuer_key, value, status):
+    """Credentials issued before the DID: issuer <BASE>/issuer and a two-bit message entry."""
+    old_issuer = f"{BASE}/issuer"
+    old_method = signing.verification_method_id(old_issuer, issuer_key)
+    entry = status_list.status_entry(
+        LIST_URL,
+        94567,
+        purpose=status_list.MESSAGE_PURPOSE,
+        status_size=status_list.MESSAGE_STATUS_SIZE,
+    )
+    snapshot = make_snapshot(
+        issuer=IssuerSnapshot(id=old_issuer, name="Skills4Cities Centre", url=BASE),
+        credential_status=entry,
+    )
+    old = issue_credential(snapshot, issuer_key, old_method, ISSUED)
+    bits = status_list.StatusList(status_size=status_list.MESSAGE_STATUS_SIZE)
+    bits.set(94567, value)
+    unsigned = status_list.build_status_list_credential(
+        LIST_URL, old_issuer, bits, ISSUED, purpose=status_list.MESSAGE_PURPOSE
+    )
+    listed = signing.sign(unsigned, issuer_key, old_method, ISSUED)
+    resolve = signing.key_set_resolver({old_method: issuer_key.public_key()})
+    report = verify(old, resolve, listed)
     assert report.result.failed == [STATUS]
     assert report.status == status
-    assert report.result.get(STATUS).detail == f"the credential is {status}"
+    bits.set(94567, status_list.ACTIVE)
+    unsigned["credentialSubject"]["encodedList"] = bits.encode()
+    assert verify(old, resolve, signing.sign(unsigned, issuer_key, old_method, ISSUED)).valid
 
 
 def test_status_list_must_be_available_and_genuine(
@@ -534,11 +602,9 @@ def test_status_list_must_be_available_and_genuine(
     assert verify(signed, resolver, foreign).result.failed == [STATUS]
 
     edited = copy.deepcopy(active_list)
-    revoked_bits = status_list.StatusList.decode(
-        edited["credentialSubject"]["encodedList"], status_list.STATUS_SIZE
-    )
-    revoked_bits.set(94567, status_list.ACTIVE)
-    revoked_bits.set(1, status_list.REVOKED)
+    revoked_bits = status_list.StatusList.decode(edited["credentialSubject"]["encodedList"])
+    revoked_bits.set(94567, 0)
+    revoked_bits.set(1, 1)
     edited["credentialSubject"]["encodedList"] = revoked_bits.encode()
     report = verify(signed, resolver, edited)
     assert report.result.failed == [STATUS]
@@ -560,3 +626,28 @@ def test_json_that_is_not_a_credential_fails_cleanly(resolver, active_list, docu
     assert not report.valid
     assert FORMAT in report.result.failed
     assert PROOF in report.result.failed
+
+
+def test_an_outcome_that_holds_only_for_a_time_says_so(signed, issuer_key, method, resolver):
+    def report_with_list(valid_until):
+        unsigned = status_list.build_status_list_credential(
+            LIST_URL,
+            ISSUER_ID,
+            status_list.StatusList(),
+            ISSUED - timedelta(days=30),
+            valid_until=valid_until,
+        )
+        listed = signing.sign(unsigned, issuer_key, method, ISSUED - timedelta(days=30))
+        return verify_credential(
+            signed, resolver, now=ISSUED + timedelta(days=1), status_lists={LIST_URL: listed}.get
+        )
+
+    current = report_with_list(ISSUED + timedelta(days=10))
+    assert current.valid and not current.time_dependent
+    lapsed = report_with_list(ISSUED - timedelta(days=1))
+    assert lapsed.status == "unknown" and lapsed.time_dependent
+    # Other failures of the status check are not a matter of time.
+    unavailable = verify_credential(
+        signed, resolver, now=ISSUED + timedelta(days=1), status_lists={}.get
+    )
+    assert not unavailable.time_dependent

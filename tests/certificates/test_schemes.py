@@ -174,3 +174,56 @@ def test_logo_over_512_kb_is_refused():
 
     with pytest.raises(ops.CertificationError, match="512 KB"):
         ops.check_logo(b"\xff\xd8\xff" + b"0" * (512 * 1024))
+
+
+def test_signature_image_is_uploaded_previewed_and_printed(client, db, login_as, world, qualify):
+    from pypdf import PdfReader
+
+    from certificates import operations as ops
+    from lms.models import AuditLog
+
+    login_as(world.admin)
+    page = client.get(f"/admin/schemes/{world.scheme.code}/design").text
+    assert "<script>" not in page.split("</main>")[0]
+    preview_url = f"/admin/schemes/{world.scheme.code}/design/preview.png"
+    assert preview_url in page
+    before = client.get(preview_url)
+    assert before.status_code == 200 and before.mimetype == "image/png"
+    assert Image.open(io.BytesIO(before.data)).size[0] == 1200
+
+    signature = _image("PNG", size=(300, 90))
+    response = _design(client, world, signature=(io.BytesIO(signature), "signature.png"))
+    assert response.status_code == 302
+    db.session.refresh(world.scheme)
+    assert world.scheme.signature_image == signature
+    assert client.get(f"/admin/schemes/{world.scheme.code}/signature").data == signature
+    assert db.session.scalar(sa.select(AuditLog.id).where(AuditLog.action == "scheme.signature"))
+    after = client.get(preview_url)
+    assert after.data != before.data  # the preview shows the new signature
+    page = client.get(f"/admin/schemes/{world.scheme.code}/design").text
+    assert f"/admin/schemes/{world.scheme.code}/signature" in page
+
+    # Issued certificates carry it: one more image on the page than without.
+    images = {}
+    for name, value in (("with", signature), ("without", None)):
+        world.scheme.signature_image = value
+        holder = qualify(_trainee(db, name), world)
+        cert = ops.issue_certificate(world.scheme, holder, actor=world.certifier)
+        xobjects = PdfReader(io.BytesIO(cert.pdf)).pages[0]["/Resources"].get("/XObject", {})
+        images[name] = len(xobjects)
+    assert images["with"] == images["without"] + 1
+
+    # Removing it takes it off; only admins reach the preview.
+    assert _design(client, world, remove_signature="y").status_code == 302
+    db.session.refresh(world.scheme)
+    assert world.scheme.signature_image is None
+    login_as(world.certifier)
+    assert client.get(preview_url).status_code == 403
+
+
+def _trainee(db, name):
+    from lms.auth.operations import create_user
+
+    user = create_user(email=f"{name}@example.org", name=f"Trainee {name}", password=None)
+    db.session.flush()
+    return user

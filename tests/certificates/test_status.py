@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import gzip
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -9,11 +11,13 @@ import sqlalchemy as sa
 
 from certificates import issuer, queries
 from certificates import operations as ops
-from certificates.credentials.status_list import read_status
+from certificates.credentials.status_list import MIN_ENTRIES, permuted_index, read_status
 from certificates.credentials.verification import verify_credential
 from certificates.models import Certificate, StatusList
+from certificates.verify import service
 from lms.models import AuditLog
 from tests.certificates.test_issuance import NOW, status_source
+from tests.conftest import count_queries
 
 
 @pytest.fixture
@@ -32,16 +36,26 @@ def _verify(db, cert, now=NOW):
     )
 
 
-def test_suspend_and_reinstate(db, world, cert):
-    version = db.session.get(StatusList, cert.status_list_id).version
+def test_suspension_is_the_registers_and_leaves_the_published_list_alone(db, world, cert):
+    row = db.session.get(StatusList, cert.status_list_id)
+    version, published = row.version, row.credential
     ops.suspend(cert, reason="Complaint under review", actor=world.certifier, now=NOW)
-    assert cert.status == "suspended" and _entry_status(db, cert) == "suspended"
-    report = _verify(db, cert)
+    assert cert.status == "suspended" and _entry_status(db, cert) == "active"
+    assert row.version == version and row.credential == published
+    assert _verify(db, cert).valid  # what the list says: not revoked
+    # Our verifier reports it from the register.
+    report = service.verify_code(cert.code)
     assert not report.valid and report.status == "suspended"
-    assert db.session.get(StatusList, cert.status_list_id).version == version + 1
     ops.reinstate(cert, actor=world.certifier, now=NOW)
     assert cert.status == "active" and _entry_status(db, cert) == "active"
-    assert _verify(db, cert).valid
+    assert service.verify_code(cert.code).valid
+
+
+def test_revoking_a_suspended_certificate_sets_its_bit(db, world, cert):
+    ops.suspend(cert, reason="Complaint under review", actor=world.certifier, now=NOW)
+    ops.revoke(cert, reason="Complaint upheld", actor=world.certifier, now=NOW)
+    assert _entry_status(db, cert) == "revoked"
+    assert _verify(db, cert).status == "revoked"
 
 
 def test_revoke_keeps_row_and_reason(db, world, cert):
@@ -119,3 +133,111 @@ def test_status_list_credential_is_signed_by_the_issuer(db, cert):
     assert datetime.fromisoformat(row.credential["validFrom"].replace("Z", "+00:00")) <= (
         datetime.now(UTC)
     )
+
+
+def _plain_bit(list_credential: dict, index: int) -> int:
+    """Read one bit as any checker does: base64url (multibase 'u'), gunzip, bit 0 leftmost."""
+    encoded = list_credential["credentialSubject"]["encodedList"]
+    assert encoded.startswith("u")
+    body = encoded[1:]
+    raw = gzip.decompress(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    assert len(raw) * 8 >= 131_072
+    return (raw[index // 8] >> (7 - index % 8)) & 1
+
+
+def test_revocation_sets_the_bit_in_the_served_list_at_once(client, db, world, cert):
+    entry = cert.credential["credentialStatus"]
+    assert entry["statusPurpose"] == "revocation" and "statusSize" not in entry
+    url = "/" + entry["statusListCredential"].split("/", 3)[3]
+    index = int(entry["statusListIndex"])
+    db.session.commit()  # as the issuing request did: a GET only reads
+    before = client.get(url).get_json()
+    assert _plain_bit(before, index) == 0
+    ops.revoke(cert, reason="Exam taken by another person", actor=world.certifier)
+    db.session.commit()
+    after = client.get(url).get_json()
+    assert _plain_bit(after, index) == 1
+    assert after["credentialSubject"]["statusPurpose"] == "revocation"
+    assert after["issuer"] == issuer.issuer_did() == cert.credential["issuer"]["id"]
+    assert after["proof"][0]["verificationMethod"].startswith(issuer.issuer_did() + "#")
+    # Only that bit: the list is otherwise empty.
+    assert sum(_plain_bit(after, i) for i in range(index - 8, index + 8)) == 1
+
+
+def _moment(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def test_status_lists_carry_a_short_validity_window(app, db, cert):
+    row = db.session.get(StatusList, cert.status_list_id)
+    credential = row.credential
+    start, end = _moment(credential["validFrom"]), _moment(credential["validUntil"])
+    assert end - start == timedelta(hours=24) and row.valid_until == end
+    app.config["STATUS_LIST_VALIDITY_HOURS"] = 2
+    try:
+        row.valid_until = None
+        assert ops.refresh_status_list(row, NOW)
+        assert _moment(row.credential["validUntil"]) - NOW == timedelta(hours=2)
+        app.config["STATUS_LIST_VALIDITY_HOURS"] = "a day"
+        with pytest.raises(ops.CertificationError, match="number of hours"):
+            ops.status_list_validity()
+        app.config["STATUS_LIST_VALIDITY_HOURS"] = 0
+        with pytest.raises(ops.CertificationError, match="more than zero"):
+            ops.status_list_validity()
+    finally:
+        del app.config["STATUS_LIST_VALIDITY_HOURS"]
+
+
+def test_lists_are_re_signed_before_they_lapse(app, db, cert):
+    row = db.session.get(StatusList, cert.status_list_id)
+    end = row.valid_until
+    # More than half of the window left: nothing to do.
+    assert ops.refresh_status_lists(end - timedelta(hours=13)) == 0
+    later = end - timedelta(hours=11)
+    assert ops.refresh_status_lists(later) == 1
+    assert row.valid_until == later + timedelta(hours=24)
+    assert _moment(row.credential["validFrom"]) == later
+    assert verify_credential(
+        cert.credential, issuer.key_resolver(), now=later, status_lists=status_source(db)
+    ).valid
+    # The command a scheduler runs re-signs what is due by now (this list, signed in 2025).
+    result = app.test_cli_runner().invoke(args=["certificates", "refresh-status-lists"])
+    assert result.exit_code == 0 and "1 status lists re-signed." in result.output
+    assert row.valid_until > datetime.now(UTC) + timedelta(hours=23)
+
+
+def test_a_served_list_near_its_end_is_re_signed(client, db, cert):
+    row = db.session.get(StatusList, cert.status_list_id)
+    stale = row.credential["validUntil"]  # signed at NOW, in 2025
+    served = client.get(f"/status-lists/{row.id}").get_json()
+    assert _moment(served["validUntil"]) > datetime.now(UTC) + timedelta(hours=23)
+    assert served["validUntil"] != stale
+
+
+def test_status_indexes_come_from_a_counter_in_constant_queries(app, db, world, cert):
+    row = db.session.get(StatusList, cert.status_list_id)
+    assert row.allocated == 1
+    key = bytes.fromhex(row.index_key)
+    assert cert.status_index == permuted_index(key, 0)
+
+    def allocation_queries() -> int:
+        with count_queries(app) as counter:
+            ops.allocate_status_index(NOW)
+        return counter.count
+
+    first = allocation_queries()
+    for _ in range(50):
+        ops.allocate_status_index(NOW)
+    assert allocation_queries() == first
+    db.session.refresh(row)
+    assert row.allocated == 53
+
+
+def test_a_full_list_makes_way_for_a_new_one(db, cert):
+    row = db.session.get(StatusList, cert.status_list_id)
+    row.allocated = MIN_ENTRIES
+    db.session.flush()
+    new_row, index = ops.allocate_status_index(NOW)
+    assert new_row.id != row.id and new_row.allocated == 1
+    assert new_row.purpose == "revocation" and new_row.index_key != row.index_key
+    assert index == permuted_index(bytes.fromhex(new_row.index_key), 0)

@@ -13,13 +13,15 @@ from hypothesis import strategies as st
 from certificates.credentials import status_list
 from certificates.credentials.jsonld import check_lossless
 from certificates.credentials.status_list import (
+    MESSAGE_PURPOSE,
+    MESSAGE_STATUS_SIZE,
     MIN_ENTRIES,
     REVOKED,
     SUSPENDED,
     StatusList,
     StatusListError,
-    allocate_index,
     build_status_list_credential,
+    permuted_index,
     read_status,
     status_entry,
 )
@@ -145,30 +147,81 @@ def test_malformed_lists_are_refused(encoded, message):
         StatusList.decode(encoded)
 
 
-def test_allocate_index_is_random_and_avoids_used_indexes():
-    drawn = {allocate_index(set()) for _ in range(20)}
-    assert len(drawn) > 15
-    assert all(0 <= index < MIN_ENTRIES for index in drawn)
-    used = set(range(MIN_ENTRIES)) - {1234}
-    assert allocate_index(used, attempts=MIN_ENTRIES * 20) == 1234
-    with pytest.raises(StatusListError, match="full"):
-        allocate_index(set(range(MIN_ENTRIES)), attempts=10)
+def test_permuted_indexes_are_a_shuffle_of_the_whole_list():
+    key = bytes(range(32))
+    # Every entry once, no collisions: shown on a smaller list of an odd size (the
+    # permutation is the same construction for every size, cycle-walking included).
+    small = [permuted_index(key, position, 5000) for position in range(5000)]
+    assert sorted(small) == list(range(5000))
+    indexes = [permuted_index(key, position) for position in range(2000)]
+    assert len(set(indexes)) == len(indexes)
+    assert all(0 <= index < MIN_ENTRIES for index in indexes)
+    assert indexes[:20] != list(range(20))  # and not in the order of issue
+    assert max(indexes[:20]) - min(indexes[:20]) > 1000
+    # Another key, another order; the same key, the same order.
+    assert [permuted_index(b"other", p) for p in range(20)] != indexes[:20]
+    assert [permuted_index(key, p) for p in range(20)] == indexes[:20]
 
 
-def test_status_list_credential_is_lossless_under_the_vc_context():
-    bits = StatusList(status_size=2)
+@pytest.mark.parametrize("size", [MIN_ENTRIES, 2 * MIN_ENTRIES, MIN_ENTRIES + 1000])
+def test_permuted_indexes_fit_lists_of_any_size(size):
+    indexes = {permuted_index(b"k", position, size) for position in range(0, size, 97)}
+    assert all(0 <= index < size for index in indexes)
+    assert len(indexes) == len(range(0, size, 97))
+    with pytest.raises(StatusListError, match="outside"):
+        permuted_index(b"k", size, size)
+
+
+def test_new_entries_are_one_bit_revocation_entries():
+    entry = status_entry(LIST_URL, 7)
+    assert entry == {
+        "id": f"{LIST_URL}#7",
+        "type": "BitstringStatusListEntry",
+        "statusPurpose": "revocation",
+        "statusListIndex": "7",
+        "statusListCredential": LIST_URL,
+    }
+
+
+def test_earlier_message_lists_still_read():
+    bits = StatusList(status_size=MESSAGE_STATUS_SIZE)
     bits.set(9, REVOKED)
+    bits.set(11, SUSPENDED)
     credential = build_status_list_credential(
-        LIST_URL, "https://lms.example.org/issuer", bits, datetime(2025, 1, 1, tzinfo=UTC)
+        LIST_URL,
+        "https://lms.example.org/issuer",
+        bits,
+        datetime(2025, 1, 1, tzinfo=UTC),
+        purpose=MESSAGE_PURPOSE,
     )
     check_lossless(credential)
     assert credential["type"] == ["VerifiableCredential", "BitstringStatusListCredential"]
     subject = credential["credentialSubject"]
     assert subject["type"] == "BitstringStatusList"
     assert subject["statusPurpose"] == "message"
+    assert "validUntil" not in credential
     assert credential["validFrom"] == "2025-01-01T00:00:00Z"
+    entry = status_entry(LIST_URL, 9, purpose=MESSAGE_PURPOSE, status_size=MESSAGE_STATUS_SIZE)
+    assert read_status(entry, credential).message == "revoked"
+    assert read_status({**entry, "statusListIndex": "10"}, credential).message == "active"
+    assert read_status({**entry, "statusListIndex": "11"}, credential).message == "suspended"
+
+
+def test_revocation_list_credential_is_lossless_and_carries_its_window():
+    bits = StatusList()
+    bits.set(9)
+    credential = build_status_list_credential(
+        LIST_URL,
+        "did:web:lms.example.org",
+        bits,
+        datetime(2025, 1, 1, tzinfo=UTC),
+        valid_until=datetime(2025, 1, 2, tzinfo=UTC),
+    )
+    check_lossless(credential)
+    assert credential["credentialSubject"]["statusPurpose"] == "revocation"
+    assert credential["validUntil"] == "2025-01-02T00:00:00Z"
     assert read_status(status_entry(LIST_URL, 9), credential).message == "revoked"
-    assert read_status(status_entry(LIST_URL, 10), credential).message == "active"
+    assert read_status(status_entry(LIST_URL, 8), credential).message == "active"
 
 
 def test_one_bit_revocation_and_suspension_lists():
@@ -197,7 +250,7 @@ def test_one_bit_revocation_and_suspension_lists():
 )
 def test_entries_that_do_not_fit_the_list_are_refused(entry_changes, message):
     credential = build_status_list_credential(
-        LIST_URL, "urn:x", StatusList(status_size=2), datetime(2025, 1, 1, tzinfo=UTC)
+        LIST_URL, "urn:x", StatusList(), datetime(2025, 1, 1, tzinfo=UTC)
     )
     entry = {**status_entry(LIST_URL, 1), **entry_changes}
     with pytest.raises(StatusListError, match=message):
@@ -205,7 +258,9 @@ def test_entries_that_do_not_fit_the_list_are_refused(entry_changes, message):
 
 
 def test_status_messages_cover_every_value():
-    entry = status_list.status_entry(LIST_URL, 1)
+    entry = status_list.status_entry(
+        LIST_URL, 1, purpose=MESSAGE_PURPOSE, status_size=MESSAGE_STATUS_SIZE
+    )
     assert {item["status"]: item["message"] for item in entry["statusMessage"]} == {
         "0x0": "active",
         "0x1": "suspended",

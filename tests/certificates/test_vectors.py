@@ -16,8 +16,8 @@ from certificates.credentials.jsonld import (
     canonize,
 )
 from certificates.credentials.openbadges import validate_schema
+from tests.standards import STANDARDS
 
-STANDARDS = Path(__file__).parents[3] / "shared" / "standards"
 VECTORS = STANDARDS / "test-vectors"
 W3C = VECTORS / "w3c-eddsa-rdfc-2022"
 OB3 = VECTORS / "1edtech-ob3"

@@ -213,3 +213,65 @@ def test_public_verify_is_in_the_document(call, client, cert):
     broken = client.post("/api/v1/verify", data=b"{", content_type="application/json")
     assert_matches_openapi(broken)
     assert broken.status_code == 422
+
+
+def test_revoking_in_error_through_the_api_blocks_a_new_certificate(call, db, cert):
+    from certificates import operations as ops
+    from certificates import queries
+
+    url = f"/api/v1/certificates/{cert.code}/revoke"
+    bad = call("certifier-certify", "POST", url, json={"reason": "x", "in_error": "perhaps"})
+    assert bad.status_code == 422
+    body = call(
+        "certifier-certify", "POST", url, json={"reason": "Wrong exam sheet", "in_error": True}
+    )
+    assert body.status_code == 200
+    db.session.refresh(cert)
+    assert cert.revoked_in_error
+    assert queries.reissue_block(cert.scheme, cert.user) is not None
+    with pytest.raises(ops.CertificationError, match="issued in error"):
+        ops.issue_certificate(cert.scheme, cert.user, actor=None)
+
+
+class Killed(BaseException):
+    """The worker dies: nothing after this runs, no handler answers."""
+
+
+def test_a_key_left_by_a_worker_killed_while_rendering_is_freed_later(
+    call, db, world, people, monkeypatch
+):
+    from datetime import timedelta
+
+    from lms.api import idempotency
+    from lms.api.models import IdempotencyRecord
+
+    body = {"scheme": world.scheme.code, "user_id": people["trainee"].id}
+    headers = {"Idempotency-Key": "killed-while-rendering"}
+
+    def killed(draft):
+        raise Killed
+
+    # The first write commits the key's placeholder; the worker dies while rendering,
+    # before anything could free the key again.
+    monkeypatch.setattr(ops, "_make", killed)
+    monkeypatch.setattr(idempotency, "_release", lambda record_id: None)
+    with pytest.raises(Killed):
+        call("certifier-certify", "POST", "/api/v1/certificates", json=body, headers=headers)
+    db.session.rollback()
+    monkeypatch.undo()
+    assert certificates(db) == 0
+    record = db.session.scalar(sa.select(IdempotencyRecord))
+    assert record.response_status is None
+
+    soon = call("certifier-certify", "POST", "/api/v1/certificates", json=body, headers=headers)
+    assert soon.status_code == 409, soon.get_data(as_text=True)
+    assert "still being processed" in soon.get_data(as_text=True)
+
+    record.created_at -= idempotency.ABANDONED_AFTER + timedelta(seconds=1)
+    db.session.commit()
+    later = call("certifier-certify", "POST", "/api/v1/certificates", json=body, headers=headers)
+    assert later.status_code == 201, later.get_data(as_text=True)
+    assert certificates(db) == 1
+    replay = call("certifier-certify", "POST", "/api/v1/certificates", json=body, headers=headers)
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    assert replay.get_json()["code"] == later.get_json()["code"]

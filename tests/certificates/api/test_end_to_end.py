@@ -14,7 +14,7 @@ from tests.courses.quizzes.conftest import question_data
 
 def _token_from_account_page(client, login_as, user, scopes) -> dict:
     """Create a token on the account page as ``user`` and return its Bearer headers."""
-    login_as(user)
+    login_as(user, password_confirmed=True)  # as right after typing the password
     form = {
         "name": "integration script",
         "scopes": list(scopes),
