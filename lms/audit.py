@@ -2,6 +2,7 @@
 
 import logging
 
+from blinker import Namespace
 from flask import has_request_context
 from flask_login import current_user
 
@@ -9,6 +10,10 @@ from lms.extensions import db
 from lms.models import AuditLog, User
 
 logger = logging.getLogger(__name__)
+
+#: Sent with ``(entry, obj=...)`` for every row added: other packages react to what
+#: happened (notifications) without the operations knowing about them.
+recorded = Namespace().signal("audit-recorded")
 
 
 def record(action: str, obj, *, actor: User | None = None, **data) -> AuditLog:
@@ -31,4 +36,5 @@ def record(action: str, obj, *, actor: User | None = None, **data) -> AuditLog:
         entry.object_id,
         getattr(actor, "id", None),
     )
+    recorded.send(entry, obj=obj)
     return entry

@@ -33,6 +33,13 @@ def register_demo_loader(app: Flask, loader: Callable[[], list[dict]]) -> None:
         loaders.append(loader)
 
 
+def register_generator(app: Flask, step: Callable) -> None:
+    """Add a step of ``lms generate``; steps run in order, each given the shared run."""
+    steps = app.extensions.setdefault("lms_generators", [])
+    if step not in steps:
+        steps.append(step)
+
+
 @click.group("users")
 def users_group() -> None:
     """Manage user accounts."""
@@ -104,6 +111,81 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
     run_simple(host, port, current_app._get_current_object(), threaded=True)
 
 
+@click.command("generate")
+@click.option(
+    "--size",
+    type=click.Choice(["XS", "S", "M", "L"], case_sensitive=False),
+    default="S",
+    show_default=True,
+    help="XS: 60 users; S: 1,000 users, 10 courses; M: 10,000, 100; L: 50,000, 250.",
+)
+@click.option("--scale", type=float, default=1.0, show_default=True, help="Multiply the size.")
+@click.option("--seed", type=int, default=1, show_default=True, help="Same seed, same site.")
+@click.option("--force", is_flag=True, help="Add a generated site beside data that is not.")
+@with_appcontext
+def generate_command(size: str, scale: float, seed: int, force: bool) -> None:
+    """Create or upgrade the database and fill it with a generated site of SIZE."""
+    import time
+
+    from flask_migrate import upgrade
+
+    from lms.generate import PASSWORD, SIZES, GenerationRefused, generate, scaled
+
+    if scale <= 0:
+        raise click.BadParameter("must be positive", param_hint="--scale")
+    upgrade()
+    chosen = scaled(SIZES[size.upper()], scale)
+    started = time.perf_counter()
+    try:
+        run = generate(
+            chosen,
+            seed,
+            current_app.extensions.get("lms_generators", []),
+            force=force,
+            progress=click.echo,
+        )
+    except GenerationRefused as error:
+        db.session.rollback()
+        raise click.ClickException(error.message) from error
+    click.echo(
+        f"\nGenerated size {chosen.name} (seed {seed}) in {time.perf_counter() - started:.1f} s:"
+    )
+    for table, count in sorted(run.counts.items()):
+        click.echo(f"  {table:<28} {count:>10,}")
+    click.echo(f"Every generated account has the password {PASSWORD}")
+
+
+@click.command("backup")
+@click.argument("archive", type=click.Path(dir_okay=False, writable=True))
+@with_appcontext
+def backup_command(archive: str) -> None:
+    """Write the database and instance files (keys, secrets, uploads) to ARCHIVE (.tar.gz)."""
+    from lms.backup import BackupError, create_backup
+
+    try:
+        manifest = create_backup(archive)
+    except BackupError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"Backed up {len(manifest['files'])} files to {archive}")
+
+
+@click.command("restore")
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def restore_command(archive: str) -> None:
+    """Restore ARCHIVE into this EMPTY instance and database, after checking every file's sha256."""
+    from lms.backup import BackupError, restore_backup
+
+    try:
+        manifest = restore_backup(archive)
+    except BackupError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"Restored {len(manifest['files'])} files from {archive}")
+
+
 def register_commands(app: Flask) -> None:
     app.cli.add_command(users_group)
     app.cli.add_command(demo_command)
+    app.cli.add_command(generate_command)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)

@@ -1,8 +1,22 @@
 """Language choice and bilingual (English/Bulgarian) model fields."""
 
+from datetime import date as date_type
+from datetime import datetime
+
+from babel import dates as babel_dates
 from flask import current_app, has_request_context, request, session
-from flask_babel import get_locale
+from flask_babel import get_locale, to_user_timezone
 from flask_login import current_user
+
+
+def N_(msgid: str) -> str:
+    """Mark ``msgid`` for translation where it is defined; it is translated where shown.
+
+    For sentences made without a request (verification on the command line, workers)
+    that pages later show in the reader's language: code keeps the msgid and its
+    parameters and calls ``gettext`` when it renders them.
+    """
+    return msgid
 
 
 def select_locale() -> str:
@@ -37,3 +51,38 @@ class Bilingual:
             if value.strip():
                 return value
         return getattr(self, f"{field}_en") or ""
+
+
+# --- dates: one style per context --------------------------------------------------
+#
+# Pages show a calendar day as ``|date`` ("7 Dec 2026" in English) and a moment
+# something happened or will happen as ``|datetime`` (the date and the time without
+# seconds, in the centre's time zone). ISO 8601 is for machine output only (CSV,
+# JSON, ``<time datetime>``).
+
+
+def format_day(value: date_type | datetime | None) -> str:
+    """A calendar day in the reader's language; a moment is first put in local time."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = to_user_timezone(value) if value.tzinfo else value
+    return babel_dates.format_date(value, "medium", locale=get_locale())
+
+
+def format_moment(value: datetime | None) -> str:
+    """A moment as the local date and the time of day, without seconds."""
+    if value is None:
+        return ""
+    locale = get_locale()
+    if value.tzinfo:
+        value = to_user_timezone(value)
+    day = babel_dates.format_date(value, "medium", locale=locale)
+    time = babel_dates.format_time(value, "short", locale=locale)
+    pattern = babel_dates.get_datetime_format("medium", locale=locale)
+    return pattern.replace("'", "").replace("{0}", time).replace("{1}", day)
+
+
+def register_filters(app) -> None:
+    app.add_template_filter(format_day, "date")
+    app.add_template_filter(format_moment, "datetime")

@@ -36,7 +36,12 @@ def build_message(to: str, subject: str, body: str) -> EmailMessage:
 
 def send_mail(to: str, subject: str, body: str) -> Path | None:
     """Send a message; without MAIL_SERVER write it to the outbox and return the file."""
-    message = build_message(to, subject, body)
+    return deliver(build_message(to, subject, body))
+
+
+def deliver(message: EmailMessage) -> Path | None:
+    """Send a built message over SMTP, or write it to the outbox (returned) without MAIL_SERVER."""
+    subject, to = message["Subject"], message["To"]
     config = current_app.config
     if config.get("MAIL_SERVER"):
         _send_smtp(message)
@@ -47,7 +52,13 @@ def send_mail(to: str, subject: str, body: str) -> Path | None:
     # Time first, so a directory listing sorts the messages in the order they were sent.
     name = f"{utcnow():%Y%m%dT%H%M%S%fZ}-{secrets.token_hex(4)}.eml"
     path = folder / name
-    path.write_bytes(message.as_bytes())
+    # Whole or not at all: on a full disk a half-written message must not look sent.
+    partial = folder / (name + ".part")
+    try:
+        partial.write_bytes(message.as_bytes())
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
     logger.info("mail %r to %s written to %s", subject, to, path)
     return path
 

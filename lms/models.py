@@ -21,6 +21,8 @@ class Role(enum.StrEnum):
     CERTIFIER = "certifier"
     EMPLOYER = "employer"
     ADMIN = "admin"
+    # Reads the centre's reports (aggregates only) and nothing else.
+    MANAGER = "manager"
 
 
 ROLE_VALUES = tuple(r.value for r in Role)
@@ -56,8 +58,22 @@ class User(UserMixin, db.Model):
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
         return self.active
 
+    # Flask-Login compares users by get_id(), which names a session here, not a person:
+    # compare rows by identity, as SQLAlchemy's identity map does.
+    __eq__ = object.__eq__
+    __ne__ = object.__ne__
+    __hash__ = object.__hash__
+
     def get_id(self) -> str:
-        return f"{self.id}:{self.security_stamp}"
+        """Return what Flask-Login stores in the session and the remember cookie.
+
+        It is the secret of the server-side session record that ``lms.auth.sessions.start``
+        created for this log-in, so ending the record ends both cookies.
+        """
+        key = getattr(self, "_session_key", None)
+        if key is None:
+            raise RuntimeError("start a session with lms.auth.sessions.start before logging in")
+        return key
 
     @property
     def roles(self) -> frozenset[Role]:
@@ -84,7 +100,7 @@ class UserRole(db.Model):
     __tablename__ = "user_roles"
     __table_args__ = (
         sa.CheckConstraint(
-            "role IN ('trainee', 'instructor', 'certifier', 'employer', 'admin')",
+            "role IN ('trainee', 'instructor', 'certifier', 'employer', 'admin', 'manager')",
             name="role_known",
         ),
     )
@@ -97,6 +113,40 @@ class UserRole(db.Model):
 
     def __repr__(self) -> str:
         return f"<UserRole {self.user_id} {self.role}>"
+
+
+class UserSession(db.Model):
+    """One log-in on one device; the cookies name it, and ending it ends them."""
+
+    __tablename__ = "user_sessions"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "end_reason IN ('logout', 'ended', 'password', 'deactivated')", name="end_reason_known"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # sha256 of the secret in the cookies: a copy of the table opens no session.
+    secret_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    remember: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    address: Mapped[str | None] = mapped_column(sa.String(45))
+    user_agent: Mapped[str | None] = mapped_column(sa.String(300))
+    # When the password was last typed in this session (log-in or confirmation).
+    password_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    end_reason: Mapped[str | None] = mapped_column(sa.String(20))
+
+    user: Mapped[User] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<UserSession {self.id} user={self.user_id}>"
+
+    def is_open(self, now: datetime) -> bool:
+        return self.ended_at is None and self.expires_at > now
 
 
 class AuditLog(db.Model):

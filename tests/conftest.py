@@ -11,12 +11,17 @@ import itertools
 import os
 import re
 import secrets
+import shutil
 from contextlib import ExitStack
+from email import message_from_bytes
+from email.policy import default as default_policy
+from pathlib import Path
 from unittest import mock
 
 import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
+from hypothesis import settings
 from itsdangerous import URLSafeTimedSerializer
 
 from lms import create_app
@@ -25,6 +30,11 @@ from lms.extensions import limiter
 from lms.models import Role
 
 TEST_DATABASE_URL = os.environ.get("LMS_TEST_DATABASE_URL")
+
+# Property tests judge outcomes, never time: a shared, loaded machine must not fail
+# an example for being slow (performance is measured in bench/, not here).
+settings.register_profile("lms", deadline=None)
+settings.load_profile("lms")
 
 
 class Client(FlaskClient):
@@ -59,11 +69,14 @@ def _app(tmp_path_factory):
     config = {
         "TESTING": True,
         "INSTANCE_PATH": str(instance),
-        "SECRET_KEY": "test-secret-key",
+        "SECRET_KEY": "test-secret-key-" * 4,
         "SQLALCHEMY_DATABASE_URI": TEST_DATABASE_URL or f"sqlite:///{instance / 'test.sqlite3'}",
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # fast; production uses scrypt
         "BASE_URL": "http://localhost",
         "SERVER_NAME": None,
+        # One process: counters in memory, emptied before each test.
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "RATELIMIT_MEMORY_ALLOWED": True,
     }
     app = create_app(config)
     app.test_client_class = Client
@@ -148,15 +161,30 @@ def make_user(db):
 def login_as(client, make_user):
     """Log the test client in: ``login_as(Role.ADMIN)`` or ``login_as(user)``; returns the user."""
 
-    def login(who):
+    def login(who, *, password_confirmed=False):
         user = who if not isinstance(who, (Role, str)) else make_user(roles=[Role(who)])
-        _db.session.commit()  # inside the test's outer transaction
-        with client.session_transaction() as session:
-            session["_user_id"] = user.get_id()
-            session["_fresh"] = True
+        sign_in(client, user, password_confirmed=password_confirmed)
         return user
 
     return login
+
+
+def sign_in(client, user, *, password_confirmed=False) -> None:
+    """Log ``client`` in as ``user`` without the log-in form: open a session and set its cookie.
+
+    ``password_confirmed`` makes it a session where the password was just typed.
+    """
+    from lms.auth import sessions
+
+    # A POST, as the log-in form is: opening a session writes.
+    with client.application.test_request_context("/login", method="POST"):
+        sessions.start(
+            user, address="127.0.0.1", user_agent="pytest", password_confirmed=password_confirmed
+        )
+    _db.session.commit()  # inside the test's outer transaction
+    with client.session_transaction() as session:
+        session["_user_id"] = user.get_id()
+        session["_fresh"] = True
 
 
 def extract_csrf(html: str) -> str:
@@ -190,3 +218,17 @@ class _QueryCounter:
 
     def __exit__(self, *exc):
         sa.event.remove(self.engine, "before_cursor_execute", self._on_execute)
+
+
+@pytest.fixture
+def outbox(app):
+    """Read the messages written to the instance outbox during the test."""
+    folder = Path(app.instance_path) / "outbox"
+    shutil.rmtree(folder, ignore_errors=True)
+
+    def messages():
+        paths = sorted(folder.glob("*.eml"))
+        return [message_from_bytes(p.read_bytes(), policy=default_policy) for p in paths]
+
+    yield messages
+    shutil.rmtree(folder, ignore_errors=True)

@@ -16,6 +16,7 @@ import pytest
 from flask import current_app
 
 from lms.auth.operations import find_user_by_email
+from tests.conftest import sign_in
 
 ACCOUNTS = [
     "admin@example.org",
@@ -69,16 +70,15 @@ def _crawl(client, start: str) -> dict[str, int]:
 
 @pytest.mark.parametrize("email", ACCOUNTS)
 @pytest.mark.parametrize("language", ["en", "bg"])
-def test_every_linked_page_renders(demo, client, email, language):
+def test_every_linked_page_renders(demo, client, db, email, language):
     if email is not None:
         user = find_user_by_email(email)
-        with client.session_transaction() as session:
-            session["_user_id"] = user.get_id()
-            session["_fresh"] = True
+        sign_in(client, user)
     with client.session_transaction() as session:
         session["locale"] = language
     if email is not None:
         user.locale = language
+        db.session.flush()  # the pages only read: the account is saved before they are asked
     seen = _crawl(client, "/")
     assert len(seen) > 5
     # No link leads a person to a page that refuses them or does not exist.

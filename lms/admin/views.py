@@ -14,6 +14,7 @@ from lms.auth import operations as ops
 from lms.auth.forms import ROLE_LABELS
 from lms.extensions import db
 from lms.models import Role, User
+from lms.paging import page_arg, paginate
 from lms.permissions import roles_required
 
 logger = logging.getLogger(__name__)
@@ -29,10 +30,10 @@ def users():
     search = form.q.data if not form.q.errors else None
     role = form.role.data if not form.role.errors else None
     status = form.status.data if not form.status.errors else None
-    pagination = db.paginate(
+    pagination = paginate(
         users_statement(search=search, role=role, status=status),
+        page=page_arg(),
         per_page=current_app.config["PER_PAGE"],
-        error_out=False,
     )
     filters = {k: v for k, v in {"q": search, "role": role, "status": status}.items() if v}
     return render_template(

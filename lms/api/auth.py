@@ -15,7 +15,7 @@ from werkzeug.local import LocalProxy
 
 from lms.api.errors import abort
 from lms.api.models import SCOPES, ApiToken
-from lms.db import utcnow
+from lms.db import utcnow, writing
 from lms.extensions import db, login_manager
 from lms.models import Role, User
 
@@ -102,10 +102,10 @@ def authenticate() -> None:
     g.api_token, g.api_user = token, token.user
     login_manager._update_request_context_with_user(token.user)
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
-        db.session.execute(
-            sa.update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now)
-        )
-        db.session.commit()
+        with writing(db.session):
+            db.session.execute(
+                sa.update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now)
+            )
 
 
 def effective_scopes() -> frozenset[str]:

@@ -29,6 +29,9 @@ logger = logging.getLogger(__name__)
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 LIFETIME = timedelta(hours=24)
+#: A key still "being processed" after this long belongs to a worker that was killed
+#: (views that render between two short writes commit the placeholder early): free it.
+ABANDONED_AFTER = timedelta(minutes=10)
 _KEY_RE = re.compile(r"^[\x21-\x7e]{1,255}$")  # visible ASCII, as in the IETF draft
 
 KEY_PARAMETER = {
@@ -112,6 +115,19 @@ def idempotent(view):
         request_hash = _request_hash()
         _purge_expired()
         existing = _find(user.id, key)
+        if (
+            existing is not None
+            and existing.response_status is None
+            and existing.created_at < utcnow() - ABANDONED_AFTER
+        ):
+            logger.warning("freeing idempotency key %s of user %s: abandoned", existing.id, user.id)
+            db.session.execute(
+                sa.delete(IdempotencyRecord).where(
+                    IdempotencyRecord.id == existing.id, IdempotencyRecord.response_status.is_(None)
+                )
+            )
+            db.session.expunge(existing)
+            existing = None
         if existing is not None:
             return _replay_or_refuse(existing, request_hash)
         token = g.get("api_token")

@@ -10,6 +10,7 @@ from lms import audit
 from lms.api.auth import TOKEN_PREFIX, allowed_scopes, hash_secret
 from lms.api.models import SCOPES, ApiToken
 from lms.db import utcnow
+from lms.exceptions import UserError
 from lms.extensions import db
 from lms.models import User
 
@@ -20,7 +21,7 @@ NAME_MAX = ApiToken.__table__.c.name.type.length
 DISPLAY_PREFIX_LENGTH = 12
 
 
-class TokenError(Exception):
+class TokenError(UserError):
     """A token cannot be created or revoked as asked."""
 
 

@@ -6,7 +6,16 @@ import logging
 from datetime import UTC, datetime, time
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, make_response, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
@@ -15,8 +24,10 @@ from lms.api import operations as ops
 from lms.api.auth import allowed_scopes
 from lms.api.forms import SCOPE_LABELS, TokenForm
 from lms.api.models import ApiToken
+from lms.auth import sessions
 from lms.db import utcnow
 from lms.extensions import db
+from lms.urls import safe_next
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +52,7 @@ def _page(form, status=200):
             now=utcnow(),
             revoke_form=FlaskForm(),
             scope_labels=SCOPE_LABELS,
+            confirmed=sessions.recently_confirmed(sessions.current()),
         ),
         status,
     )
@@ -56,11 +68,18 @@ def index():
 @bp.post("")
 @login_required
 def create():
-    """Create a token and show its secret this once."""
+    """Create a token and show its secret this once, if the password was typed lately.
+
+    A token outlives the session, so a stolen session cookie alone must not be
+    enough to make one.
+    """
     user = current_user._get_current_object()
     form = TokenForm(allowed=allowed_scopes(user))
     if not form.validate_on_submit():
         return _page(form, 400)
+    if not sessions.recently_confirmed(sessions.current()):
+        flash(_("Please type your password again to create a token."), "warning")
+        return redirect(url_for("auth.confirm_password", next=url_for("api_tokens.index")))
     # The token lasts to the end of the chosen day (UTC).
     expires_at = datetime.combine(form.expires_on.data, time(23, 59, 59), tzinfo=UTC)
     try:
@@ -96,4 +115,4 @@ def revoke(token_id: int):
     else:
         db.session.commit()
         flash(_("The token %(name)s is revoked.", name=token.name), "success")
-    return redirect(url_for("api_tokens.index"))
+    return redirect(safe_next(request.form.get("next")) or url_for("api_tokens.index"))

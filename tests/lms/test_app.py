@@ -17,10 +17,10 @@ def test_secret_key_is_generated_once_into_the_instance_folder(tmp_path):
 
 
 def test_environment_overrides_defaults(tmp_path, monkeypatch):
-    monkeypatch.setenv("LMS_SECRET_KEY", "from-the-environment")
+    monkeypatch.setenv("LMS_SECRET_KEY", "from-the-environment" * 2)
     monkeypatch.setenv("LMS_BASE_URL", "https://lms.example.org")
     app = create_app({"INSTANCE_PATH": str(tmp_path)})
-    assert app.secret_key == "from-the-environment"
+    assert app.secret_key == "from-the-environment" * 2
     assert not (tmp_path / "secret_key").exists()
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["SESSION_COOKIE_HTTPONLY"] is True

@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import re
-import shutil
 import time
-from email import message_from_bytes
-from email.policy import default as default_policy
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -19,20 +15,6 @@ from lms.models import AuditLog
 PASSWORD = "correct horse battery"
 NEW_PASSWORD = "a new password 123"
 LINK = re.compile(r"http://localhost(/reset-password/[A-Za-z0-9_.\-]+)")
-
-
-@pytest.fixture
-def outbox(app):
-    """Read the messages written to the instance outbox during the test."""
-    folder = Path(app.instance_path) / "outbox"
-    shutil.rmtree(folder, ignore_errors=True)
-
-    def messages():
-        paths = sorted(folder.glob("*.eml"))
-        return [message_from_bytes(p.read_bytes(), policy=default_policy) for p in paths]
-
-    yield messages
-    shutil.rmtree(folder, ignore_errors=True)
 
 
 def link_in(message) -> str:

@@ -11,6 +11,7 @@ from babel.messages.pofile import read_po
 
 from courses.models import Course, CourseState
 from lms.models import Role
+from tests.conftest import sign_in
 
 ROOT = Path(__file__).resolve().parents[2]
 TRANSLATIONS = ROOT / "lms" / "translations"
@@ -125,8 +126,6 @@ def test_choice_is_remembered_on_the_account_across_sessions(app, client, login_
     assert user.locale == "bg"
 
     other = app.test_client()  # a new browser: no session, English-speaking
-    with other.session_transaction() as session:
-        session["_user_id"] = user.get_id()
-        session["_fresh"] = True
+    sign_in(other, user)
     page = other.get("/courses", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert '<html lang="bg">' in page and "Каталог" in page

@@ -6,6 +6,7 @@ import pytest
 
 from lms.models import Role
 from tests.api_helpers import assert_matches_openapi, bearer
+from tests.conftest import sign_in
 from tests.lms.api.conftest import count_notes
 
 
@@ -97,9 +98,7 @@ def test_malformed_bodies_are_problems_not_500(notes_app, notes_user, data, cont
 def test_writes_ignore_session_cookies_and_need_no_csrf(notes_app, notes_user):
     user, secret = notes_user
     client = notes_app.test_client()
-    with client.session_transaction() as session:
-        session["_user_id"] = user.get_id()
-        session["_fresh"] = True
+    sign_in(client, user)
     assert client.post("/api/v1/test-notes", json={"note": "x"}).status_code == 401
     assert count_notes(user.id) == 0
     response = client.post("/api/v1/test-notes", json={"note": "x"}, headers=bearer(secret))

@@ -1,5 +1,6 @@
 """The account pages that create, list and revoke personal access tokens."""
 
+import functools
 import hashlib
 import re
 from datetime import date, timedelta
@@ -10,6 +11,12 @@ import sqlalchemy as sa
 from lms.api.models import ApiToken
 from lms.models import AuditLog, Role
 from tests.api_helpers import bearer
+
+
+@pytest.fixture
+def login_as(login_as):
+    """Log in as someone who has just typed the password, as creating a token needs."""
+    return functools.partial(login_as, password_confirmed=True)
 
 
 def _tokens(db, user):
