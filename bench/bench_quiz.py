@@ -37,6 +37,7 @@ def build(app, trainees: int) -> tuple[int, list[int], list[str], dict[int, obje
     from courses.assessments.quizzes import operations as ops
     from courses.assessments.scoring import QuestionKind
     from courses.models import Cohort, Course, Enrolment
+    from lms.auth import sessions
     from lms.models import User, UserRole
 
     with app.app_context():
@@ -98,6 +99,8 @@ def build(app, trainees: int) -> tuple[int, list[int], list[str], dict[int, obje
                 "numeric": "719.5",
                 "short": " Digital  Twin ",
             }[q.kind]
+        for user in users:  # logged in without the form: a server-side session each
+            sessions.start(user, address="127.0.0.1", user_agent="bench")
         db.session.commit()
         return quiz.id, [u.id for u in users], [u.get_id() for u in users], answers
 
@@ -174,7 +177,7 @@ def main() -> None:
         app = create_app(
             {
                 "INSTANCE_PATH": instance,
-                "SECRET_KEY": "bench",
+                "SECRET_KEY": "bench-secret-" * 4,
                 "SQLALCHEMY_DATABASE_URI": url,
                 "RATELIMIT_ENABLED": False,
             }

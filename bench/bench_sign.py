@@ -33,7 +33,7 @@ from certificates.credentials.openbadges import (
 from certificates.credentials.verification import verify_credential
 
 BASE = "https://lms.example.org"
-ISSUER = f"{BASE}/issuer"
+ISSUER = "did:web:lms.example.org"
 LIST_URL = f"{BASE}/status-lists/1"
 ISSUED = datetime(2025, 3, 1, tzinfo=UTC)
 
@@ -115,7 +115,7 @@ def main() -> None:
     key = signing.generate_key()
     method = signing.verification_method_id(ISSUER, key)
     resolver = signing.key_set_resolver({method: key.public_key()})
-    bits = status_list.StatusList(status_size=status_list.STATUS_SIZE)
+    bits = status_list.StatusList()
     list_credential = signing.sign(
         status_list.build_status_list_credential(LIST_URL, ISSUER, bits, ISSUED),
         key,
