@@ -173,21 +173,21 @@ def build(app, trainees: int, courses: int) -> None:
                     }
                 )
                 done = rng.randint(0, 10)
-                for lesson_id in lessons[modules[course_id]][:done]:
-                    progress.append(
-                        {"user_id": user_id, "lesson_id": lesson_id, "completed_at": when}
-                    )
+                progress.extend(
+                    {"user_id": user_id, "lesson_id": lesson_id, "completed_at": when}
+                    for lesson_id in lessons[modules[course_id]][:done]
+                )
                 if done == 10:
-                    for assessment_id in assessments[course_id]:
-                        grades.append(
-                            {
-                                "assessment_id": assessment_id,
-                                "user_id": user_id,
-                                "points": Decimal(rng.randint(0, 20)),
-                                "status": "released",
-                                "graded_at": when + timedelta(days=5),
-                            }
-                        )
+                    grades.extend(
+                        {
+                            "assessment_id": assessment_id,
+                            "user_id": user_id,
+                            "points": Decimal(rng.randint(0, 20)),
+                            "status": "released",
+                            "graded_at": when + timedelta(days=5),
+                        }
+                        for assessment_id in assessments[course_id]
+                    )
                     completions.append(
                         {
                             "user_id": user_id,

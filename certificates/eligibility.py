@@ -93,8 +93,7 @@ def number(value: Decimal | int | float | None) -> str:
     """Return a number as people write it: 78, 78.5 (no trailing zeros)."""
     if value is None:
         return "-"
-    text = f"{Decimal(str(value)).normalize():f}"
-    return text
+    return f"{Decimal(str(value)).normalize():f}"
 
 
 def _course(req: Requirement, record: TraineeRecord) -> RequirementResult:

@@ -257,8 +257,8 @@ def generate_curriculum(run: GenerationRun) -> None:
         links.append(
             {"programme_id": programme_ids[p], "course_id": course_id, "position": positions[p]}
         )
-        for user_id in rng.sample(instructors, min(len(instructors), rng.choice((1, 1, 2)))):
-            teaching.append({"course_id": course_id, "user_id": user_id})
+        chosen = rng.sample(instructors, min(len(instructors), rng.choice((1, 1, 2))))
+        teaching.extend({"course_id": course_id, "user_id": user_id} for user_id in chosen)
     run.insert(ProgrammeCourse, links)
     run.insert(course_instructors, teaching)
     teachers: dict[int, list[int]] = {}
@@ -509,20 +509,19 @@ def _assessments(run: GenerationRun, courses: list[dict], level_ids: dict[int, i
     run.insert(AssessmentCompetency, mappings)
 
     _question_banks(run, courses)
-    quiz_rows = []
-    for c in courses:
-        for assessment_id in (c["module_check"], c["final_quiz"]):
-            quiz_rows.append(
-                {
-                    "assessment_id": assessment_id,
-                    "attempt_limit": ATTEMPT_LIMIT,
-                    "time_limit_minutes": 30,
-                    "grading_method": scoring.GradingMethod.HIGHEST.value,
-                    "feedback": "after_submission",
-                    "shuffle_questions": True,
-                    "shuffle_options": True,
-                }
-            )
+    quiz_rows = [
+        {
+            "assessment_id": assessment_id,
+            "attempt_limit": ATTEMPT_LIMIT,
+            "time_limit_minutes": 30,
+            "grading_method": scoring.GradingMethod.HIGHEST.value,
+            "feedback": "after_submission",
+            "shuffle_questions": True,
+            "shuffle_options": True,
+        }
+        for c in courses
+        for assessment_id in (c["module_check"], c["final_quiz"])
+    ]
     quiz_ids = run.insert(Quiz, quiz_rows, returning=True)
     items = []
     for index, c in enumerate(courses):

@@ -9,7 +9,7 @@ from flask_babel import get_locale, to_user_timezone
 from flask_login import current_user
 
 
-def N_(msgid: str) -> str:
+def N_(msgid: str) -> str:  # noqa: N802 - the gettext convention Babel extracts
     """Mark ``msgid`` for translation where it is defined; it is translated where shown.
 
     For sentences made without a request (verification on the command line, workers)

@@ -99,8 +99,7 @@ class FunderReport:
             for table in section.tables:
                 story.append(Paragraph(paragraph_text(table.title), styles["h3"]))
                 story.append(_table(table, styles, document.width))
-            for note in section.notes:
-                story.append(Paragraph(paragraph_text(note), styles["body"]))
+            story.extend(Paragraph(paragraph_text(note), styles["body"]) for note in section.notes)
             story.append(Spacer(1, 4 * mm))
 
         def on_page(canvas, doc):
@@ -116,8 +115,9 @@ def _table(table: Table, styles, width: float) -> PdfTable:
     data = [[Paragraph(paragraph_text(h), styles["head"]) for h in table.header]]
     if not table.rows:
         data.append([Paragraph("—", styles["cell"])] + [""] * (len(table.header) - 1))
-    for row in table.rows:
-        data.append([Paragraph(paragraph_text(display(v)), styles["cell"]) for v in row])
+    data.extend(
+        [Paragraph(paragraph_text(display(v)), styles["cell"]) for v in row] for row in table.rows
+    )
     result = PdfTable(data, colWidths=[width / len(table.header)] * len(table.header), repeatRows=1)
     result.setStyle(
         TableStyle(

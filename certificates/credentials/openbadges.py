@@ -321,7 +321,7 @@ def build_credential(snapshot: CredentialSnapshot) -> dict[str, Any]:
             ],
         }
     )
-    credential = _compact(
+    return _compact(
         {
             "@context": list(CONTEXT),
             "id": snapshot.id,
@@ -338,7 +338,6 @@ def build_credential(snapshot: CredentialSnapshot) -> dict[str, Any]:
             else None,
         }
     )
-    return credential
 
 
 # --- schema ---------------------------------------------------------------------------------

@@ -697,8 +697,7 @@ def sync_grade_evidence(grade: Grade, *, actor: User | None) -> list[Evidence]:
             db.session.add(row)
             added.append(row)
     else:
-        for row in live:
-            added.append(_supersede(row, level=None, note="", actor=actor))
+        added.extend(_supersede(row, level=None, note="", actor=actor) for row in live)
     if added:
         db.session.flush()
         for row in added:

@@ -595,44 +595,46 @@ def history(course: Course, user: User) -> list[HistoryEntry]:
                 change.reason,
             )
         )
-    for change in db.session.scalars(
+    overrides = db.session.scalars(
         sa.select(OverrideChange)
         .join(CourseGradeOverride, CourseGradeOverride.id == OverrideChange.override_id)
         .outerjoin(OverrideChange.changed_by)
         .options(contains_eager(OverrideChange.changed_by))
         .where(CourseGradeOverride.course_id == course.id, CourseGradeOverride.user_id == user.id)
-    ):
-        entries.append(
-            HistoryEntry(
-                "override",
-                change.changed_at,
-                "",
-                change.old_value,
-                change.new_value,
-                None,
-                None,
-                change.changed_by,
-                change.reason,
-            )
+    )
+    entries.extend(
+        HistoryEntry(
+            "override",
+            change.changed_at,
+            "",
+            change.old_value,
+            change.new_value,
+            None,
+            None,
+            change.changed_by,
+            change.reason,
         )
-    for change in db.session.scalars(
+        for change in overrides
+    )
+    completions = db.session.scalars(
         sa.select(CompletionChange)
         .join(CourseCompletion, CourseCompletion.id == CompletionChange.completion_id)
         .where(CourseCompletion.course_id == course.id, CourseCompletion.user_id == user.id)
-    ):
-        entries.append(
-            HistoryEntry(
-                "completion",
-                change.changed_at,
-                "",
-                None,
-                change.grade,
-                None,
-                "completed" if change.completed else "not_completed",
-                None,
-                change.reason,
-            )
+    )
+    entries.extend(
+        HistoryEntry(
+            "completion",
+            change.changed_at,
+            "",
+            None,
+            change.grade,
+            None,
+            "completed" if change.completed else "not_completed",
+            None,
+            change.reason,
         )
+        for change in completions
+    )
     entries.sort(key=lambda e: e.at, reverse=True)
     return entries
 

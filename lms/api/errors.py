@@ -74,8 +74,7 @@ def field_errors(messages) -> list[dict]:
                 walk(value, [*path, str(key)])
         elif isinstance(node, (list, tuple)):
             if node and all(isinstance(item, str) for item in node):
-                for item in node:
-                    out.append({"field": ".".join(path) or "body", "message": item})
+                out.extend({"field": ".".join(path) or "body", "message": item} for item in node)
             else:
                 for item in node:
                     walk(item, path)

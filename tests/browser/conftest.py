@@ -134,9 +134,8 @@ class Browse:
 
     def visit(self, path: str):
         response = self.page.goto(self.site.base + path)
-        assert response is not None and response.status < 500, (
-            f"{path}: {response and response.status}"
-        )
+        assert response is not None, path
+        assert response.status < 500, f"{path}: {response.status}"
         self.check()
         return response
 

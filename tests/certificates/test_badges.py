@@ -45,11 +45,13 @@ def test_achievement_image_is_a_png_in_the_scheme_colour(client, db, world):
     world.scheme.design_colour = "#aa2200"
     db.session.commit()
     response = client.get(f"/achievements/{world.scheme.code}/image.png")
-    assert response.status_code == 200 and response.mimetype == "image/png"
+    assert response.status_code == 200
+    assert response.mimetype == "image/png"
     assert response.headers["Access-Control-Allow-Origin"] == "*"
     assert "public" in response.headers["Cache-Control"]
     image = picture(response.data)
-    assert image.format == "PNG" and image.size == (badges.SIZE, badges.SIZE)
+    assert image.format == "PNG"
+    assert image.size == (badges.SIZE, badges.SIZE)
     # The disc's edge (inside the ring) is the scheme's colour; the corners are transparent.
     assert image.convert("RGBA").getpixel((30, badges.SIZE // 2)) == (0xAA, 0x22, 0x00, 255)
     assert image.convert("RGBA").getpixel((0, 0))[3] == 0
@@ -82,7 +84,8 @@ def test_a_scheme_without_a_colour_gets_a_stable_readable_one(db, world):
     world.scheme.design_colour = ""
     design = badges.scheme_design(world.scheme)
     assert design == badges.scheme_design(world.scheme)
-    assert design.colour.startswith("#") and len(design.colour) == 7
+    assert design.colour.startswith("#")
+    assert len(design.colour) == 7
     assert badges._ink(design.colour) == (255, 255, 255)
 
 
@@ -101,7 +104,8 @@ def test_issuer_profile_has_an_image(client, db):
 
 def test_baked_badge_carries_the_served_credential(client, cert):
     response = client.get(f"/credentials/{cert.code}.png")
-    assert response.status_code == 200 and response.mimetype == "image/png"
+    assert response.status_code == 200
+    assert response.mimetype == "image/png"
     assert response.headers["Content-Disposition"] == f"attachment; filename=badge-{cert.code}.png"
     assert response.headers["Access-Control-Allow-Origin"] == "*"
     served = client.get(f"/credentials/{cert.code}.json").data

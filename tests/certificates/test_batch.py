@@ -22,7 +22,9 @@ def trainees(make_user, qualify, world):
 def test_batch_issues_to_everyone_eligible(db, world, trainees, make_user, qualify):
     qualify(make_user(), world, grade=10)  # not eligible
     batch = ops.issue_batch(world.scheme, world.certifier, chunk_size=3)
-    assert batch.state == "finished" and batch.issued == 7 and batch.position == 7
+    assert batch.state == "finished"
+    assert batch.issued == 7
+    assert batch.position == 7
     certs = db.session.scalars(sa.select(Certificate)).all()
     assert sorted(c.user_id for c in certs) == sorted(t.id for t in trainees)
     assert all(c.batch_id == batch.id for c in certs)
@@ -46,8 +48,10 @@ def test_crash_after_first_chunk_resumes(db, world, trainees):
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Certificate)) == 3
 
     batch = ops.issue_batch(world.scheme, world.certifier, chunk_size=3, on_chunk=crash_once)
-    assert batch.id == stopped.id and batch.state == "finished"
-    assert batch.issued == 7 and batch.skipped == 0
+    assert batch.id == stopped.id
+    assert batch.state == "finished"
+    assert batch.issued == 7
+    assert batch.skipped == 0
     user_ids = db.session.scalars(sa.select(Certificate.user_id)).all()
     assert sorted(user_ids) == sorted(t.id for t in trainees)  # no duplicates, no gaps
     assert db.session.scalar(sa.select(sa.func.count()).select_from(IssuanceBatch)) == 1

@@ -48,7 +48,7 @@ def test_i_and_l_are_read_as_one():
 
 
 @pytest.mark.parametrize(
-    "typed, message",
+    ("typed", "message"),
     [
         ("7K3QD-0ZB9M-XT2RA-H5W8U", "'U' cannot appear"),
         ("7K3QD-0ZB9M-XT2RA-H5W8", "20 letters and digits, not 19"),

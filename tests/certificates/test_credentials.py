@@ -147,7 +147,7 @@ def verify(document, resolver, status_list_credential, now=NOW):
 
 
 @pytest.mark.parametrize(
-    "packaged, standard",
+    ("packaged", "standard"),
     [
         ("credentials-v2.jsonld", "contexts/credentials-v2.jsonld"),
         ("ob-v3p0-context-3.0.3.json", "contexts/ob-v3p0-context-3.0.3.json"),
@@ -221,7 +221,8 @@ def test_contexts_and_scoped_contexts_are_processed_once_per_loader(
     verified = signing.verify(
         signed, signing.key_set_resolver({method: issuer_key.public_key()}), loader=loader
     )
-    assert verified.valid and definitions == []
+    assert verified.valid
+    assert definitions == []
     # The same signature as with a loader that processes everything afresh.
     fresh = signing.sign(second, issuer_key, method, ISSUED, loader=PinnedDocumentLoader())
     assert fresh == signed
@@ -290,7 +291,8 @@ def test_status_entry_is_a_single_one_bit_revocation_entry():
     assert entry["id"] == f"{LIST_URL}#94567"
     assert entry["statusListIndex"] == "94567"
     assert entry["statusPurpose"] == "revocation"
-    assert "statusSize" not in entry and "statusMessage" not in entry
+    assert "statusSize" not in entry
+    assert "statusMessage" not in entry
 
 
 def test_two_status_entries_fail_the_official_schema():
@@ -302,7 +304,7 @@ def test_two_status_entries_fail_the_official_schema():
 
 
 @pytest.mark.parametrize(
-    "changes, message",
+    ("changes", "message"),
     [
         ({"valid_until": ISSUED}, "end after it starts"),
         ({"subject": SubjectSnapshot(name="A", email=" ", salt="s")}, "e-mail"),
@@ -329,7 +331,8 @@ def test_summary_shows_what_a_verifier_may_see():
     assert shown["results"][1]["value"] == "4"
     assert shown["results"][1]["alignments"][0]["name"] == "Project and Portfolio Management"
     text = json.dumps(shown)
-    assert "sha256$" not in text and "ivan.petrov" not in text.lower()
+    assert "sha256$" not in text
+    assert "ivan.petrov" not in text.lower()
 
 
 def test_summary_tolerates_garbage():
@@ -358,7 +361,8 @@ def test_undefined_nested_property_is_named():
 
 def test_issued_credential_has_one_proof_in_an_array_and_validates(signed, method):
     assert validate_schema(signed, raise_errors=False) == []
-    assert isinstance(signed["proof"], list) and len(signed["proof"]) == 1
+    assert isinstance(signed["proof"], list)
+    assert len(signed["proof"]) == 1
     proof = signed["proof"][0]
     assert proof["type"] == "DataIntegrityProof"
     assert proof["cryptosuite"] == "eddsa-rdfc-2022"
@@ -484,7 +488,7 @@ def tamper_proof_object(doc):
 
 
 @pytest.mark.parametrize(
-    "tamper, failed",
+    ("tamper", "failed"),
     [
         (tamper_holder_name, [PROOF]),
         (tamper_credential_name, [PROOF]),
@@ -554,7 +558,7 @@ def test_revoked_fails_the_status_check(signed, resolver, issuer_key, method):
 
 
 @pytest.mark.parametrize(
-    "value, status",
+    ("value", "status"),
     [
         (status_list.REVOKED, "revoked"),
         (status_list.SUSPENDED, "suspended"),
@@ -595,7 +599,8 @@ def test_status_list_must_be_available_and_genuine(
     signed, resolver, issuer_key, method, active_list
 ):
     missing = verify_credential(signed, resolver, now=NOW, status_lists=None)
-    assert missing.result.failed == [STATUS] and missing.status == "unknown"
+    assert missing.result.failed == [STATUS]
+    assert missing.status == "unknown"
 
     other_key = signing.generate_key()
     foreign = signed_list(other_key, signing.verification_method_id(ISSUER_ID, other_key))
@@ -643,9 +648,11 @@ def test_an_outcome_that_holds_only_for_a_time_says_so(signed, issuer_key, metho
         )
 
     current = report_with_list(ISSUED + timedelta(days=10))
-    assert current.valid and not current.time_dependent
+    assert current.valid
+    assert not current.time_dependent
     lapsed = report_with_list(ISSUED - timedelta(days=1))
-    assert lapsed.status == "unknown" and lapsed.time_dependent
+    assert lapsed.status == "unknown"
+    assert lapsed.time_dependent
     # Other failures of the status check are not a matter of time.
     unavailable = verify_credential(
         signed, resolver, now=ISSUED + timedelta(days=1), status_lists={}.get

@@ -21,7 +21,8 @@ def test_pdf_is_the_stored_bytes(client, cert, monkeypatch):
     # Rendering again would be a bug: make it fail loudly.
     monkeypatch.setattr(ops.CertificatePDF, "render", lambda self: pytest.fail("re-rendered"))
     response = client.get(f"/certificates/{cert.code}.pdf")
-    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert response.status_code == 200
+    assert response.mimetype == "application/pdf"
     assert response.data == cert.pdf
     disposition = response.headers["Content-Disposition"]
     assert disposition == f"attachment; filename=certificate-{cert.code}.pdf"

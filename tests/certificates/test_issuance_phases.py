@@ -169,13 +169,15 @@ def test_no_write_lock_while_signing_and_rendering(committing_app, probed):
     # there begins IMMEDIATE on SQLite, so the slow step must touch no database at all.
     cert = ops.issue_certificate(scheme, first, actor=certifier)
     assert probed == ["credential", "render", "sign_pdf"]
-    assert cert.code and _count() == 1
+    assert cert.code
+    assert _count() == 1
 
     # The certifier's issue page.
     client = committing_app.test_client()
     sign_in(client, certifier)
     response = client.post_form(f"/certification/schemes/{ids['code']}/issue/{second.id}")
-    assert response.status_code == 302 and "/certification/certificates/" in response.location
+    assert response.status_code == 302
+    assert "/certification/certificates/" in response.location
     assert probed.count("render") == 2
 
     # The API, with an Idempotency-Key.
@@ -187,7 +189,8 @@ def test_no_write_lock_while_signing_and_rendering(committing_app, probed):
         headers=bearer(token, **{"Idempotency-Key": "lock-free-1"}),
     )
     assert response.status_code == 201, response.get_data(as_text=True)
-    assert probed.count("render") == 3 and probed.count("sign_pdf") == 3
+    assert probed.count("render") == 3
+    assert probed.count("sign_pdf") == 3
     assert _count() == 3
 
 
@@ -198,7 +201,8 @@ def test_no_write_lock_while_a_batch_renders(committing_app, probed):
     sign_in(client, certifier)
     response = client.post_form(f"/certification/schemes/{ids['code']}/batch")
     assert response.status_code == 302
-    assert probed.count("render") == 3 and _count() == 3
+    assert probed.count("render") == 3
+    assert _count() == 3
     assert _db.session.scalar(sa.select(sa.func.count()).where(Certificate.batch_id.is_(None))) == 0
 
 
@@ -210,8 +214,10 @@ def test_no_write_lock_on_the_command_line_or_in_renewal(committing_app, probed)
     )
     assert result.exit_code == 0, result.output
     result = runner.invoke(args=["certificates", "issue-batch", "--scheme", "LOCKC"])
-    assert result.exit_code == 0 and "Issued 2, skipped 0" in result.output
-    assert probed.count("render") == 3 and _count() == 3
+    assert result.exit_code == 0
+    assert "Issued 2, skipped 0" in result.output
+    assert probed.count("render") == 3
+    assert _count() == 3
 
     # Renewal: the exam passed again after the certificate was issued.
     _db.session.get(Scheme, ids["scheme"]).renewal_rule = RenewalRule.EXAM
@@ -225,7 +231,8 @@ def test_no_write_lock_on_the_command_line_or_in_renewal(committing_app, probed)
         old, actor=_db.session.get(User, ids["certifier"]), now=old.issued_at + timedelta(days=1)
     )
     assert probed.count("render") == 4
-    assert old.status == CertificateStatus.SUPERSEDED and old.superseded_by_id == new.id
+    assert old.status == CertificateStatus.SUPERSEDED
+    assert old.superseded_by_id == new.id
 
 
 def test_a_failed_render_leaves_no_certificate_and_no_open_transaction(committing_app, monkeypatch):
@@ -269,8 +276,10 @@ def test_two_issuances_that_both_passed_the_first_write_give_one_certificate(
         lambda: inner.append(ops.issue_or_get(world.scheme, trainee, actor=other)),
     )
     cert, created = ops.issue_or_get(world.scheme, trainee, actor=world.certifier)
-    assert inner and inner[0][1] is True  # the second one issued
-    assert created is False and cert.id == inner[0][0].id  # the first one is told so
+    assert inner
+    assert inner[0][1] is True
+    assert created is False
+    assert cert.id == inner[0][0].id
     assert _count() == 1
     issued = db.session.scalars(
         sa.select(AuditLog).where(AuditLog.action == "certificate.issue")
@@ -295,7 +304,8 @@ def test_the_loser_of_a_race_on_the_issue_page_is_told_it_exists(
     )
     page = response.get_data(as_text=True)
     cert = db.session.scalar(sa.select(Certificate))
-    assert response.status_code == 200 and _count() == 1
+    assert response.status_code == 200
+    assert _count() == 1
     assert f"already holds certificate {cert.code}; nothing new was issued" in page
     assert f"Certificate {cert.code} issued to" not in page
 
@@ -356,7 +366,8 @@ def test_a_record_changed_meanwhile_is_issued_afresh(db, world, trainee, monkeyp
     calls = during_slow_step(monkeypatch, raise_the_grade)
     cert = ops.issue_certificate(world.scheme, trainee, actor=world.certifier)
     # The first draft showed 78; it was dropped and the certificate made again.
-    assert len(calls) == 2 and _allocated() == before + 2
+    assert len(calls) == 2
+    assert _allocated() == before + 2
     assert cert.snapshot["courses"][0]["grade"] == "95"
     assert cert.credential["credentialSubject"]["result"][0]["value"] == "95"
     assert _count() == 1
@@ -421,5 +432,6 @@ def test_two_renewals_that_both_passed_the_first_write_give_one(
     with pytest.raises(ops.CertificationError, match="Only an active or expired"):
         ops.renew_certificate(old, actor=world.certifier, now=later)
     db.session.refresh(old)
-    assert old.status == CertificateStatus.SUPERSEDED and old.superseded_by_id == inner[0].id
+    assert old.status == CertificateStatus.SUPERSEDED
+    assert old.superseded_by_id == inner[0].id
     assert _count() == 2

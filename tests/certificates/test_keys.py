@@ -62,7 +62,8 @@ def test_first_use_creates_private_file_and_records_public_half(db):
     assert signing.private_key_from_multikey(path.read_text().strip()) is not None
     assert signing.public_multikey(current.private_key) == current.public_multikey
     row = db.session.scalar(sa.select(SigningKey))
-    assert row.public_multikey == current.public_multikey and row.is_current
+    assert row.public_multikey == current.public_multikey
+    assert row.is_current
     assert current.verification_method == f"did:web:localhost#{row.public_multikey}"
     # Stable: the next call returns the same key.
     assert issuer.current_signing_key().row is row
@@ -72,7 +73,8 @@ def test_rotate_retires_old_key_which_still_resolves(db):
     old = issuer.current_signing_key()
     new = keys.rotate()
     assert new.public_multikey != old.public_multikey
-    assert old.row.retired_at is not None and new.row.retired_at is None
+    assert old.row.retired_at is not None
+    assert new.row.retired_at is None
     assert issuer.current_signing_key().row is new.row
     resolve = issuer.key_resolver()
     assert resolve(old.verification_method) is not None

@@ -67,7 +67,9 @@ def setup(db, world, trainee, make_user, qualify):
     return people, values
 
 
-@pytest.mark.parametrize("method,url,allowed,ok", ROUTES, ids=[f"{m} {u}" for m, u, _, _ in ROUTES])
+@pytest.mark.parametrize(
+    ("method", "url", "allowed", "ok"), ROUTES, ids=[f"{m} {u}" for m, u, _, _ in ROUTES]
+)
 @pytest.mark.parametrize("who", EVERYONE)
 def test_route_permissions(client, login_as, setup, method, url, allowed, ok, who):
     people, values = setup
@@ -81,6 +83,7 @@ def test_route_permissions(client, login_as, setup, method, url, allowed, ok, wh
     if who in allowed:
         assert response.status_code == ok, response.get_data(as_text=True)[:500]
     elif who == ANON:
-        assert response.status_code == 302 and "/login" in response.headers["Location"]
+        assert response.status_code == 302
+        assert "/login" in response.headers["Location"]
     else:
         assert response.status_code == 403

@@ -33,8 +33,10 @@ def test_renewal_supersedes_and_both_stay(db, world, cert, trainee):
     later = NOW + timedelta(days=700)
     release_exam(db, trainee, world.exam, 90, at=later - timedelta(days=1))
     new = ops.renew_certificate(cert, actor=world.certifier, now=later)
-    assert cert.status == "superseded" and cert.superseded_by_id == new.id
-    assert new.status == "active" and new.code != cert.code
+    assert cert.status == "superseded"
+    assert cert.superseded_by_id == new.id
+    assert new.status == "active"
+    assert new.code != cert.code
     assert new.valid_until > cert.valid_until
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Certificate)) == 2
     with pytest.raises(ops.CertificationError, match="active or expired"):
@@ -68,11 +70,14 @@ def test_grade_change_flags_for_review(db, world, cert, trainee, make_user):
     snapshot, pdf = dict(cert.snapshot), cert.pdf
     set_grade(world.exam, trainee, 10, actor=instructor, reason="Re-marked", release=True)
     assert cert.needs_review
-    assert cert.snapshot == snapshot and cert.pdf == pdf  # the certificate itself never changes
+    assert cert.snapshot == snapshot
+    assert cert.pdf == pdf
     assert [c.id for c in queries.review_list()] == [cert.id]
     audit = db.session.scalar(
         sa.select(AuditLog).where(AuditLog.action == "certificate.needs_review")
     )
-    assert audit.data["grade"] and audit.actor_id == instructor.id
+    assert audit.data["grade"]
+    assert audit.actor_id == instructor.id
     ops.mark_reviewed(cert, actor=world.certifier, note="Still above the bar overall")
-    assert not cert.needs_review and queries.review_list() == []
+    assert not cert.needs_review
+    assert queries.review_list() == []

@@ -39,13 +39,15 @@ def test_create_scheme(client, db, login_as, make_user):
     response = client.post_form("/admin/schemes/new", VALID)
     assert response.status_code == 302, response.get_data(as_text=True)
     scheme = db.session.scalar(sa.select(Scheme))
-    assert scheme.code == "S4C-TEST" and scheme.eqf_level == 6
-    assert scheme.esco_uris == ESCO and scheme.ecf_codes == "E.2 A.4"
+    assert scheme.code == "S4C-TEST"
+    assert scheme.eqf_level == 6
+    assert scheme.esco_uris == ESCO
+    assert scheme.ecf_codes == "E.2 A.4"
     assert scheme.title_bg == "Тестер на интелигентни градове"
 
 
 @pytest.mark.parametrize(
-    "field,value,message",
+    ("field", "value", "message"),
     [
         ("esco_uris", "http://example.org/skill/1", "Not ESCO skill URIs"),
         ("ecf_codes", "E.2 Z.9", "Not e-CF competence codes"),
@@ -77,7 +79,8 @@ def test_edit_keeps_code(client, db, login_as, world):
     )
     assert response.status_code == 302
     db.session.refresh(world.scheme)
-    assert world.scheme.title_en == "New" and world.scheme.code != "CHANGED"
+    assert world.scheme.title_en == "New"
+    assert world.scheme.code != "CHANGED"
 
 
 def test_requirements_editor(client, db, login_as, world, make_course_with_exam):
@@ -103,7 +106,8 @@ def test_requirements_editor(client, db, login_as, world, make_course_with_exam)
     )
     assert _count(db, SchemeRequirement) == before + 1
     page = client.get(url).get_data(as_text=True)
-    assert course.code in page and "Open Badges achievement" in page
+    assert course.code in page
+    assert "Open Badges achievement" in page
 
 
 def test_achievement_from_scheme(db, world):
@@ -138,12 +142,13 @@ def test_design_with_logo(client, db, login_as, world):
     response = _design(client, world, logo=(io.BytesIO(logo), "logo.png"))
     assert response.status_code == 302
     db.session.refresh(world.scheme)
-    assert world.scheme.design_logo == logo and world.scheme.design_colour == "#112233"
+    assert world.scheme.design_logo == logo
+    assert world.scheme.design_colour == "#112233"
     assert client.get(f"/admin/schemes/{world.scheme.code}/logo").data == logo
 
 
 @pytest.mark.parametrize(
-    "data,message",
+    ("data", "message"),
     [
         ({"colour": "blue"}, "#RRGGBB"),
         ({"colour": "#12345g"}, "#RRGGBB"),
@@ -188,7 +193,8 @@ def test_signature_image_is_uploaded_previewed_and_printed(client, db, login_as,
     preview_url = f"/admin/schemes/{world.scheme.code}/design/preview.png"
     assert preview_url in page
     before = client.get(preview_url)
-    assert before.status_code == 200 and before.mimetype == "image/png"
+    assert before.status_code == 200
+    assert before.mimetype == "image/png"
     assert Image.open(io.BytesIO(before.data)).size[0] == 1200
 
     signature = _image("PNG", size=(300, 90))

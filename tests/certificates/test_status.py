@@ -40,14 +40,18 @@ def test_suspension_is_the_registers_and_leaves_the_published_list_alone(db, wor
     row = db.session.get(StatusList, cert.status_list_id)
     version, published = row.version, row.credential
     ops.suspend(cert, reason="Complaint under review", actor=world.certifier, now=NOW)
-    assert cert.status == "suspended" and _entry_status(db, cert) == "active"
-    assert row.version == version and row.credential == published
+    assert cert.status == "suspended"
+    assert _entry_status(db, cert) == "active"
+    assert row.version == version
+    assert row.credential == published
     assert _verify(db, cert).valid  # what the list says: not revoked
     # Our verifier reports it from the register.
     report = service.verify_code(cert.code)
-    assert not report.valid and report.status == "suspended"
+    assert not report.valid
+    assert report.status == "suspended"
     ops.reinstate(cert, actor=world.certifier, now=NOW)
-    assert cert.status == "active" and _entry_status(db, cert) == "active"
+    assert cert.status == "active"
+    assert _entry_status(db, cert) == "active"
     assert service.verify_code(cert.code).valid
 
 
@@ -63,8 +67,10 @@ def test_revoke_keeps_row_and_reason(db, world, cert):
     db.session.commit()
     db.session.expire_all()
     row = db.session.scalar(sa.select(Certificate).where(Certificate.code == cert.code))
-    assert row.status == "revoked" and row.revocation_reason == "Exam taken by another person"
-    assert row.pdf and row.credential
+    assert row.status == "revoked"
+    assert row.revocation_reason == "Exam taken by another person"
+    assert row.pdf
+    assert row.credential
     assert _entry_status(db, row) == "revoked"
     assert _verify(db, row).status == "revoked"
     audit = db.session.scalar(sa.select(AuditLog).where(AuditLog.action == "certificate.revoke"))
@@ -77,7 +83,8 @@ def test_revoke_keeps_row_and_reason(db, world, cert):
 def test_revoke_needs_a_sensible_reason(db, world, cert, reason):
     with pytest.raises(ops.CertificationError):
         ops.revoke(cert, reason=reason, actor=world.certifier)
-    assert cert.status == "active" and _entry_status(db, cert) == "active"
+    assert cert.status == "active"
+    assert _entry_status(db, cert) == "active"
 
 
 def test_wrong_transitions_are_refused(db, world, cert):
@@ -147,7 +154,8 @@ def _plain_bit(list_credential: dict, index: int) -> int:
 
 def test_revocation_sets_the_bit_in_the_served_list_at_once(client, db, world, cert):
     entry = cert.credential["credentialStatus"]
-    assert entry["statusPurpose"] == "revocation" and "statusSize" not in entry
+    assert entry["statusPurpose"] == "revocation"
+    assert "statusSize" not in entry
     url = "/" + entry["statusListCredential"].split("/", 3)[3]
     index = int(entry["statusListIndex"])
     db.session.commit()  # as the issuing request did: a GET only reads
@@ -172,7 +180,8 @@ def test_status_lists_carry_a_short_validity_window(app, db, cert):
     row = db.session.get(StatusList, cert.status_list_id)
     credential = row.credential
     start, end = _moment(credential["validFrom"]), _moment(credential["validUntil"])
-    assert end - start == timedelta(hours=24) and row.valid_until == end
+    assert end - start == timedelta(hours=24)
+    assert row.valid_until == end
     app.config["STATUS_LIST_VALIDITY_HOURS"] = 2
     try:
         row.valid_until = None
@@ -202,7 +211,8 @@ def test_lists_are_re_signed_before_they_lapse(app, db, cert):
     ).valid
     # The command a scheduler runs re-signs what is due by now (this list, signed in 2025).
     result = app.test_cli_runner().invoke(args=["certificates", "refresh-status-lists"])
-    assert result.exit_code == 0 and "1 status lists re-signed." in result.output
+    assert result.exit_code == 0
+    assert "1 status lists re-signed." in result.output
     assert row.valid_until > datetime.now(UTC) + timedelta(hours=23)
 
 
@@ -238,6 +248,8 @@ def test_a_full_list_makes_way_for_a_new_one(db, cert):
     row.allocated = MIN_ENTRIES
     db.session.flush()
     new_row, index = ops.allocate_status_index(NOW)
-    assert new_row.id != row.id and new_row.allocated == 1
-    assert new_row.purpose == "revocation" and new_row.index_key != row.index_key
+    assert new_row.id != row.id
+    assert new_row.allocated == 1
+    assert new_row.purpose == "revocation"
+    assert new_row.index_key != row.index_key
     assert index == permuted_index(bytes.fromhex(new_row.index_key), 0)

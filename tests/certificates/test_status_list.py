@@ -40,7 +40,8 @@ def test_spec_example_decodes_to_an_empty_list_of_the_minimum_size():
     decoded = StatusList.decode(SPEC_EMPTY_LIST)
     assert len(decoded) == MIN_ENTRIES == 131_072
     assert decoded.to_bytes() == bytes(16 * 1024)
-    assert decoded.get(0) == 0 and decoded.get(MIN_ENTRIES - 1) == 0
+    assert decoded.get(0) == 0
+    assert decoded.get(MIN_ENTRIES - 1) == 0
 
 
 def test_a_new_list_holds_the_same_bits_as_the_spec_example():
@@ -77,7 +78,9 @@ def test_encoding_is_u_then_unpadded_base64url_of_gzip():
         bits.set(index)
     encoded = bits.encode()
     assert encoded.startswith("u")
-    assert "=" not in encoded and "+" not in encoded and "/" not in encoded
+    assert "=" not in encoded
+    assert "+" not in encoded
+    assert "/" not in encoded
     assert raw_bits(encoded) == bits.to_bytes()
     assert len(raw_bits(encoded)) * 8 >= 131_072
     assert bits.encode() == encoded  # no timestamp in the gzip header
@@ -88,7 +91,9 @@ def test_set_clear_get_round_trip_through_the_encoding():
     bits.set(42)
     bits.set(100_000)
     decoded = StatusList.decode(bits.encode())
-    assert decoded.get(42) == 1 and decoded.get(100_000) == 1 and decoded.get(43) == 0
+    assert decoded.get(42) == 1
+    assert decoded.get(100_000) == 1
+    assert decoded.get(43) == 0
     decoded.clear(42)
     assert StatusList.decode(decoded.encode()).get(42) == 0
 
@@ -126,7 +131,7 @@ def test_values_and_sizes_are_checked():
 
 
 @pytest.mark.parametrize(
-    "encoded, message",
+    ("encoded", "message"),
     [
         ("zabc", "starting with 'u'"),
         ("u!!!", "not gzipped"),
@@ -238,7 +243,7 @@ def test_one_bit_revocation_and_suspension_lists():
 
 
 @pytest.mark.parametrize(
-    "entry_changes, message",
+    ("entry_changes", "message"),
     [
         ({"type": "StatusList2021Entry"}, "not a BitstringStatusListEntry"),
         ({"statusListCredential": "https://other.example/list"}, "not the one"),

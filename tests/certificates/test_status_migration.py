@@ -46,7 +46,8 @@ def test_existing_lists_become_message_lists_and_new_ones_revocation_lists(tmp_p
         from lms.extensions import db
 
         new = ops.current_status_list()
-        assert new.purpose == "revocation" and new.id == 2
+        assert new.purpose == "revocation"
+        assert new.id == 2
         assert ops.refresh_status_lists() == 1  # the old list gets its validity window
         db.session.commit()
         with db.engine.connect() as conn:

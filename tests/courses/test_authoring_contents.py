@@ -142,7 +142,8 @@ def test_preview_renders_sanitised_markdown_without_saving(client, db, course, m
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "Preview (not saved yet)" in html
-    assert "<h2>Plan</h2>" in html and "<strong>bold</strong>" in html
+    assert "<h2>Plan</h2>" in html
+    assert "<strong>bold</strong>" in html
     assert "<script>alert(1)" not in html
     assert 'href="javascript:' not in html
     assert db.session.scalar(sa.select(sa.func.count(Lesson.id))) == 0

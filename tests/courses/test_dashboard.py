@@ -43,7 +43,8 @@ def test_dashboard_shows_progress_and_where_to_continue(
     html = client.get("/dashboard").text
     assert "Course DASH1" in html
     assert "2 of 4 required lessons done" in html
-    assert 'aria-valuenow="50"' in html and "width: 50%" in html
+    assert 'aria-valuenow="50"' in html
+    assert "width: 50%" in html
     assert f'href="/courses/DASH1/lessons/{items[1].id}"' in html
     assert "Continue: DASH1 lesson 2" in html
 

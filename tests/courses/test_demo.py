@@ -85,7 +85,9 @@ def test_contents(db):
     assert len(published) >= 5
     assert [c.code for c in courses if c.state == CourseState.DRAFT] == ["SC-108"]
     for course in published:
-        assert course.title_bg and course.instructors and course.outcomes
+        assert course.title_bg
+        assert course.instructors
+        assert course.outcomes
         assert 2 <= len(course.modules) <= 3
         for module in course.modules:
             assert module.title_bg
@@ -119,7 +121,8 @@ def test_cohorts_open_full_and_upcoming(db):
         and count(c, EnrolmentStatus.ACTIVE) == c.capacity
         and count(c, EnrolmentStatus.WAITLISTED) > 0
     ]
-    assert full and all(c.window_open(today) for c in full)
+    assert full
+    assert all(c.window_open(today) for c in full)
     assert any(
         c.window_open(today)
         and c.capacity
@@ -136,7 +139,8 @@ def test_lesson_bodies_render_without_raw_html():
         for language in ("en", "bg"):
             for body in demo.lesson_bodies(spec.code, language).values():
                 html = str(render_markdown(body))
-                assert "<script" not in html and "&lt;" not in html
+                assert "<script" not in html
+                assert "&lt;" not in html
                 assert "<h2>" in html
     assert "<table>" in str(render_markdown(demo.lesson_bodies("SC-101", "en")[(1, 2)]))
 
@@ -184,7 +188,8 @@ def test_lms_demo_upgrades_loads_prints_and_serves(tmp_path, monkeypatch):
 
     result = runner.invoke(args=["demo", "--port", "5099"])
     assert result.exit_code == 0, result.output
-    assert "maria.ivanova@example.org" in result.output and "learn-demo-2026" in result.output
+    assert "maria.ivanova@example.org" in result.output
+    assert "learn-demo-2026" in result.output
     assert served == {"port": 5099}  # it serves instead of returning silently
     # Demo certificates link to the server the demo runs on.
     assert app.config["BASE_URL"] == "http://127.0.0.1:5099"

@@ -108,15 +108,20 @@ def test_tables_code_and_links_work():
     )
     html = str(render_markdown(source))
     assert "<h1>Budget lines</h1>" in html
-    assert "<table>" in html and "<th" in html and ">Sensors</td>" in html
+    assert "<table>" in html
+    assert "<th" in html
+    assert ">Sensors</td>" in html
     assert '<td align="right">1 200</td>' in html or 'style="text-align:right"' not in html
     assert '<code class="language-python">' in html
     assert "print(&#39;&lt;ok&gt;&#39;)" in html or "print('&lt;ok&gt;')" in html
     assert '<a href="https://data.europa.eu/"' in html
     assert 'rel="noopener noreferrer nofollow"' in html
     assert "<code>x &lt; y</code>" in html
-    assert "<ul>" in html and "<ol>" in html and "<blockquote>" in html
-    assert "<em>em</em>" in html and "<strong>strong</strong>" in html
+    assert "<ul>" in html
+    assert "<ol>" in html
+    assert "<blockquote>" in html
+    assert "<em>em</em>" in html
+    assert "<strong>strong</strong>" in html
 
 
 def test_safe_links_and_images_are_kept():

@@ -120,7 +120,8 @@ def test_killed_worker_mid_batch_is_redone_without_duplicates_or_holes(make_site
         stopped = _position(site.app)
         assert CHUNK <= stopped < TRAINEES  # it really stopped half-way
         progress = client.get(f"/certification/bulk/{job_id}.json").get_json()
-        assert progress["state"] == "running" and progress["done"] == stopped
+        assert progress["state"] == "running"
+        assert progress["done"] == stopped
 
         site.start_worker("second")
         wait_for(lambda: _job_state(site.app, job_id) == "finished", what="the batch to finish")
@@ -136,7 +137,8 @@ def test_killed_worker_mid_batch_is_redone_without_duplicates_or_holes(make_site
         )
         assert tuple(batch) == ("finished", TRAINEES, 0)
         progress = client.get(f"/certification/bulk/{job_id}.json").get_json()
-        assert progress["state"] == "finished" and progress["done"] == progress["total"] == TRAINEES
+        assert progress["state"] == "finished"
+        assert progress["done"] == progress["total"] == TRAINEES
 
         # Each holder is told by e-mail exactly once; the second worker sends them.
         def all_sent():
@@ -152,7 +154,8 @@ def test_killed_worker_mid_batch_is_redone_without_duplicates_or_holes(make_site
     # The page's request id is on the job's log lines, in both workers.
     lines = [json.loads(line) for line in site.log("second").splitlines() if line.startswith("{")]
     chunks = [line for line in lines if line["logger"] == "certificates.bulk.tasks"]
-    assert chunks and {line["request_id"] for line in chunks} == {"bulk-req-42"}
+    assert chunks
+    assert {line["request_id"] for line in chunks} == {"bulk-req-42"}
 
 
 def test_cancel_stops_after_the_chunk_and_resume_finishes(make_site):

@@ -25,7 +25,7 @@ class Inbox:
     def __init__(self):
         self.messages: list[bytes] = []
 
-    async def handle_DATA(self, server, session, envelope):
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd calls it
         self.messages.append(envelope.original_content)
         return "250 Message accepted"
 

@@ -61,7 +61,8 @@ def test_list_shows_users_with_roles_and_state(client, make_user, admin):
     html = client.get("/admin/users").get_data(as_text=True)
     assert {"Bistra Trainee", "Closed Account", "Admin Person"} <= set(names_listed(html))
     assert "bistra@example.org" in html
-    assert "Deactivated" in html and "Administrator" in html
+    assert "Deactivated" in html
+    assert "Administrator" in html
 
 
 def test_list_escapes_names(client, make_user, admin):
@@ -152,7 +153,8 @@ def test_create_user_with_password_and_roles(client, db, admin, outbox):
     assert user.roles == {Role.INSTRUCTOR, Role.CERTIFIER}
     assert user.check_password(PASSWORD)
     entry = db.session.scalar(sa.select(AuditLog).where(AuditLog.object_id == str(user.id)))
-    assert entry.action == "user.create" and entry.actor_id == admin.id
+    assert entry.action == "user.create"
+    assert entry.actor_id == admin.id
     assert outbox() == []
 
 
@@ -217,7 +219,8 @@ def checked_roles(html: str) -> set[str]:
 def test_edit_page_shows_the_user(client, make_user, admin):
     user = make_user(name="Edit Me", roles=[Role.TRAINEE, Role.EMPLOYER])
     html = client.get(f"/admin/users/{user.id}").get_data(as_text=True)
-    assert "Edit Me" in html and user.email in html
+    assert "Edit Me" in html
+    assert user.email in html
     assert checked_roles(html) == {"trainee", "employer"}
     assert len(re.findall(r'name="roles"', html)) == len(Role)
 
@@ -287,7 +290,8 @@ def test_admin_cannot_deactivate_themselves(client, db, admin):
     assert response.status_code == 200
     assert "You cannot deactivate your own account." in response.get_data(as_text=True)
     db.session.refresh(admin)
-    assert admin.active and admin.name == "Admin Person"
+    assert admin.active
+    assert admin.name == "Admin Person"
 
 
 def test_self_protection_holds_in_the_operations_too(db, make_user):
@@ -298,7 +302,8 @@ def test_self_protection_holds_in_the_operations_too(db, make_user):
         ops.set_roles(boss, [Role.TRAINEE], actor=boss)
     with pytest.raises(ops.AccountError, match="deactivate your own"):
         ops.deactivate(boss, actor=boss)
-    assert boss.roles == {Role.ADMIN} and boss.active
+    assert boss.roles == {Role.ADMIN}
+    assert boss.active
 
 
 @pytest.mark.parametrize(

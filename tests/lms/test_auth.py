@@ -41,7 +41,9 @@ def test_login_page_renders(client):
     response = client.get("/login")
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    assert 'name="email"' in html and 'name="password"' in html and 'name="remember"' in html
+    assert 'name="email"' in html
+    assert 'name="password"' in html
+    assert 'name="remember"' in html
     assert 'href="/forgot-password"' in html
 
 
@@ -52,7 +54,8 @@ def test_login_with_right_password_signs_in_and_records_the_time(client, db, mak
     assert response.status_code == 302
     assert response.headers["Location"] == "/"
     db.session.refresh(user)
-    assert user.last_login_at is not None and user.last_login_at >= before - timedelta(seconds=1)
+    assert user.last_login_at is not None
+    assert user.last_login_at >= before - timedelta(seconds=1)
     assert client.get("/account").status_code == 200
 
 
@@ -190,7 +193,9 @@ def test_cookies_are_secure_when_served_over_https(tmp_path):
         assert response.status_code == 302
         for name in (app.config["SESSION_COOKIE_NAME"], REMEMBER):
             header = _cookie(response, name)
-            assert "Secure" in header and "HttpOnly" in header and "SameSite=Lax" in header
+            assert "Secure" in header
+            assert "HttpOnly" in header
+            assert "SameSite=Lax" in header
         db.session.remove()
         db.engine.dispose()
 
@@ -275,15 +280,18 @@ def test_registration_accepts_any_name_and_renders_it_escaped(client, db, name, 
     response = register(client, name=name, email="New.Person@Example.org")
     assert response.status_code == 302
     user = db.session.scalar(sa.select(User).where(User.email == "new.person@example.org"))
-    assert user is not None and user.name == name
+    assert user is not None
+    assert user.name == name
     assert user.roles == {Role.TRAINEE}
     assert user.password_hash is None  # chosen through the e-mailed link
     [message] = outbox()
-    assert message["To"] == "new.person@example.org" and name in message.get_content()
+    assert message["To"] == "new.person@example.org"
+    assert name in message.get_content()
     response = client.post_form(
         link_in(message), {"password": PASSWORD, "confirm": PASSWORD}
     )  # logs in
-    assert response.status_code == 302 and user.check_password(PASSWORD)
+    assert response.status_code == 302
+    assert user.check_password(PASSWORD)
     html = client.get("/account").get_data(as_text=True)
     assert "<script>alert(1)</script>" not in html
     escaped = (
@@ -343,7 +351,8 @@ def test_registration_answers_the_same_for_an_existing_address(client, db, make_
     assert user_count(db) == before + 1  # only the new address got an account
     assert owner.check_password(PASSWORD)  # the existing account is unchanged
     notice, welcome = sorted(outbox(), key=lambda m: m["To"] != "taken@example.org")
-    assert notice["To"] == "taken@example.org" and welcome["To"] == "fresh@example.org"
+    assert notice["To"] == "taken@example.org"
+    assert welcome["To"] == "fresh@example.org"
     assert "Someone tried to create an account" in notice.get_content()
     assert "/forgot-password" in notice.get_content()
     assert "/reset-password/" not in notice.get_content()  # no link that changes anything
@@ -360,7 +369,8 @@ def test_logged_in_user_is_sent_away_from_registration(client, login_as):
 def test_account_page_changes_name_and_language(client, db, login_as, make_user):
     user = login_as(make_user(name="Old Name", password=PASSWORD))
     page = client.get("/account").get_data(as_text=True)
-    assert "Old Name" in page and user.email in page
+    assert "Old Name" in page
+    assert user.email in page
     response = client.post_form("/account", {"name": " Петър Петров ", "locale": "bg"})
     assert response.status_code == 302
     db.session.refresh(user)
@@ -384,7 +394,8 @@ def test_account_page_bad_input_changes_nothing(client, db, login_as, make_user,
     assert response.status_code == 200
     assert message in response.get_data(as_text=True)
     db.session.refresh(user)
-    assert user.name == "Kept Name" and user.locale is None
+    assert user.name == "Kept Name"
+    assert user.locale is None
 
 
 def test_change_password_needs_the_current_one(client, db, login_as, make_user):
@@ -418,7 +429,8 @@ def test_change_password_ends_other_sessions_but_keeps_this_one(app, client, db,
     )
     assert response.status_code == 302
     db.session.refresh(user)
-    assert user.check_password("a brand new one") and not user.check_password(PASSWORD)
+    assert user.check_password("a brand new one")
+    assert not user.check_password(PASSWORD)
     assert "user.change_password" in audit_actions(db, user)
     assert client.get("/account").status_code == 200
     assert other.get("/account").status_code == 302

@@ -53,7 +53,9 @@ def test_permission_matrix(client, db, make_user, login_as, role, method, url, e
         assert response.status_code == want, response.get_data(as_text=True)[:500]
     # Nobody changed the other user by merely knocking.
     db.session.refresh(other)
-    assert other.name == "Someone Else" and other.roles == {Role.TRAINEE} and other.active
+    assert other.name == "Someone Else"
+    assert other.roles == {Role.TRAINEE}
+    assert other.active
 
 
 @pytest.mark.parametrize("role", [r for r in Role if r is not Role.ADMIN])
@@ -71,7 +73,8 @@ def test_non_admins_cannot_change_users(client, db, make_user, login_as, role):
     )
     assert response.status_code == 403
     db.session.refresh(victim)
-    assert victim.name == "Victim" and victim.roles == {Role.TRAINEE}
+    assert victim.name == "Victim"
+    assert victim.roles == {Role.TRAINEE}
     from lms.auth.operations import find_user_by_email
 
     assert find_user_by_email("planted@example.org") is None

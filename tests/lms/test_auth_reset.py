@@ -48,7 +48,8 @@ def test_full_reset_flow(client, db, make_user, outbox):
     response = client.post_form(path, {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
     assert response.status_code == 302
     db.session.refresh(user)
-    assert user.check_password(NEW_PASSWORD) and not user.check_password(PASSWORD)
+    assert user.check_password(NEW_PASSWORD)
+    assert not user.check_password(PASSWORD)
     assert user.last_login_at is not None
     assert client.get("/account").status_code == 200  # logged in by the link
     assert db.session.scalar(

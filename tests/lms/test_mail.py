@@ -23,12 +23,15 @@ def outbox_folder(app):
 def test_without_smtp_the_message_goes_to_the_outbox(app, outbox_folder, caplog):
     caplog.set_level("INFO", logger="lms.mail")
     path = mail.send_mail("ана@example.org", "Тема: добре дошли", "Здравейте, Иван!\n& <b>\n")
-    assert path is not None and path.parent == outbox_folder and path.suffix == ".eml"
+    assert path is not None
+    assert path.parent == outbox_folder
+    assert path.suffix == ".eml"
     message = message_from_bytes(path.read_bytes(), policy=default_policy)
     assert message["To"] == "ана@example.org"
     assert message["Subject"] == "Тема: добре дошли"
     assert message["From"] == app.config["MAIL_SENDER"]
-    assert message["Message-ID"] and message["Date"]
+    assert message["Message-ID"]
+    assert message["Date"]
     assert message.get_content() == "Здравейте, Иван!\n& <b>\n"
     assert str(path) in caplog.text
 

@@ -50,7 +50,8 @@ def signed(centre, original) -> bytes:
 
 def test_a_signed_pdf_passes_against_the_centres_certificate(centre, original, signed):
     check = pdfsign.check_signature(signed, centre.certificates)
-    assert check.passed and check.sound
+    assert check.passed
+    assert check.sound
     assert (check.intact, check.whole_file, check.signer_trusted) == (True, True, True)
     assert check.signer == "Test Centre"
     assert signed.startswith(original)  # an incremental update: the page is untouched
@@ -59,21 +60,25 @@ def test_a_signed_pdf_passes_against_the_centres_certificate(centre, original, s
 
 def test_without_a_trusted_certificate_the_signer_is_not_judged(signed):
     check = pdfsign.check_signature(signed)
-    assert check.sound and not check.passed
+    assert check.sound
+    assert not check.passed
     assert check.signer_trusted is None
 
 
 def test_another_signer_is_not_trusted(centre, signed):
     stranger = identity("Test Centre")  # the same name, another key
     check = pdfsign.check_signature(stranger.sign(page()), centre.certificates)
-    assert check.sound and check.signer_trusted is False and not check.passed
+    assert check.sound
+    assert check.signer_trusted is False
+    assert not check.passed
     assert "not by the centre's certificate" in check.problem
     assert pdfsign.check_signature(signed, stranger.certificates).signer_trusted is False
 
 
 def test_an_unsigned_pdf_has_no_signature(centre):
     check = pdfsign.check_signature(page(), centre.certificates)
-    assert not check.signed and not check.passed
+    assert not check.signed
+    assert not check.passed
     assert "no signature" in check.problem
 
 
@@ -83,7 +88,9 @@ def test_an_update_after_the_signature_is_not_covered(centre, signed):
     buffer = io.BytesIO()
     writer.write(buffer)
     check = pdfsign.check_signature(buffer.getvalue(), centre.certificates)
-    assert check.intact and not check.whole_file and not check.passed
+    assert check.intact
+    assert not check.whole_file
+    assert not check.passed
     assert "does not cover the whole file" in check.problem
 
 
@@ -91,20 +98,23 @@ def test_changed_signed_bytes_break_the_signature(centre, signed):
     changed = signed.replace(b"ReportLab", b"ReportLaB", 1)  # a byte inside the signed range
     assert changed != signed
     check = pdfsign.check_signature(changed, centre.certificates)
-    assert not check.intact and not check.passed
+    assert not check.intact
+    assert not check.passed
     assert "does not match the file" in check.problem
 
 
 @pytest.mark.parametrize("data", [b"", b"%PDF-1.4\n", b"not a pdf at all", b"%PDF-1.7\n" * 999])
 def test_unreadable_bytes_never_raise(centre, data):
     check = pdfsign.check_signature(data, centre.certificates)
-    assert not check.passed and check.problem
+    assert not check.passed
+    assert check.problem
 
 
 def test_a_second_signature_is_refused(centre, signed):
     second = identity(field_name="Second").sign(signed)
     check = pdfsign.check_signature(second, centre.certificates)
-    assert not check.passed and "2 signatures" in check.problem
+    assert not check.passed
+    assert "2 signatures" in check.problem
 
 
 @needs_pdfsig
@@ -121,7 +131,9 @@ def test_the_certificate_is_a_self_signed_p256_certificate(centre):
     assert certificate.public_key().curve.name == "secp256r1"
     assert certificate.issuer == certificate.subject
     usage = certificate.extensions.get_extension_for_class(x509.KeyUsage).value
-    assert usage.digital_signature and usage.content_commitment and not usage.key_cert_sign
+    assert usage.digital_signature
+    assert usage.content_commitment
+    assert not usage.key_cert_sign
     assert pdfsign.certificates_from_pem(centre.certificate_pem()) == [certificate]
 
 

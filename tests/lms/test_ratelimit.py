@@ -20,13 +20,15 @@ def storage(tmp_path) -> SQLiteStorage:
 
 
 def test_the_scheme_is_registered_with_limits(storage):
-    assert isinstance(storage, SQLiteStorage) and storage.check()
+    assert isinstance(storage, SQLiteStorage)
+    assert storage.check()
 
 
 def test_counts_expire_and_reset(storage):
     assert storage.incr("a", 60) == 1
     assert storage.incr("a", 60, amount=2) == 3
-    assert storage.get("a") == 3 and storage.get("b") == 0
+    assert storage.get("a") == 3
+    assert storage.get("b") == 0
     assert storage.get_expiry("a") > storage.get_expiry("b")
     storage.clear("a")
     assert storage.get("a") == 0
@@ -107,4 +109,5 @@ def test_memory_storage_with_several_workers_logs_an_error(tmp_path, monkeypatch
     with caplog.at_level(logging.WARNING, logger="lms.ratelimit"):
         _app(tmp_path, RATELIMIT_STORAGE_URI="memory://", RATELIMIT_MEMORY_ALLOWED=True)
     [record] = caplog.records
-    assert record.levelno == logging.ERROR and "2 workers" in record.getMessage()
+    assert record.levelno == logging.ERROR
+    assert "2 workers" in record.getMessage()

@@ -144,5 +144,6 @@ def test_mixed_load_gives_no_lock_errors_and_no_5xx(tmp_path):
     wrong = [(kind, status) for kind, status, _ in outcomes if status != expected[kind]]
     locked = [kind for kind, _, body in outcomes if "database is locked" in body]
     assert {kind for kind, _, _ in outcomes} == set(expected)
-    assert wrong == [] and locked == []
+    assert wrong == []
+    assert locked == []
     assert len(outcomes) > 40

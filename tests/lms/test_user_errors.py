@@ -56,7 +56,8 @@ def test_a_form_goes_back_where_it_came_from_with_the_message(client):
 
 def test_a_foreign_referrer_is_not_followed(client):
     response = client.post("/refuse", headers={"Referer": "https://elsewhere.example/x"})
-    assert response.status_code == 303 and response.location == "/"
+    assert response.status_code == 303
+    assert response.location == "/"
 
 
 def test_the_api_answers_a_problem_document(client):

@@ -67,13 +67,15 @@ def test_nobody_opens_another_persons_notice(client, db, login_as, noted):
 @pytest.mark.parametrize("path", ["/notifications", "/notifications/preferences"])
 def test_pages_need_a_login(client, path):
     response = client.get(path)
-    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    assert response.status_code == 302
+    assert "/login" in response.headers["Location"]
 
 
 def test_preferences_page_saves_choices_per_kind(client, db, login_as):
     user = login_as(Role.INSTRUCTOR)
     page = client.get("/notifications/preferences").get_data(as_text=True)
-    assert "New submissions to mark" in page and "Certificate issued" not in page
+    assert "New submissions to mark" in page
+    assert "Certificate issued" not in page
     response = client.post_form(
         "/notifications/preferences", {"kind_new_submissions": "immediately"}
     )
@@ -131,7 +133,8 @@ def test_calendar_feed_imports_and_can_be_revoked(client, db, login_as):
     page = client.post_form("/notifications/calendar").get_data(as_text=True)
     url = re.search(r"http://localhost(/calendar/[^<\s]+\.ics)", page).group(1)
     response = client.get(url)
-    assert response.status_code == 200 and response.mimetype == "text/calendar"
+    assert response.status_code == 200
+    assert response.mimetype == "text/calendar"
     calendar = Calendar.from_ical(response.data)
     events = {str(e["uid"]).split("@")[0]: e for e in calendar.walk("VEVENT")}
     term = events[f"cohort-{cohort.id}"]
@@ -196,4 +199,5 @@ def test_reminder_for_an_assignment_due_within_48_hours(db, make_user):
     assert reminders.assignments_due(utcnow()) == 1
     assert reminders.assignments_due(utcnow()) == 0
     note = db.session.scalar(sa.select(Notification).where(Notification.kind == "assignment_due"))
-    assert note.user_id == trainee.id and note.params["assignment"]["en"] == "Traffic study"
+    assert note.user_id == trainee.id
+    assert note.params["assignment"]["en"] == "Traffic study"

@@ -102,7 +102,8 @@ def test_chart_is_accessible_and_escapes_text():
         )
     )
     assert re.search(r'<svg [^>]*role="img"[^>]*aria-labelledby="(\S+)-title \1-desc"', svg)
-    assert "<title id=" in svg and ">Title &lt;b&gt;</title>" in svg
+    assert "<title id=" in svg
+    assert ">Title &lt;b&gt;</title>" in svg
     assert ">Desc &amp; more</desc>" in svg
     assert "<script>" not in svg
     assert svg.count("<rect") == 1  # the suppressed bar is not drawn ...
@@ -111,12 +112,15 @@ def test_chart_is_accessible_and_escapes_text():
 
 def test_report_page_has_charts_beside_their_tables(client, history, manager):
     html = client.get(f"/reports/enrolments?{RANGE}").get_data(as_text=True)
-    assert "<svg" in html and "<script" not in html.split("<main", 1)[1].split("</main>", 1)[0]
+    assert "<svg" in html
+    assert "<script" not in html.split("<main", 1)[1].split("</main>", 1)[0]
     figure = html.split('<section class="row mb-4"', 1)[1].split("</section>", 1)[0]
-    assert "<svg" in figure and "<table" in figure
+    assert "<svg" in figure
+    assert "<table" in figure
     report = queries.enrolments(Filters(date_from=date(2026, 3, 1), date_to=date(2026, 12, 31)))
     months = report.table("by_month").column("month")
-    assert months and all(f">{m}<" in figure for m in months)
+    assert months
+    assert all(f">{m}<" in figure for m in months)
 
 
 def test_filters_stay_in_the_url(client, history, manager):
@@ -186,7 +190,8 @@ def test_funder_pdf_in_both_languages(client, db, history, manager, language, wo
     f = Filters(date_from=date(2026, 3, 1), date_to=date(2026, 12, 31))
     participants = recompute.overview(f)[0]
     assert re.search(rf"\b{participants}\b", text)
-    assert "2026-03-01" in text and "2026-12-31" in text
+    assert "2026-03-01" in text
+    assert "2026-12-31" in text
     fonts = {
         str(font.get("/BaseFont"))
         for page in reader.pages

@@ -76,7 +76,8 @@ def test_a_page_beyond_the_last_shows_the_last(client, db, app, login_as, make_u
         return re.findall(r"zz-last-\d+@example\.org", html)
 
     first, last = addresses(1), addresses(2)
-    assert len(first) == 20 and len(last) == 5
+    assert len(first) == 20
+    assert len(last) == 5
     assert len(set(first) | set(last)) == 25
     assert addresses(HUGE) == addresses(3) == last
 

@@ -95,7 +95,8 @@ def test_device_cookie_is_signed_per_account_and_httponly(app, db, make_user):
     browser = app.test_client()
     response = attempt(browser, "a@example.org")
     header = next(h for h in response.headers.getlist("Set-Cookie") if h.startswith(name + "="))
-    assert "HttpOnly" in header and "SameSite=Lax" in header
+    assert "HttpOnly" in header
+    assert "SameSite=Lax" in header
     browser.post_form("/logout")
 
     # A's device cookie does not vouch for B: failures for B lock unknown devices.

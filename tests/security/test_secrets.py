@@ -57,7 +57,8 @@ def test_a_full_disk_on_first_start_leaves_no_key_file_and_a_clear_message(tmp_p
 def test_write_secret_file_is_private_and_never_replaces(tmp_path):
     path = tmp_path / "signing"
     write_secret_file(path, b"first")
-    assert path.read_bytes() == b"first" and _mode(path) == 0o600
+    assert path.read_bytes() == b"first"
+    assert _mode(path) == 0o600
     with pytest.raises(FileExistsError):
         write_secret_file(path, b"second")
     assert path.read_bytes() == b"first"

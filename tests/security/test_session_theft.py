@@ -45,7 +45,8 @@ def test_copied_session_cookie_opens_nothing_after_logout(app, client, make_user
     assert client.post_form("/logout").status_code == 302
     assert client.get("/account").status_code == 302
     response = thief.get("/account")
-    assert response.status_code == 302 and response.location.startswith("/login")
+    assert response.status_code == 302
+    assert response.location.startswith("/login")
 
 
 def test_copied_remember_cookie_is_refused_after_logout(app, client, make_user):
@@ -135,5 +136,6 @@ def test_stolen_session_cannot_mint_a_lasting_api_token(app, client, db, make_us
             "expires_on": (date.today() + timedelta(days=360)).isoformat(),
         },
     )
-    assert response.status_code == 302 and "/account/confirm-password" in response.location
+    assert response.status_code == 302
+    assert "/account/confirm-password" in response.location
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ApiToken)) == 0

@@ -441,8 +441,8 @@ def submit(code: str, assessment_id: int):
         return redirect(page)
     stored: list[storage.StoredFile] = []
     try:
-        for upload in uploads:
-            stored.append(
+        for upload in uploads:  # a loop: a refusal must leave what was stored to discard
+            stored.append(  # noqa: PERF401
                 storage.store(
                     upload.stream,
                     upload.filename,

@@ -57,7 +57,8 @@ def test_enrol_take_a_quiz_read_the_gradebook_issue_and_verify(
         return response
 
     spec = client.get("/api/v1/openapi.json")
-    assert spec.status_code == 200 and "/api/v1/certificates" in spec.get_json()["paths"]
+    assert spec.status_code == 200
+    assert "/api/v1/certificates" in spec.get_json()["paths"]
 
     # The instructor enrols the trainee by e-mail.
     enrolled = api(
@@ -66,7 +67,8 @@ def test_enrol_take_a_quiz_read_the_gradebook_issue_and_verify(
         teach,
         json={"email": "maria@example.org"},
     )
-    assert enrolled.status_code == 201 and enrolled.get_json()["status"] == "active"
+    assert enrolled.status_code == 201
+    assert enrolled.get_json()["status"] == "active"
 
     # The trainee starts an attempt, answers and submits it.
     attempt = api("POST", f"/api/v1/quizzes/{quiz.id}/attempts", learn).get_json()
@@ -76,7 +78,8 @@ def test_enrol_take_a_quiz_read_the_gradebook_issue_and_verify(
     answers = {"answers": [{"question_id": shown["id"], "response": str(right)}]}
     assert api("PUT", attempt["links"]["answers"], learn, json=answers).status_code == 200
     graded = api("POST", attempt["links"]["submit"], learn).get_json()
-    assert graded["status"] == "submitted" and graded["score"].startswith("100")
+    assert graded["status"] == "submitted"
+    assert graded["score"].startswith("100")
 
     # The instructor reads the gradebook.
     book = api("GET", f"/api/v1/courses/{course.code}/gradebook", teach).get_json()
@@ -95,6 +98,7 @@ def test_enrol_take_a_quiz_read_the_gradebook_issue_and_verify(
     assert issued.status_code == 201
     code = issued.get_json()["code"]
     report = api("GET", f"/api/v1/verify/{code}").get_json()
-    assert report["valid"] is True and report["status"] == "active"
+    assert report["valid"] is True
+    assert report["status"] == "active"
     mine = api("GET", "/api/v1/me/certificates", learn).get_json()
     assert [c["code"] for c in mine["items"]] == [code]

@@ -48,7 +48,8 @@ def test_post_credential_json_without_csrf_token(client, issued):
     )
     assert response.status_code == 200
     body = response.get_json()
-    assert body["valid"] is True and body["status"] == "active"
+    assert body["valid"] is True
+    assert body["status"] == "active"
 
 
 @pytest.mark.parametrize("filename", ["certificate.pdf", "credential.json"])
@@ -88,7 +89,8 @@ def test_tampered_json_reports_the_failed_check(client, issued):
     response = client.post("/api/v1/verify", json=document)
     assert response.status_code == 200
     body = response.get_json()
-    assert body["valid"] is False and body["status"] == "invalid"
+    assert body["valid"] is False
+    assert body["status"] == "invalid"
     assert [check["name"] for check in body["checks"] if not check["passed"]] == ["proof"]
     assert body["credential"] == {}
 

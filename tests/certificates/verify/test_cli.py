@@ -118,7 +118,8 @@ def test_a_bare_key_for_our_did_does_not_vouch_for_another_issuer(
     assert "a key vouches only for its own issuer" in result.output
     # Named explicitly, the key is bound to that issuer instead.
     given = offline(str(path), "--issuer-key", key.public_multikey, "--issuer", other)
-    assert "PASS  issuer_key:" in given.output and "PASS  proof:" in given.output
+    assert "PASS  issuer_key:" in given.output
+    assert "PASS  proof:" in given.output
     # and then no longer vouches for ours.
     ours = offline(paths["json"], "--issuer-key", key.public_multikey, "--issuer", other)
     assert "FAIL  issuer_key:" in ours.output
@@ -206,7 +207,8 @@ def test_a_deeply_nested_status_list_file_is_a_clear_error(files, offline, issue
     result = offline(paths["pdf"], "--issuer-key", multikey(issued), "--status-list", str(hostile))
     assert result.exit_code == 2  # a usage error naming the file, not a traceback
     assert "is not a readable JSON file" in result.output
-    assert "Traceback" not in result.output and "RecursionError" not in result.output
+    assert "Traceback" not in result.output
+    assert "RecursionError" not in result.output
 
 
 def test_tampered_json_fails_the_proof(files, offline, issued, tmp_path):
@@ -230,7 +232,8 @@ def test_unreadable_files_fail_the_format_check(offline, tmp_path, issued, conte
     path.write_bytes(content)
     result = offline(str(path), "--issuer-key", multikey(issued))
     assert result.exit_code == 1
-    assert "FAIL  format:" in result.output and message in result.output
+    assert "FAIL  format:" in result.output
+    assert message in result.output
 
 
 def test_truncated_pdf(offline, tmp_path, issued):
@@ -248,7 +251,8 @@ def test_json_output(files, offline, issued):
     )
     assert result.exit_code == 1
     body = json.loads(result.output)
-    assert body["valid"] is False and body["status"] == "file_unchecked"
+    assert body["valid"] is False
+    assert body["status"] == "file_unchecked"
     assert body["credential"]["holder"] == issued.certificate.user.name
     assert any("--pdf-certificate" in note for note in body["notes"])
     result = offline(
@@ -258,7 +262,8 @@ def test_json_output(files, offline, issued):
     )
     assert result.exit_code == 0
     body = json.loads(result.output)
-    assert body["valid"] is True and body["status"] == "active"
+    assert body["valid"] is True
+    assert body["status"] == "active"
     assert body["notes"] == []
 
 

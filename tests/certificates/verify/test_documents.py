@@ -91,7 +91,8 @@ def test_did_document_lists_every_key_as_a_multikey(client, db):
     ]
     for method in document["verificationMethod"]:
         assert set(method) == {"id", "type", "controller", "publicKeyMultibase"}
-        assert method["type"] == "Multikey" and method["controller"] == did
+        assert method["type"] == "Multikey"
+        assert method["controller"] == did
         assert method["id"] == f"{did}#{method['publicKeyMultibase']}"
         assert signing.public_key_from_multikey(method["publicKeyMultibase"])
     assert document["assertionMethod"] == [m["id"] for m in document["verificationMethod"]]
@@ -101,7 +102,8 @@ def test_did_document_lists_every_key_as_a_multikey(client, db):
     assert pdf_service["type"] == issuer.PDF_CERTIFICATE_SERVICE_TYPE
     endpoint = pdf_service["serviceEndpoint"].removeprefix("http://localhost")
     pem = client.get(endpoint)
-    assert pem.status_code == 200 and pem.data.startswith(b"-----BEGIN CERTIFICATE-----")
+    assert pem.status_code == 200
+    assert pem.data.startswith(b"-----BEGIN CERTIFICATE-----")
     # Checked against the published contexts: the top-level terms are the DID / CID
     # context's, the key's terms are the Multikey context's, and nothing is lost.
     did_terms = _context_terms(DID_V1_URL)

@@ -63,7 +63,8 @@ def test_a_valid_certificate_says_every_detail_in_bulgarian(client, issued):
     assert "подписът съответства на съдържанието" in _detail_of(page, "proof")
     assert "в сила: нито е спряно, нито е отменено" in _detail_of(page, "status")
     validity = _detail_of(page, "validity")
-    assert validity.startswith("Успешна Срок на валидност") and "валидно от " in validity
+    assert validity.startswith("Успешна Срок на валидност")
+    assert "валидно от " in validity
     # A date a person reads, to the minute: no ISO timestamp, no seconds.
     valid_from = issued.credential["validFrom"]
     assert valid_from not in page

@@ -42,7 +42,8 @@ def test_form_is_public(client):
     response = client.get("/verify")
     assert response.status_code == 200
     page = response.get_data(as_text=True)
-    assert 'name="code"' in page and 'type="file"' in page
+    assert 'name="code"' in page
+    assert 'type="file"' in page
     assert 'enctype="multipart/form-data"' in page
 
 
@@ -251,7 +252,8 @@ def test_every_check_and_the_verdict_speak_bulgarian(client, issued, how):
     assert verdict(response) == "active"
     assert _is_bulgarian(_verdict_text(page)), _verdict_text(page)
     lines = _check_lines(page)
-    assert set(lines) == set(check_states(response)) and len(lines) >= 5
+    assert set(lines) == set(check_states(response))
+    assert len(lines) >= 5
     for name, line in lines.items():
         assert _is_bulgarian(_text(line)), (name, _text(line))
         # The technical detail is in Bulgarian too: nothing is marked as English.

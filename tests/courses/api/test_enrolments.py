@@ -55,7 +55,7 @@ MY_LIST = {
 }
 
 
-@pytest.mark.parametrize("caller,status", MY_LIST.items())
+@pytest.mark.parametrize(("caller", "status"), MY_LIST.items())
 def test_own_enrolments_matrix(call, world, caller, status):
     response = call(caller, "GET", "/api/v1/me/enrolments")
     assert response.status_code == status
@@ -69,8 +69,10 @@ def test_own_enrolments_matrix(call, world, caller, status):
 def test_own_enrolments_filter_and_paginate(call, world, make_cohort, make_enrolment):
     second = make_enrolment(make_cohort(world.other_course), world.trainee, status="withdrawn")
     body = call("trainee-read", "GET", "/api/v1/me/enrolments?per_page=1").get_json()
-    assert body["total"] == 2 and len(body["items"]) == 1
-    assert body["links"]["next"] and body["links"]["prev"] is None
+    assert body["total"] == 2
+    assert len(body["items"]) == 1
+    assert body["links"]["next"]
+    assert body["links"]["prev"] is None
     page2 = call("trainee-read", "GET", "/api/v1/me/enrolments?per_page=1&page=2").get_json()
     assert [i["id"] for i in body["items"] + page2["items"]] == [world.enrolment.id, second.id]
     only = call("trainee-read", "GET", "/api/v1/me/enrolments?status=withdrawn").get_json()
@@ -98,7 +100,7 @@ SELF_ENROL = {
 }
 
 
-@pytest.mark.parametrize("caller,status", SELF_ENROL.items())
+@pytest.mark.parametrize(("caller", "status"), SELF_ENROL.items())
 def test_self_enrol_matrix(call, db, world, caller, status):
     response = call(caller, "POST", "/api/v1/me/enrolments", json={"cohort_id": world.cohort.id})
     assert response.status_code == status
@@ -106,7 +108,8 @@ def test_self_enrol_matrix(call, db, world, caller, status):
     assert created == (1 if status == 201 else 0)
     if status == 201:
         body = response.get_json()
-        assert body["status"] == "active" and body["user"]["id"] == world.outsider.id
+        assert body["status"] == "active"
+        assert body["user"]["id"] == world.outsider.id
         assert response.headers["Location"] == body["links"]["self"]
 
 
@@ -129,7 +132,7 @@ def test_self_enrol_follows_the_cohort_rules(call, db, world, make_cohort):
 
 
 @pytest.mark.parametrize(
-    "body,field",
+    ("body", "field"),
     [
         ({}, "cohort_id"),
         ({"cohort_id": "x"}, "cohort_id"),
@@ -183,7 +186,7 @@ ROSTER = {
 }
 
 
-@pytest.mark.parametrize("caller,status", ROSTER.items())
+@pytest.mark.parametrize(("caller", "status"), ROSTER.items())
 def test_roster_matrix(call, world, caller, status):
     response = call(caller, "GET", f"/api/v1/cohorts/{world.cohort.id}/enrolments")
     assert response.status_code == status
@@ -214,7 +217,7 @@ STAFF_ENROL = {
 }
 
 
-@pytest.mark.parametrize("caller,status", STAFF_ENROL.items())
+@pytest.mark.parametrize(("caller", "status"), STAFF_ENROL.items())
 def test_staff_enrol_matrix(call, db, world, caller, status):
     url = f"/api/v1/cohorts/{world.cohort.id}/enrolments"
     response = call(caller, "POST", url, json={"email": "OUT@example.org"})
@@ -224,7 +227,7 @@ def test_staff_enrol_matrix(call, db, world, caller, status):
 
 
 @pytest.mark.parametrize(
-    "body,field",
+    ("body", "field"),
     [
         ({"email": "nobody@example.org"}, "email"),
         ({"email": "not an address"}, "email"),
@@ -262,7 +265,8 @@ def test_staff_withdraw(call, world):
     assert call("trainee-learn", "POST", url).status_code == 403
     assert world.enrolment.status == EnrolmentStatus.ACTIVE
     response = call("instructor-teach", "POST", url)
-    assert response.status_code == 200 and response.get_json()["status"] == "withdrawn"
+    assert response.status_code == 200
+    assert response.get_json()["status"] == "withdrawn"
     wrong_cohort = f"/api/v1/cohorts/{world.other_cohort.id}/enrolments/{world.enrolment.id}"
     assert call("other-instructor-teach", "GET", wrong_cohort).status_code == 404
 

@@ -46,7 +46,7 @@ MY_GRADES = {
 }
 
 
-@pytest.mark.parametrize("caller,status", MY_GRADES.items())
+@pytest.mark.parametrize(("caller", "status"), MY_GRADES.items())
 def test_my_grades_matrix(call, graded, caller, status):
     response = call(caller, "GET", "/api/v1/courses/API-101/grades")
     assert response.status_code == status
@@ -76,7 +76,7 @@ GRADEBOOK = {
 }
 
 
-@pytest.mark.parametrize("caller,status", GRADEBOOK.items())
+@pytest.mark.parametrize(("caller", "status"), GRADEBOOK.items())
 def test_gradebook_matrix(call, graded, caller, status):
     response = call(caller, "GET", "/api/v1/courses/API-101/gradebook")
     assert response.status_code == status
@@ -111,7 +111,8 @@ def test_gradebook_cohort_filter(call, graded, make_cohort):
     body = call(
         "instructor-teach", "GET", f"/api/v1/courses/API-101/gradebook?cohort_id={empty.id}"
     ).get_json()
-    assert body["items"] == [] and body["total"] == 0
+    assert body["items"] == []
+    assert body["total"] == 0
 
 
 def test_gradebook_query_count_is_constant(
@@ -158,7 +159,7 @@ PROFILE = {
 }
 
 
-@pytest.mark.parametrize("caller,status", PROFILE.items())
+@pytest.mark.parametrize(("caller", "status"), PROFILE.items())
 def test_profile_matrix(call, world, mapped, caller, status):
     response = call(caller, "GET", f"/api/v1/users/{world.trainee.id}/competencies")
     assert response.status_code == status
@@ -200,12 +201,17 @@ def test_gradebook_per_page_bounds_the_work(call, graded, make_user, make_enrolm
     body = call("instructor-teach", "GET", url + "&page=2").get_json()
     assert len(computed) == 2
     assert [row["trainee"]["name"] for row in body["items"]] == ["Extra 2", "Extra 3"]
-    assert body["total"] == 7 and body["page"] == 2 and body["per_page"] == 2
-    assert "page=3" in body["links"]["next"] and "page=1" in body["links"]["prev"]
+    assert body["total"] == 7
+    assert body["page"] == 2
+    assert body["per_page"] == 2
+    assert "page=3" in body["links"]["next"]
+    assert "page=1" in body["links"]["prev"]
     last = call("instructor-teach", "GET", url + "&page=4").get_json()
     assert [row["trainee"]["name"] for row in last["items"]] == ["Мария Иванова"]
     assert last["links"]["next"] is None
     computed.clear()
     beyond = call("instructor-teach", "GET", url + "&page=9").get_json()
-    assert beyond["items"] == [] and beyond["page"] == 9 and beyond["total"] == 7
+    assert beyond["items"] == []
+    assert beyond["page"] == 9
+    assert beyond["total"] == 7
     assert computed == []

@@ -53,7 +53,7 @@ PROGRESS = {
 }
 
 
-@pytest.mark.parametrize("caller,status", PROGRESS.items())
+@pytest.mark.parametrize(("caller", "status"), PROGRESS.items())
 def test_progress_matrix(call, world, caller, status):
     response = call(caller, "GET", "/api/v1/courses/API-101/progress")
     assert response.status_code == status
@@ -68,7 +68,7 @@ MARK = {
 }
 
 
-@pytest.mark.parametrize("caller,status", MARK.items())
+@pytest.mark.parametrize(("caller", "status"), MARK.items())
 def test_mark_done_matrix(call, db, world, caller, status):
     lesson = world.lessons[0]
     response = call(caller, "PUT", f"/api/v1/courses/API-101/lessons/{lesson.id}/done")
@@ -109,7 +109,7 @@ START = {
 }
 
 
-@pytest.mark.parametrize("caller,status", START.items())
+@pytest.mark.parametrize(("caller", "status"), START.items())
 def test_start_attempt_matrix(call, db, world, caller, status):
     response = call(caller, "POST", f"/api/v1/quizzes/{world.quiz.id}/attempts")
     assert response.status_code == status
@@ -125,9 +125,12 @@ def _start(call, world, caller="trainee-learn"):
 def test_attempt_never_shows_the_key_before_grading(call, world):
     body = _start(call, world)
     text = str(body)
-    assert "correct" not in text and "truth" not in text and "accepted" not in text
+    assert "correct" not in text
+    assert "truth" not in text
+    assert "accepted" not in text
     assert {q["id"] for q in body["questions"]} == {world.question.id, world.tf.id}
-    assert body["status"] == "in_progress" and body["score"] is None
+    assert body["status"] == "in_progress"
+    assert body["score"] is None
 
 
 def test_save_submit_and_read_an_attempt(call, db, world):
@@ -138,7 +141,8 @@ def test_save_submit_and_read_an_attempt(call, db, world):
     ]
     saved = call("trainee-learn", "PUT", attempt["links"]["answers"], json={"answers": answers})
     assert saved.status_code == 200
-    assert saved.get_json()["saved"] == 2 and saved.get_json()["warnings"] == []
+    assert saved.get_json()["saved"] == 2
+    assert saved.get_json()["warnings"] == []
     submitted = call("trainee-learn", "POST", attempt["links"]["submit"])
     assert submitted.status_code == 200
     body = submitted.get_json()
@@ -156,7 +160,7 @@ def test_save_submit_and_read_an_attempt(call, db, world):
 
 
 @pytest.mark.parametrize(
-    "answers,field",
+    ("answers", "field"),
     [
         ("nope", "answers"),
         ([{"question_id": "x", "response": "1"}], "answers.0.question_id"),
@@ -212,7 +216,8 @@ def test_start_retry_returns_the_first_attempt(call, db, world):
     first = call("trainee-learn", "POST", url, headers=headers)
     call("trainee-learn", "POST", first.get_json()["links"]["submit"])
     again = call("trainee-learn", "POST", url, headers=headers)
-    assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.status_code == 201
+    assert again.headers["Idempotent-Replayed"] == "true"
     assert again.get_json()["id"] == first.get_json()["id"]
     assert count(db, Attempt, quiz_id=world.quiz.id) == 1
 
@@ -243,7 +248,7 @@ SUBMIT = {
 }
 
 
-@pytest.mark.parametrize("caller,status", SUBMIT.items())
+@pytest.mark.parametrize(("caller", "status"), SUBMIT.items())
 def test_submit_matrix(call, db, world, caller, status):
     url = f"/api/v1/assignments/{world.assignment.assessment_id}/submissions"
     response = call(caller, "POST", url, json={"text": "Map: city hall, utilities, residents."})
@@ -256,7 +261,8 @@ def test_submissions_are_own_and_marks_hidden_until_released(call, world):
     created = call("trainee-learn", "POST", url, json={"text": "<b>My map</b> & notes"})
     body = created.get_json()
     assert body["text"] == "<b>My map</b> & notes"
-    assert body["released"] is False and body["points"] is None
+    assert body["released"] is False
+    assert body["points"] is None
     mine = call("trainee-read", "GET", url).get_json()["items"]
     assert [s["id"] for s in mine] == [body["id"]]
     theirs = call("admin-all", "GET", url).get_json()["items"]
@@ -264,7 +270,7 @@ def test_submissions_are_own_and_marks_hidden_until_released(call, world):
 
 
 @pytest.mark.parametrize(
-    "body,field",
+    ("body", "field"),
     [({}, "text"), ({"text": ""}, "text"), ({"text": 5}, "text"), ({"text": "a", "x": 1}, "x")],
 )
 def test_bad_submission_changes_nothing(call, db, world, body, field):
@@ -310,12 +316,15 @@ def test_file_submission(app, client, db, world, token_for):
     outsider = _upload(client, world, token_for(world.outsider, "learn"))
     assert outsider.status_code == 403
     wrong = _upload(client, world, token_for(world.trainee, "learn"), "map.exe", b"MZ\x90\x00")
-    assert wrong.status_code == 422 and wrong.get_json()["errors"][0]["field"] == "file"
-    assert count(db, Submission) == 0 and upload_files(app) == before
+    assert wrong.status_code == 422
+    assert wrong.get_json()["errors"][0]["field"] == "file"
+    assert count(db, Submission) == 0
+    assert upload_files(app) == before
     created = _upload(client, world, token_for(world.trainee, "learn"))
     assert created.status_code == 201
     assert created.get_json()["files"] == ["map.pdf"]
-    assert count(db, Submission) == 1 and len(upload_files(app) - before) == 1
+    assert count(db, Submission) == 1
+    assert len(upload_files(app) - before) == 1
 
 
 def test_file_submission_needs_a_file(client, db, world, token_for):
@@ -347,11 +356,14 @@ def test_an_expired_attempt_reads_as_graded_without_a_write(
     # Only the token's last-use stamp, the API's own declared short write, may be written.
     writes = [s for s in counter.statements if s.lstrip()[:6].upper() in WRITES]
     assert [s for s in writes if not s.startswith("UPDATE api_tokens SET last_used_at")] == []
-    assert read["status"] == "expired" and read["score"].startswith("50")
+    assert read["status"] == "expired"
+    assert read["score"].startswith("50")
     assert [a["status"] for a in listed.get_json()["items"]] == ["expired"]
     db.session.expire_all()
     assert attempt.status == "in_progress"  # stored by the next write
     started = call("trainee-learn", "POST", f"/api/v1/quizzes/{world.quiz.id}/attempts")
-    assert started.status_code == 201 and started.get_json()["number"] == 2
+    assert started.status_code == 201
+    assert started.get_json()["number"] == 2
     db.session.expire_all()
-    assert attempt.status == "expired" and attempt.submitted_at == attempt.deadline
+    assert attempt.status == "expired"
+    assert attempt.submitted_at == attempt.deadline

@@ -68,7 +68,8 @@ def test_create_an_assignment_through_the_form(client, db, world, login_as):
     response = client.post_form(edit_url, {**FORM, "title_en": "Renamed", "max_points": "30"})
     assert response.status_code == 302
     db.session.expire_all()
-    assert assessment.title_en == "Renamed" and assessment.max_points == Decimal(30)
+    assert assessment.title_en == "Renamed"
+    assert assessment.max_points == Decimal(30)
 
 
 def test_rubric_builder_add_edit_remove(client, db, world, login_as, make_assignment):
@@ -110,7 +111,8 @@ def test_rubric_builder_add_edit_remove(client, db, world, login_as, make_assign
     response = client.post_form(base + f"/criteria/{criterion.id}", {"title_en": "Clarity"})
     assert response.status_code == 302
     db.session.expire_all()
-    assert strong.title_en == "Excellent" and strong.points == Decimal(5)
+    assert strong.title_en == "Excellent"
+    assert strong.points == Decimal(5)
     assert criterion.title_en == "Clarity"
     weak = criterion.levels[0]
     client.post_form(base + f"/levels/{weak.id}/delete")
@@ -158,7 +160,8 @@ def test_rubric_is_locked_once_grading_began(client, db, world, login_as, make_a
         "Stakeholders identified",
         "Interests and influence",
     ]
-    assert len(one.levels) == 3 and level.title_en == "Missing"
+    assert len(one.levels) == 3
+    assert level.title_en == "Missing"
 
     # Nor can the marking scheme or the points change.
     edit = f"/courses/{w.course.code}/assignments/{assignment.assessment_id}/edit"
@@ -174,13 +177,15 @@ def test_course_pages_link_the_assignments(client, world, login_as, make_assignm
     make_assignment(w.course, title="Hidden task", published=False)
     login_as(w.trainee)
     page = client.get(f"/courses/{w.course.code}")
-    assert "Published task" in page.text and "Hidden task" not in page.text
+    assert "Published task" in page.text
+    assert "Hidden task" not in page.text
     login_as(w.outsider)
     page = client.get(f"/courses/{w.course.code}")
     assert "Published task" not in page.text
     login_as(w.instructor)
     page = client.get(f"/courses/{w.course.code}/manage")
-    assert "Hidden task" in page.text and "Grading queue" in page.text
+    assert "Hidden task" in page.text
+    assert "Grading queue" in page.text
 
 
 def test_assessment_rows_are_only_of_kind_assignment(client, db, world, login_as):

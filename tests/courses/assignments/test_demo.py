@@ -35,11 +35,13 @@ def test_demo_assignment_loads_once_and_is_gradable(client, db, login_as):
 
     submissions = {s.user.name: s for s in db.session.scalars(sa.select(Submission))}
     waiting = submissions["Мария Иванова"]
-    assert waiting.status == SubmissionStatus.SUBMITTED and waiting.text
+    assert waiting.status == SubmissionStatus.SUBMITTED
+    assert waiting.text
     released = submissions["Елена Николова"]
     assert released.marking_status == MarkingStatus.RELEASED
     grade = db.session.scalars(sa.select(Grade).where(Grade.user_id == released.user_id)).one()
-    assert grade.status == GradeStatus.RELEASED and grade.points == released.points
+    assert grade.status == GradeStatus.RELEASED
+    assert grade.points == released.points
     assert _count(db, Grade) == 1
     db.session.commit()
 

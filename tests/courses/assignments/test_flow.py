@@ -38,10 +38,12 @@ def test_hand_in_grade_release_and_see(client, db, world, login_as, make_assignm
     )
     assert response.status_code == 302
     submission = db.session.scalars(sa.select(Submission)).one()
-    assert submission.text == "Map <b>v1</b>" and submission.attempt == 1
+    assert submission.text == "Map <b>v1</b>"
+    assert submission.attempt == 1
     stored = submission.files[0]
     assert stored.original_name == "Карта на заинтересованите.pdf"
-    assert stored.content_type == "application/pdf" and stored.size == len(PDF)
+    assert stored.content_type == "application/pdf"
+    assert stored.size == len(PDF)
     assert stored.stored_name not in stored.original_name
 
     page = client.get(_url(w, assignment))
@@ -49,7 +51,8 @@ def test_hand_in_grade_release_and_see(client, db, world, login_as, make_assignm
 
     login_as(w.instructor)
     queue = client.get(_url(w, assignment, "/grading"))
-    assert queue.status_code == 200 and "Мария Иванова" in queue.text
+    assert queue.status_code == 200
+    assert "Мария Иванова" in queue.text
     grade_url = _url(w, assignment, f"/submissions/{submission.id}")
     page = client.get(grade_url)
     assert page.status_code == 200
@@ -77,7 +80,8 @@ def test_hand_in_grade_release_and_see(client, db, world, login_as, make_assignm
     # Nothing is visible to the trainee before release.
     login_as(w.trainee)
     page = client.get(_url(w, assignment))
-    assert "Good map" not in page.text and "70.00" not in page.text
+    assert "Good map" not in page.text
+    assert "70.00" not in page.text
 
     login_as(w.instructor)
     response = client.post_form(_url(w, assignment, "/release"))

@@ -99,7 +99,8 @@ def test_a_classmate_sees_nothing_of_another_trainees_work(client, world, scene,
     login_as(world.classmate)
     page = client.get("/courses/{c}/assignments/{a}".format(**scene))
     assert page.status_code == 200
-    assert "Secret map" not in page.text and "map.pdf" not in page.text
+    assert "Secret map" not in page.text
+    assert "map.pdf" not in page.text
     assert client.get("/courses/{c}/assignments/{a}/files/{f}".format(**scene)).status_code == 403
 
 
@@ -129,4 +130,5 @@ def test_unpublished_assignment_is_hidden_from_trainees(client, world, login_as,
     )
     login_as(world.instructor)
     page = client.get(f"/courses/{world.course.code}/assignments/{hidden.assessment_id}")
-    assert page.status_code == 200 and "Not published" in page.text
+    assert page.status_code == 200
+    assert "Not published" in page.text

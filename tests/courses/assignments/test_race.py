@@ -111,7 +111,8 @@ def test_two_markers_at_once_one_is_told_nothing_lost(committing_app):
 
     errors = _run(committing_app, [marker(0), marker(1)])
 
-    assert len(errors) == 1 and isinstance(errors[0], StaleGrade), errors
+    assert len(errors) == 1, errors
+    assert isinstance(errors[0], StaleGrade), errors
     saved = db.session.get(Submission, submission_id)
     winner = int(saved.feedback[-1])
     grade = db.session.scalars(sa.select(Grade)).one()
@@ -137,7 +138,8 @@ def test_double_submit_keeps_attempt_numbers_unique(committing_app):
     attempts = sorted(db.session.scalars(sa.select(Submission.attempt)))
     # Serialised (SQLite): attempts 1 and 2. Or the second is refused with a message.
     if errors:
-        assert len(errors) == 1 and isinstance(errors[0], ops.AssignmentError), errors
+        assert len(errors) == 1, errors
+        assert isinstance(errors[0], ops.AssignmentError), errors
         assert attempts == [1]
     else:
         assert attempts == [1, 2]

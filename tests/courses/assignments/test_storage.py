@@ -43,7 +43,8 @@ def test_accepts_files_whose_content_matches(ctx, name, data, content_type):
     assert stored.size == len(data)
     assert (ctx / stored.stored_name).read_bytes() == data
     assert _files(ctx) - before == {stored.stored_name}
-    assert stored.stored_name.isalnum() and len(stored.stored_name) == 32
+    assert stored.stored_name.isalnum()
+    assert len(stored.stored_name) == 32
     assert name not in stored.stored_name
 
 
@@ -122,7 +123,8 @@ def test_clean_name_drops_folders_and_control_characters():
     assert storage.clean_name("a\x00b\nc.pdf") == "abc.pdf"
     assert storage.clean_name(".hidden.pdf") == "hidden.pdf"
     long = storage.clean_name("x" * 400 + ".pdf")
-    assert len(long) == 255 and long.endswith(".pdf")
+    assert len(long) == 255
+    assert long.endswith(".pdf")
 
 
 def test_path_of_refuses_anything_but_stored_names(ctx):
@@ -138,7 +140,8 @@ def test_content_disposition_is_rfc_5987_safe():
         "attachment; filename=\"Plan a.pdf\"; filename*=UTF-8''Plan%20%C3%A4.pdf"
     )
     header = storage.content_disposition('evil"\r\nX-Injected: 1.txt')
-    assert "\r" not in header and "\n" not in header
+    assert "\r" not in header
+    assert "\n" not in header
 
 
 def test_files_live_in_the_instance_folder_outside_any_static_folder(app, ctx):

@@ -40,7 +40,8 @@ def test_create_a_framework_with_the_default_scale(client, db, admin):
     assert [level.rank for level in framework.levels] == [1, 2, 3, 4, 5]
     assert framework.proficient_level.rank == 3
     page = client.get(response.location).get_data(as_text=True)
-    assert "Smart city &lt;roles&gt;" in page and "<roles>" not in page
+    assert "Smart city &lt;roles&gt;" in page
+    assert "<roles>" not in page
     listing = client.get("/competencies/frameworks").get_data(as_text=True)
     assert "S4C-X" in listing
 
@@ -182,7 +183,8 @@ def test_create_a_competency_with_alignments(client, db, classroom, admin):
     assert competency.esco_uris == [ESCO]
     assert sorted(competency.ecf_codes) == ["A.6", "E.2"]
     page = client.get(f"/competencies/frameworks/{framework.id}").get_data(as_text=True)
-    assert "Report progress" in page and "e-CF E.2" in page
+    assert "Report progress" in page
+    assert "e-CF E.2" in page
 
 
 @pytest.mark.parametrize(
@@ -242,7 +244,8 @@ def test_edit_keeps_and_replaces_alignments(client, db, classroom, admin):
     )
     db.session.expire_all()
     competency = db.session.get(Competency, competency.id)
-    assert competency.ecf_codes == ["E.3"] and competency.esco_uris == []
+    assert competency.ecf_codes == ["E.3"]
+    assert competency.esco_uris == []
     assert competency.parent_id is None
 
 
@@ -286,15 +289,18 @@ def test_import_previews_then_imports_everything(client, db, classroom, admin, c
     preview = _upload(client, framework, content)
     html = preview.get_data(as_text=True)
     assert preview.status_code == 200, html[:1000]
-    assert "Write a funding bid" in html and "Import 2 competencies" in html
+    assert "Write a funding bid" in html
+    assert "Import 2 competencies" in html
     assert _count(db, Competency) == before  # the preview changes nothing
     response = client.post_form(
         f"/competencies/frameworks/{framework.id}/import", {"content": _confirm_token(html)}
     )
     assert response.status_code == 302
     child = db.session.scalar(sa.select(Competency).where(Competency.code == "DEV.1"))
-    assert child.parent.code == "DEV" and child.title_bg == "Кандидатства за финансиране"
-    assert child.esco_uris == [ESCO] and sorted(child.ecf_codes) == ["A.3", "E.2"]
+    assert child.parent.code == "DEV"
+    assert child.title_bg == "Кандидатства за финансиране"
+    assert child.esco_uris == [ESCO]
+    assert sorted(child.ecf_codes) == ["A.3", "E.2"]
     assert _count(db, Competency) == before + 2
 
 

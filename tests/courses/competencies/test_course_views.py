@@ -34,7 +34,8 @@ def test_map_an_assessment_and_an_outcome(client, db, staffed):
     classroom, assessment, outcome = staffed
     url = f"/courses/{classroom.course.code}/competencies"
     page = client.get(url).get_data(as_text=True)
-    assert "Risk register &lt;draft&gt;" in page and "Keep a risk register" in page
+    assert "Risk register &lt;draft&gt;" in page
+    assert "Keep a risk register" in page
     competency = classroom.competencies[2]
     for target in (f"a{assessment.id}", f"o{outcome.id}"):
         response = client.post_form(
@@ -130,14 +131,17 @@ def test_record_evidence_and_see_it_on_the_profile(client, db, staffed):
     classroom, _assessment, _outcome = staffed
     url = f"/courses/{classroom.course.code}/evidence/new"
     form = client.get(url, query_string={"trainee": classroom.trainee.id}).get_data(as_text=True)
-    assert "Мария Иванова" in form and "Other Trainee" not in form
+    assert "Мария Иванова" in form
+    assert "Other Trainee" not in form
     response = client.post_form(url, _evidence_data(classroom))
     assert response.status_code == 302
     assert response.location == f"/competencies/trainees/{classroom.trainee.id}"
     row = db.session.scalar(sa.select(Evidence))
-    assert row.recorded_by_id == classroom.instructor.id and row.course_id == classroom.course.id
+    assert row.recorded_by_id == classroom.instructor.id
+    assert row.course_id == classroom.course.id
     page = client.get(response.location).get_data(as_text=True)
-    assert "the &lt;pilot&gt; &amp; presented" in page and "<pilot>" not in page
+    assert "the &lt;pilot&gt; &amp; presented" in page
+    assert "<pilot>" not in page
     assert "2 — Basic" in page
 
 
@@ -190,7 +194,8 @@ def test_withdraw_evidence_from_the_profile(client, db, staffed):
     client.post_form(url, {"note": "Recorded for the wrong trainee"})
     assert _count(db, Evidence) == 2
     page = client.get(profile).get_data(as_text=True)
-    assert "withdrawal" in page and "superseded" in page
+    assert "withdrawal" in page
+    assert "superseded" in page
     assert f"/competencies/evidence/{row.id}/withdraw" not in page
     client.post_form(url, {"note": "again"})
     assert _count(db, Evidence) == 2

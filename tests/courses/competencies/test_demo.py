@@ -40,14 +40,16 @@ def test_demo_framework_is_complete_and_idempotent(db):
     assert {a.code for a in areas} == {"PM", "PMC", "PD"}
     assert 12 <= len(parts) <= 20
     for competency in framework.competencies:
-        assert competency.title_en and competency.title_bg
+        assert competency.title_en
+        assert competency.title_bg
         for uri in competency.esco_uris:
             assert framework_csv.normalise_esco_uri(uri) == uri
         for code in competency.ecf_codes:
             assert framework_csv.normalise_ecf_code(code) == code
     assert all(c.esco_uris and c.ecf_codes for c in parts)
     before = _counts(db)
-    assert before[3] >= 10 and before[4] >= 5
+    assert before[3] >= 10
+    assert before[4] >= 5
     demo.load()
     assert _counts(db) == before
 
@@ -64,7 +66,8 @@ def test_demo_ecf_codes_are_real_ones():
     with (DATA / "ecf_competences.csv").open(encoding="utf-8") as fh:
         known = {row["code"] for row in csv.DictReader(fh)}
     used = {code for spec in demo.COMPETENCIES for code in spec.ecf}
-    assert used and used <= known
+    assert used
+    assert used <= known
 
 
 def test_demo_trainee_profile_shows_evidence(db):
@@ -78,7 +81,8 @@ def test_demo_trainee_profile_shows_evidence(db):
         for row in item.rows
         if row.level
     }
-    assert levels["PD.1"] == 4 and levels["PM.3"] == 3
+    assert levels["PD.1"] == 4
+    assert levels["PM.3"] == 3
 
 
 def test_demo_maps_assessments_added_later_and_grades_give_evidence(db):

@@ -47,7 +47,8 @@ def test_a_released_pass_adds_evidence_once(db, classroom, mapped):
     rows = _rows(db, trainee)
     assert len(rows) == 1
     assert rows[0].source == EvidenceSource.ASSESSMENT
-    assert rows[0].level.rank == 3 and rows[0].grade_id is not None
+    assert rows[0].level.rank == 3
+    assert rows[0].grade_id is not None
     assert rows[0].course_id == classroom.course.id
     set_grade(mapped, trainee, Decimal(90), actor=actor, release=True)
     set_grade(mapped, trainee, Decimal(60), actor=actor, release=True)  # exactly the pass mark
@@ -62,13 +63,16 @@ def test_a_lowered_grade_withdraws_and_a_new_pass_restores(db, classroom, mapped
     rows = _rows(db, trainee)
     assert len(rows) == 2
     first, withdrawal = rows
-    assert withdrawal.level_id is None and withdrawal.supersedes_id == first.id
+    assert withdrawal.level_id is None
+    assert withdrawal.supersedes_id == first.id
     assert _level_of(trainee, classroom.competencies[1]) is None
     set_grade(mapped, trainee, Decimal(59), actor=actor)  # still failing: nothing more
     assert len(_rows(db, trainee)) == 2
     set_grade(mapped, trainee, Decimal(70), actor=actor)
     rows = _rows(db, trainee)
-    assert len(rows) == 3 and rows[2].level.rank == 3 and rows[2].supersedes_id is None
+    assert len(rows) == 3
+    assert rows[2].level.rank == 3
+    assert rows[2].supersedes_id is None
     assert _level_of(trainee, classroom.competencies[1]) == 3
     actions = db.session.scalars(
         sa.select(AuditLog.action).where(AuditLog.action.like("competency_evidence.%"))
@@ -143,11 +147,14 @@ def test_manual_evidence_refuses_bad_input(db, classroom):
     trainee, competency = classroom.trainee, classroom.competencies[1]
     other_framework = ops.create_framework(code="OTHER", name_en="Other", actor=None)
     cases = [
-        (dict(user=trainee, note="   ", level=classroom.level(2)), "note"),
-        (dict(user=classroom.other_trainee, note="ok", level=classroom.level(2)), "not enrolled"),
-        (dict(user=trainee, note="ok", level=other_framework.levels[0]), "not in the scale"),
-        (dict(user=trainee, note="ok", level=None), "not in the scale"),
-        (dict(user=trainee, note="x" * 2001, level=classroom.level(2)), "too long"),
+        ({"user": trainee, "note": "   ", "level": classroom.level(2)}, "note"),
+        (
+            {"user": classroom.other_trainee, "note": "ok", "level": classroom.level(2)},
+            "not enrolled",
+        ),
+        ({"user": trainee, "note": "ok", "level": other_framework.levels[0]}, "not in the scale"),
+        ({"user": trainee, "note": "ok", "level": None}, "not in the scale"),
+        ({"user": trainee, "note": "x" * 2001, "level": classroom.level(2)}, "too long"),
     ]
     for values, message in cases:
         with pytest.raises(ops.CompetencyError, match=message):

@@ -90,4 +90,5 @@ def test_two_withdrawals_of_one_row_give_one(committing_app):
         ]
     )
     rows = db.session.scalars(sa.select(Evidence).order_by(Evidence.id)).all()
-    assert len(rows) == 2 and rows[1].supersedes_id == evidence_id
+    assert len(rows) == 2
+    assert rows[1].supersedes_id == evidence_id

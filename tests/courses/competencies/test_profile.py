@@ -45,15 +45,20 @@ def test_own_profile_shows_levels_evidence_chart_and_the_rule(client, login_as, 
     response = client.get("/competencies/profile")
     html = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert "My competency profile" in html and "How your level is decided" in html
+    assert "My competency profile" in html
+    assert "How your level is decided" in html
     assert "1 of 3 competencies at or above the proficient level (3 — Proficient)" in html
-    assert "3 — Proficient" in html and "2 — Basic" in html
-    assert "Kept the &lt;risk&gt; register" in html and "<risk>" not in html
+    assert "3 — Proficient" in html
+    assert "2 — Basic" in html
+    assert "Kept the &lt;risk&gt; register" in html
+    assert "<risk>" not in html
     assert "Passed Charter review." in html
     assert "decides the level" in html
     # The chart: inline SVG with a text alternative, no script, no external resources.
     svg = html[html.index("<svg") : html.index("</svg>")]
-    assert 'role="img"' in svg and "<title" in svg and "<desc" in svg
+    assert 'role="img"' in svg
+    assert "<title" in svg
+    assert "<desc" in svg
     assert "PM.1: 3 — Proficient (proficient)." in svg
     # A track per competency (the PM grouping has none) and a bar per level shown.
     assert svg.count("<rect") == 2 + 2
@@ -72,7 +77,8 @@ def test_profile_of_someone_without_records(client, login_as, make_user):
 def test_staff_see_the_trainees_profile(client, login_as, record):
     login_as(record.instructor)
     html = client.get(f"/competencies/trainees/{record.trainee.id}").get_data(as_text=True)
-    assert "Мария Иванова" in html and "How the level is decided" in html
+    assert "Мария Иванова" in html
+    assert "How the level is decided" in html
 
 
 def test_profile_query_count_does_not_grow_with_competencies(
@@ -123,11 +129,15 @@ def test_transcript_pdf_with_cyrillic_name_courses_and_levels(client, db, login_
     assert response.data.startswith(b"%PDF")
     text = _text(response.data)
     assert "Мария Иванова" in text
-    assert record.course.code in text and "87.5" in text and "14.03.2026" in text
+    assert record.course.code in text
+    assert "87.5" in text
+    assert "14.03.2026" in text
     assert record.other_course.code not in text
     # Levels print in both languages: anyone may read the transcript.
-    assert "PM.1" in text and "3 — Компетентност / Proficient" in text
-    assert "PM.2" in text and "2 — Основно ниво / Basic" in text
+    assert "PM.1" in text
+    assert "3 — Компетентност / Proficient" in text
+    assert "PM.2" in text
+    assert "2 — Основно ниво / Basic" in text
     # Signed by the centre over the whole file, like a certificate.
     assert pdfsign.check_signature(response.data, pdfsign.current_identity().certificates).passed
     # Staff download the same record.
@@ -144,4 +154,5 @@ def test_transcript_drops_a_withdrawn_level(client, db, login_as, record):
     db.session.commit()
     login_as(record.trainee)
     text = _text(client.get("/competencies/transcript.pdf").data)
-    assert "PM.1" not in text and "PM.2" in text
+    assert "PM.1" not in text
+    assert "PM.2" in text

@@ -118,7 +118,8 @@ def test_two_instructors_change_the_same_grade_at_once(committing_app):
 
     errors = _run(committing_app, [_save(ids, 0, "14", 1), _save(ids, 1, "16", 1)])
 
-    assert len(errors) == 1 and isinstance(errors[0], StaleGrade), errors
+    assert len(errors) == 1, errors
+    assert isinstance(errors[0], StaleGrade), errors
     assert "changed by someone else" in str(errors[0])
     grade = db.session.scalars(sa.select(Grade)).one()
     assert grade.version == 2
@@ -139,7 +140,8 @@ def test_two_instructors_give_the_first_grade_at_once(committing_app):
 
     errors = _run(committing_app, [_save(ids, 0, "14", 0), _save(ids, 1, "16", 0)])
 
-    assert len(errors) == 1 and isinstance(errors[0], StaleGrade), errors
+    assert len(errors) == 1, errors
+    assert isinstance(errors[0], StaleGrade), errors
     grade = db.session.scalars(sa.select(Grade)).one()
     assert grade.points in {D(14), D(16)}
     assert db.session.scalar(sa.select(sa.func.count(GradeChange.id))) == 1

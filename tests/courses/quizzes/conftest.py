@@ -18,35 +18,36 @@ def question_data(kind: str, **overrides) -> ops.QuestionData:
     """Return a valid question of ``kind`` about smart cities; ``overrides`` replace fields."""
     kind = QuestionKind(kind)
     base = {
-        QuestionKind.SINGLE: dict(
-            text_en="Which layer carries sensor readings to the platform?",
-            options=[
+        QuestionKind.SINGLE: {
+            "text_en": "Which layer carries sensor readings to the platform?",
+            "options": [
                 ops.OptionData("Connectivity", correct=True),
                 ops.OptionData("Governance"),
                 ops.OptionData("Procurement"),
             ],
-        ),
-        QuestionKind.MULTIPLE: dict(
-            text_en="Which are open-data formats?",
-            options=[
+        },
+        QuestionKind.MULTIPLE: {
+            "text_en": "Which are open-data formats?",
+            "options": [
                 ops.OptionData("CSV", correct=True),
                 ops.OptionData("GeoJSON", correct=True),
                 ops.OptionData("Scanned PDF"),
                 ops.OptionData("Fax"),
             ],
-        ),
-        QuestionKind.TRUE_FALSE: dict(
-            text_en="A smart city is defined by its technology alone.", truth=False
-        ),
-        QuestionKind.NUMERIC: dict(
-            text_en="A 12 kWh battery at 80% charge holds how many kWh?",
-            value=Decimal("9.6"),
-            tolerance=Decimal("0.1"),
-        ),
-        QuestionKind.SHORT: dict(
-            text_en="Name the EU mission for climate-neutral cities (one word).",
-            accepted=["NetZeroCities", "Net Zero Cities"],
-        ),
+        },
+        QuestionKind.TRUE_FALSE: {
+            "text_en": "A smart city is defined by its technology alone.",
+            "truth": False,
+        },
+        QuestionKind.NUMERIC: {
+            "text_en": "A 12 kWh battery at 80% charge holds how many kWh?",
+            "value": Decimal("9.6"),
+            "tolerance": Decimal("0.1"),
+        },
+        QuestionKind.SHORT: {
+            "text_en": "Name the EU mission for climate-neutral cities (one word).",
+            "accepted": ["NetZeroCities", "Net Zero Cities"],
+        },
     }[kind]
     base.update(overrides)
     return ops.QuestionData(kind=kind, **base)

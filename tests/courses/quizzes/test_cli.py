@@ -25,7 +25,8 @@ def test_expire_stores_attempts_past_their_deadline_and_their_grades(app, db, wo
     assert result.exit_code == 0, result.output
     assert json.loads(result.output) == {"expired": 1}
     db.session.expire_all()
-    assert late.status == AttemptStatus.EXPIRED and late.submitted_at == late.deadline
+    assert late.status == AttemptStatus.EXPIRED
+    assert late.submitted_at == late.deadline
     assert going.status == AttemptStatus.IN_PROGRESS
     assert get_grade(timed.assessment, world.trainee).points == Decimal("100.00")
 

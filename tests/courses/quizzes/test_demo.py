@@ -42,15 +42,20 @@ def test_demo_quiz_is_loaded_once_and_ready_to_take(db, client, login_as):
     quiz = db.session.scalars(sa.select(Quiz)).one()
     kinds = sorted(item.question.kind for item in quiz.items)
     assert kinds == sorted(k.value for k in QuestionKind)
-    assert quiz.attempt_limit == 3 and quiz.time_limit_minutes == 20
-    assert quiz.assessment.published and quiz.opens_at < utcnow() and quiz.closes_at is None
+    assert quiz.attempt_limit == 3
+    assert quiz.time_limit_minutes == 20
+    assert quiz.assessment.published
+    assert quiz.opens_at < utcnow()
+    assert quiz.closes_at is None
 
     maria = find_user_by_email(demo.TRAINEE)
     attempt = db.session.scalars(sa.select(Attempt)).one()
-    assert attempt.user_id == maria.id and attempt.status == AttemptStatus.SUBMITTED
+    assert attempt.user_id == maria.id
+    assert attempt.status == AttemptStatus.SUBMITTED
     assert attempt.score == Decimal("75.00")
     grade = get_grade(quiz.assessment, maria)
-    assert grade.points == Decimal("75.00") and grade.status == GradeStatus.RELEASED
+    assert grade.points == Decimal("75.00")
+    assert grade.status == GradeStatus.RELEASED
 
     # Another demo trainee can take it now, through the pages.
     db.session.commit()
@@ -60,6 +65,7 @@ def test_demo_quiz_is_loaded_once_and_ready_to_take(db, client, login_as):
     response = client.post_form(f"/courses/SC-101/quizzes/{quiz.id}/start")
     assert response.status_code == 302
     html = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert "digital twin" not in html.lower() and "720" not in html
+    assert "digital twin" not in html.lower()
+    assert "720" not in html
     assert "Time left" in html
     assert ops.start_attempt(quiz, maria).number == 2

@@ -30,14 +30,17 @@ def _answers(db, attempt):
 
 def test_full_marks_write_a_released_grade_with_the_attempt_as_reason(db, world):
     attempt = ops.start_attempt(world.quiz, world.trainee)
-    assert attempt.number == 1 and attempt.status == AttemptStatus.IN_PROGRESS
+    assert attempt.number == 1
+    assert attempt.status == AttemptStatus.IN_PROGRESS
     assert ops.save_answers(attempt, correct_responses(world)) == {}
     ops.submit_attempt(attempt)
 
     assert attempt.status == AttemptStatus.SUBMITTED
-    assert attempt.score == Decimal("100.00") and attempt.points == Decimal("5.00")
+    assert attempt.score == Decimal("100.00")
+    assert attempt.points == Decimal("5.00")
     grade = get_grade(world.quiz.assessment, world.trainee)
-    assert grade.points == Decimal("100.00") and grade.status == GradeStatus.RELEASED
+    assert grade.points == Decimal("100.00")
+    assert grade.status == GradeStatus.RELEASED
     change = db.session.scalars(
         sa.select(GradeChange).where(GradeChange.grade_id == grade.id)
     ).one()
@@ -202,7 +205,8 @@ def test_a_submit_after_the_grace_grades_the_attempt_at_its_deadline(db, world, 
     ops.save_answers(attempt, {tf.id: "false"}, now=attempt.started_at + timedelta(minutes=1))
     with pytest.raises(ops.AttemptClosed, match="time was up"):
         ops.submit_attempt(attempt)
-    assert attempt.status == AttemptStatus.EXPIRED and attempt.score == Decimal("100.00")
+    assert attempt.status == AttemptStatus.EXPIRED
+    assert attempt.score == Decimal("100.00")
     assert attempt.submitted_at == attempt.deadline
 
 
@@ -322,11 +326,11 @@ def test_questions_of_another_course_cannot_join_a_quiz(db, world, make_course, 
 def test_quiz_settings_that_do_not_hold_together_are_refused(db, world, make_user):
     now = utcnow()
     bad = [
-        (dict(closes_at=now, opens_at=now + timedelta(hours=1)), "close after it opens"),
-        (dict(feedback="after_close"), "needs a closing date"),
-        (dict(pass_percent=Decimal(101)), "between 0 and 100"),
-        (dict(attempt_limit=0), "attempt limit"),
-        (dict(title_en=" "), "title"),
+        ({"closes_at": now, "opens_at": now + timedelta(hours=1)}, "close after it opens"),
+        ({"feedback": "after_close"}, "needs a closing date"),
+        ({"pass_percent": Decimal(101)}, "between 0 and 100"),
+        ({"attempt_limit": 0}, "attempt limit"),
+        ({"title_en": " "}, "title"),
     ]
     for settings, message in bad:
         settings.setdefault("title_en", "Quiz")

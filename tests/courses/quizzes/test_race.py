@@ -87,9 +87,11 @@ def test_a_quiz_submitted_twice_in_parallel_is_graded_once(committing_app):
 
     assert errors == []
     refused = [r for r in results if isinstance(r, ops.AttemptClosed)]
-    assert len(refused) == 1 and results.count(attempt_id) == 1
+    assert len(refused) == 1
+    assert results.count(attempt_id) == 1
     attempt = db.session.get(Attempt, attempt_id)
-    assert attempt.status == AttemptStatus.SUBMITTED and attempt.score == 100
+    assert attempt.status == AttemptStatus.SUBMITTED
+    assert attempt.score == 100
     assert db.session.scalar(sa.select(sa.func.count()).select_from(GradeChange)) == 1
     graded = sa.select(sa.func.count()).where(AuditLog.action == "quiz.attempt_graded")
     assert db.session.scalar(graded) == 1

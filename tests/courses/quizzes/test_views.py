@@ -71,7 +71,8 @@ def test_staff_add_a_single_choice_question(client, login_as, db, world):
     response = client.post_form("/courses/QZ-1/questions/new/single", data)
     assert response.status_code == 302
     question = db.session.scalars(sa.select(Question).order_by(Question.id.desc())).first()
-    assert question.kind == "single" and question.points == Decimal("2.00")
+    assert question.kind == "single"
+    assert question.points == Decimal("2.00")
     assert [(o.text_en, o.correct) for o in question.options] == [
         ("The municipal council", True),
         ("The mobile operator", False),
@@ -130,7 +131,8 @@ def test_edit_keeps_option_rows_and_delete_only_unused(client, login_as, db, wor
     question = world.questions["single"]
     option_ids = [o.id for o in question.options]
     form_html = client.get(f"/courses/QZ-1/questions/{question.id}/edit").get_data(as_text=True)
-    assert "Connectivity" in form_html and "used in a quiz" in form_html
+    assert "Connectivity" in form_html
+    assert "used in a quiz" in form_html
     data = _question_form(
         text_en="Which layer carries the readings?",
         **{
@@ -188,9 +190,12 @@ def test_staff_create_a_quiz_choose_and_order_questions_and_publish(client, logi
     assert response.status_code == 302
     quiz = db.session.scalars(sa.select(Quiz).order_by(Quiz.id.desc())).first()
     assessment = quiz.assessment
-    assert assessment.kind == "quiz" and not assessment.published
-    assert assessment.pass_percent == Decimal("60.00") and assessment.max_points == Decimal("50.00")
-    assert quiz.attempt_limit == 2 and quiz.time_limit_minutes == 15
+    assert assessment.kind == "quiz"
+    assert not assessment.published
+    assert assessment.pass_percent == Decimal("60.00")
+    assert assessment.max_points == Decimal("50.00")
+    assert quiz.attempt_limit == 2
+    assert quiz.time_limit_minutes == 15
     assert quiz.grading_method == "last"
     assert quiz.opens_at.isoformat() == "2030-01-01T07:00:00+00:00"  # 09:00 in Sofia
 
@@ -269,7 +274,8 @@ def test_editing_settings_round_trips(client, login_as, db, world):
     )
     assert response.status_code == 302
     db.session.expire_all()
-    assert world.quiz.feedback == "after_close" and world.quiz.shuffle_options
+    assert world.quiz.feedback == "after_close"
+    assert world.quiz.shuffle_options
     assert world.quiz.assessment.due_at == world.quiz.closes_at
     assert 'value="2031-05-01T18:00"' in client.get(url).get_data(as_text=True)
 
@@ -294,8 +300,10 @@ def test_the_attempt_page_never_contains_the_answers(client, login_as, db, world
     html = client.get(f"/quiz-attempts/{attempt_id}").get_data(as_text=True)
 
     assert "FEEDBACK-MARKER" not in html
-    assert "NetZeroCities" not in html and "Net Zero Cities" not in html
-    assert "9.6" not in html and "9,6" not in html
+    assert "NetZeroCities" not in html
+    assert "Net Zero Cities" not in html
+    assert "9.6" not in html
+    assert "9,6" not in html
     assert "correct" not in html.lower()
     # Every option input is written the same way whether it is right or wrong.
     for kind in ("single", "multiple"):
@@ -318,20 +326,24 @@ def test_autosave_saves_one_answer_and_reports_problems_in_json(client, login_as
     option = str(single.options[0].id)
 
     response = client.post_form(url, {"question": single.id, f"q{single.id}": option})
-    assert response.status_code == 200 and response.json["saved"] is True
+    assert response.status_code == 200
+    assert response.json["saved"] is True
     response = client.post_form(url, {"question": numeric.id, f"q{numeric.id}": "about ten"})
-    assert response.status_code == 200 and "is not a number" in response.json["warning"]
+    assert response.status_code == 200
+    assert "is not a number" in response.json["warning"]
     assert _answers(db, attempt_id) == {single.id: option, numeric.id: "about ten"}
 
     # The page shows the kept text and says why it will not score.
     html = client.get(f"/quiz-attempts/{attempt_id}").get_data(as_text=True)
-    assert 'value="about ten"' in html and "is not a number" in html
+    assert 'value="about ten"' in html
+    assert "is not a number" in html
 
     # A question of another quiz, or a missing one: refused, nothing saved.
     other = ops.create_question(world.course, question_data("true_false"), actor=None)
     db.session.commit()
     response = client.post_form(url, {"question": other.id, f"q{other.id}": "true"})
-    assert response.status_code == 400 and "not part of this attempt" in response.json["message"]
+    assert response.status_code == 400
+    assert "not part of this attempt" in response.json["message"]
     response = client.post_form(url, {f"q{single.id}": option})
     assert response.status_code == 400
     assert _answers(db, attempt_id) == {single.id: option, numeric.id: "about ten"}
@@ -364,7 +376,8 @@ def test_the_form_saves_and_submits_without_javascript(client, login_as, db, wor
     full.add("csrf_token", client.csrf_token())
     response = client.post(f"/quiz-attempts/{attempt_id}", data=full, follow_redirects=True)
     html = response.get_data(as_text=True)
-    assert "submitted and graded" in html and "100%" in html
+    assert "submitted and graded" in html
+    assert "100%" in html
     attempt = db.session.get(Attempt, attempt_id)
     assert attempt.status == AttemptStatus.SUBMITTED
     assert get_grade(world.quiz.assessment, world.trainee).points == Decimal("100.00")
@@ -403,7 +416,8 @@ def test_start_is_refused_after_the_limit_with_a_message(client, login_as, db, w
     attempt_id = _start(client, world, quiz)
     client.post_form(f"/quiz-attempts/{attempt_id}", {"action": "submit"})
     html = client.get(f"/courses/QZ-1/quizzes/{quiz.id}").get_data(as_text=True)
-    assert "used every attempt" in html and "Start attempt" not in html
+    assert "used every attempt" in html
+    assert "Start attempt" not in html
     response = client.post_form(f"/courses/QZ-1/quizzes/{quiz.id}/start", follow_redirects=True)
     assert "the only attempt allowed" in response.get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count()).where(Attempt.quiz_id == quiz.id)) == 1
@@ -439,10 +453,13 @@ def test_an_expired_attempt_shows_as_graded_on_every_page_without_a_write(
     login_as(world.trainee)
     with count_queries(app) as counter:
         html = client.get(f"/courses/QZ-1/quizzes/{quiz.id}").get_data(as_text=True)
-        assert "ran out of time" in html and "Time ran out" in html
-        assert "Your grade: 100 of 100" in html and "100%" in html
+        assert "ran out of time" in html
+        assert "Time ran out" in html
+        assert "Your grade: 100 of 100" in html
+        assert "100%" in html
         page = client.get(f"/quiz-attempts/{attempt.id}")
-        assert page.status_code == 302 and page.location.endswith(f"/{attempt.id}/review")
+        assert page.status_code == 302
+        assert page.location.endswith(f"/{attempt.id}/review")
         review = client.get(page.location).get_data(as_text=True)
         assert "100%" in review
     assert _writes(counter.statements) == []
@@ -467,7 +484,8 @@ def test_the_next_start_stores_the_expired_attempt_and_its_grade(
     login_as(world.trainee)
     client.post_form(f"/courses/QZ-1/quizzes/{quiz.id}/start")
     db.session.expire_all()
-    assert attempt.status == AttemptStatus.EXPIRED and attempt.submitted_at == attempt.deadline
+    assert attempt.status == AttemptStatus.EXPIRED
+    assert attempt.submitted_at == attempt.deadline
     assert get_grade(quiz.assessment, world.trainee).points == Decimal("100.00")
 
 
@@ -482,10 +500,12 @@ def test_an_answer_after_the_deadline_is_refused_and_the_attempt_graded(
     response = client.post_form(
         f"/quiz-attempts/{attempt.id}/answer", {"question": tf.id, f"q{tf.id}": "false"}
     )
-    assert response.status_code == 409 and response.json["closed"] is True
+    assert response.status_code == 409
+    assert response.json["closed"] is True
     assert _answers(db, attempt.id) == {}
     db.session.expire_all()
-    assert attempt.status == AttemptStatus.EXPIRED and attempt.score == Decimal("0.00")
+    assert attempt.status == AttemptStatus.EXPIRED
+    assert attempt.score == Decimal("0.00")
 
 
 def test_review_hides_the_key_until_the_quiz_closes_when_so_set(
@@ -505,13 +525,15 @@ def test_review_hides_the_key_until_the_quiz_closes_when_so_set(
     client.post_form(f"/quiz-attempts/{attempt_id}", {f"q{tf.id}": "true", "action": "submit"})
     html = client.get(f"/quiz-attempts/{attempt_id}/review").get_data(as_text=True)
     assert "0 of 1 points (0%)" in html
-    assert "Technology serves public value" not in html and "Correct answer:" not in html
+    assert "Technology serves public value" not in html
+    assert "Correct answer:" not in html
     assert "shown after the quiz closes" in html
 
     quiz.closes_at = utcnow() - timedelta(minutes=1)
     db.session.commit()
     html = client.get(f"/quiz-attempts/{attempt_id}/review").get_data(as_text=True)
-    assert "Technology serves public value" in html and "Correct answer:" in html
+    assert "Technology serves public value" in html
+    assert "Correct answer:" in html
 
 
 def test_review_shows_key_and_feedback_after_submission(client, login_as, db, world):
@@ -519,7 +541,8 @@ def test_review_shows_key_and_feedback_after_submission(client, login_as, db, wo
     attempt_id = _start(client, world)
     client.post_form(f"/quiz-attempts/{attempt_id}", {"action": "submit"})
     html = client.get(f"/quiz-attempts/{attempt_id}/review").get_data(as_text=True)
-    assert "NetZeroCities" in html and "correct" in html
+    assert "NetZeroCities" in html
+    assert "correct" in html
 
 
 def test_question_text_is_escaped(client, login_as, db, world, make_question, make_quiz):
@@ -552,4 +575,5 @@ def test_staff_attempts_page_query_count_does_not_grow(
     few, _ = add_trainees(1)
     many, html = add_trainees(5)
     assert few == many
-    assert "Maria Trainee" in html and "#1: 0%" in html
+    assert "Maria Trainee" in html
+    assert "#1: 0%" in html

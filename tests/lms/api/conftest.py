@@ -136,7 +136,7 @@ def create_note(data):
 
 
 @pytest.fixture(scope="session")
-def _notes_app(_app):
+def bare_notes_app(_app):
     from lms import create_app
 
     config = {
@@ -157,9 +157,9 @@ def _notes_app(_app):
 
 
 @pytest.fixture
-def notes_app(_notes_app):
+def notes_app(bare_notes_app):
     """The app with /api/v1/test-notes, its writes rolled back after the test."""
-    with _notes_app.app_context():
+    with bare_notes_app.app_context():
         engines = _db.engines
     with ExitStack() as stack:
         stack.enter_context(
@@ -172,8 +172,8 @@ def notes_app(_notes_app):
             stack.callback(conn.begin().rollback)
             stack.enter_context(mock.patch.dict(engines, {key: conn}))
         limiter.reset()
-        with _notes_app.app_context():
-            yield _notes_app
+        with bare_notes_app.app_context():
+            yield bare_notes_app
             _db.session.remove()
 
 

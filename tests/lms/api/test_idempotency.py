@@ -110,12 +110,12 @@ def test_records_expire_after_a_day(notes_app, notes_user):
     assert db.session.scalar(sa.select(sa.func.count()).select_from(IdempotencyRecord)) == 1
 
 
-def test_concurrent_duplicates_create_once(committing_app, _notes_app, monkeypatch):
+def test_concurrent_duplicates_create_once(committing_app, bare_notes_app, monkeypatch):
     """Two requests with one key racing past the lookup: the unique constraint settles it."""
     from lms.auth.operations import create_user
     from tests.api_helpers import make_token
 
-    with _notes_app.app_context():
+    with bare_notes_app.app_context():
         user = create_user(
             email="race-idem@example.org", name="Race", roles=["trainee"], password=None
         )
@@ -142,8 +142,8 @@ def test_concurrent_duplicates_create_once(committing_app, _notes_app, monkeypat
     results = []
 
     def post():
-        client = _notes_app.test_client()
-        with _notes_app.app_context():
+        client = bare_notes_app.test_client()
+        with bare_notes_app.app_context():
             results.append(_post(client, secret, {"note": "race"}, key="race-key"))
 
     threads = [threading.Thread(target=post) for _ in range(2)]
@@ -155,5 +155,5 @@ def test_concurrent_duplicates_create_once(committing_app, _notes_app, monkeypat
     assert statuses in ([201, 201], [201, 409])
     replayed = [r for r in results if r.headers.get("Idempotent-Replayed") == "true"]
     assert len(replayed) == (1 if statuses == [201, 201] else 0)
-    with _notes_app.app_context():
+    with bare_notes_app.app_context():
         assert count_notes(user_id) == 1

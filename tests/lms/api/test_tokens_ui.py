@@ -67,7 +67,8 @@ def test_created_token_is_shown_once_and_stored_hashed(client, db, login_as):
     assert response.headers["Cache-Control"] == "no-store"
     html = response.get_data(as_text=True)
     secret = re.search(r'id="token-secret">([^<]+)<', html).group(1)
-    assert secret.startswith("s4c_") and len(secret) >= 40
+    assert secret.startswith("s4c_")
+    assert len(secret) >= 40
     assert "HR &lt;system&gt;" in html
     (token,) = _tokens(db, user)
     assert token.secret_hash == hashlib.sha256(secret.encode()).hexdigest()

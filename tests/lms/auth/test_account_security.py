@@ -47,11 +47,13 @@ def test_sessions_page_lists_devices_and_marks_this_one(app, client, db, make_us
     db.session.commit()
 
     html = client.get("/account/sessions").get_data(as_text=True)
-    assert "Firefox &lt;script&gt;" in html and "<script>" not in html
+    assert "Firefox &lt;script&gt;" in html
+    assert "<script>" not in html
     assert "Mobile Safari" in html
     assert html.count("this session") == 1
     this_row = re.search(r'<tr id="session-\d+">(.*?)</tr>', html, re.S).group(1)
-    assert "Firefox" in this_row and "this session" in this_row  # this device first
+    assert "Firefox" in this_row
+    assert "this session" in this_row
     assert token.prefix in html
     assert 'href="/account/sessions"' in client.get("/account").get_data(as_text=True)
 
@@ -100,7 +102,8 @@ def test_revoking_a_token_from_the_sessions_page_comes_back_to_it(client, db, lo
     token, secret = token_for(user)
     db.session.commit()
     response = client.post_form(f"/account/tokens/{token.id}/revoke", {"next": "/account/sessions"})
-    assert response.status_code == 302 and response.location == "/account/sessions"
+    assert response.status_code == 302
+    assert response.location == "/account/sessions"
     assert client.get("/api/v1/me", headers=bearer(secret)).status_code == 401
 
 
@@ -124,7 +127,8 @@ def token_count(db, user) -> int:
 def test_token_creation_without_a_recent_password_is_refused(client, db, login_as, make_user):
     user = login_as(make_user(password=PASSWORD))  # a session, but no password typed in it
     page = client.get("/account/tokens").get_data(as_text=True)
-    assert 'id="confirm-first"' in page and 'name="scopes"' not in page
+    assert 'id="confirm-first"' in page
+    assert 'name="scopes"' not in page
     response = client.post_form("/account/tokens", token_form())
     assert response.status_code == 302
     assert response.location.startswith("/account/confirm-password")
@@ -145,14 +149,15 @@ def test_confirming_the_password_allows_creating_a_token(client, db, login_as, m
     user = login_as(make_user(password=PASSWORD))
     target = "/account/confirm-password?next=/account/tokens"
     response = client.post_form(target, {"password": "not it at all"})
-    assert response.status_code == 200 and "The password is wrong." in response.get_data(
-        as_text=True
-    )
+    assert response.status_code == 200
+    assert "The password is wrong." in response.get_data(as_text=True)
     assert client.post_form("/account/tokens", token_form()).status_code == 302
     response = client.post_form(target, {"password": PASSWORD})
-    assert response.status_code == 302 and response.location == "/account/tokens"
+    assert response.status_code == 302
+    assert response.location == "/account/tokens"
     response = client.post_form("/account/tokens", token_form())
-    assert response.status_code == 200 and 'id="token-secret"' in response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert 'id="token-secret"' in response.get_data(as_text=True)
     assert token_count(db, user) == 1
 
 

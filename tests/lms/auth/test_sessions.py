@@ -37,12 +37,15 @@ def test_login_records_the_device_and_keeps_only_a_hash(app, client, db, make_us
     )
     assert response.status_code == 302
     [record] = rows(db, user)
-    assert record.address == "198.51.100.4" and record.user_agent == "Firefox/140.0"
-    assert record.ended_at is None and not record.remember
+    assert record.address == "198.51.100.4"
+    assert record.user_agent == "Firefox/140.0"
+    assert record.ended_at is None
+    assert not record.remember
     assert record.password_confirmed_at is not None
     with client.session_transaction() as session:
         key = session["_user_id"]
-    assert record.secret_hash == sessions.hash_key(key) and key not in record.secret_hash
+    assert record.secret_hash == sessions.hash_key(key)
+    assert key not in record.secret_hash
     assert record.expires_at - record.created_at == app.config["PERMANENT_SESSION_LIFETIME"]
 
 
@@ -63,7 +66,8 @@ def test_logout_ends_the_record(client, db, make_user):
     login(client, "out@example.org")
     client.post_form("/logout")
     [record] = rows(db, user)
-    assert record.ended_at is not None and record.end_reason == "logout"
+    assert record.ended_at is not None
+    assert record.end_reason == "logout"
 
 
 def test_expired_session_opens_nothing(client, db, make_user):

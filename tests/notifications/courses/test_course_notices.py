@@ -49,7 +49,8 @@ def test_instructors_get_a_digest_of_new_submissions(db, world, make_assignment)
     db.session.commit()
     assert reminders.new_submissions(utcnow()) == 1
     note = db.session.scalar(sa.select(Notification).where(Notification.user_id == w.instructor.id))
-    assert note.kind == Kind.NEW_SUBMISSIONS and note.params["count"] == 2
+    assert note.kind == Kind.NEW_SUBMISSIONS
+    assert note.params["count"] == 2
     assert note.mail_state == MailState.DIGEST  # by default once a day
     assert _kinds(db, w.other_instructor) == []
 
