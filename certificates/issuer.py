@@ -119,11 +119,6 @@ def credential_url(code: str) -> str:
     return f"{base_url()}/credentials/{code}.json"
 
 
-def pdf_url(code: str) -> str:
-    """Return the stored PDF's address: ``<BASE_URL>/certificates/<code>.pdf``."""
-    return f"{base_url()}/certificates/{code}.pdf"
-
-
 def verify_url(code: str) -> str:
     """Return the public verification page of a code (printed as the QR code)."""
     return f"{base_url()}/verify/{code}"

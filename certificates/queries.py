@@ -45,7 +45,7 @@ from courses.gradebook.models import CourseCompletion
 from courses.models import Cohort, Course, Enrolment, EnrolmentStatus, ProgrammeCourse
 from lms.db import utcnow
 from lms.extensions import db
-from lms.models import Role, User, UserRole
+from lms.models import User
 from lms.paging import ComputedPage, paginate
 
 logger = logging.getLogger(__name__)
@@ -665,17 +665,6 @@ def waivers() -> list[tuple[ImpartialityWaiver, User, User]]:
         .order_by(ImpartialityWaiver.created_at.desc())
     )
     return [tuple(row) for row in db.session.execute(query)]
-
-
-def users_with_role(role: Role) -> list[User]:
-    return list(
-        db.session.scalars(
-            sa.select(User)
-            .join(UserRole, UserRole.user_id == User.id)
-            .where(UserRole.role == str(role), User.active)
-            .order_by(User.name)
-        )
-    )
 
 
 def status_counts() -> dict[str, int]:

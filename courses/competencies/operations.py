@@ -608,16 +608,6 @@ def _not_superseded():
     return ~sa.exists().where(later.supersedes_id == Evidence.id)
 
 
-def live_evidence(user: User, competency: Competency | None = None) -> list[Evidence]:
-    """Return the user's evidence rows that nothing supersedes and that are not withdrawals."""
-    query = sa.select(Evidence).where(
-        Evidence.user_id == user.id, Evidence.level_id.is_not(None), _not_superseded()
-    )
-    if competency is not None:
-        query = query.where(Evidence.competency_id == competency.id)
-    return list(db.session.scalars(query.order_by(Evidence.id)))
-
-
 def is_passing(grade: Grade) -> bool:
     """Return whether a grade is a released pass (points at or above the pass mark)."""
     assessment = grade.assessment

@@ -88,7 +88,7 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
         for loader in app.extensions["lms_demo_loaders"]:
             loader()
         db.session.commit()
-        genuine_pdf = issuer.pdf_url(_code_of(GENUINE_HOLDER))
+        genuine_pdf = f"{origin}/certificates/{_code_of(GENUINE_HOLDER)}.pdf"
         revoked_json = issuer.credential_url(_code_of(REVOKED_HOLDER))
         db.session.remove()
     thread = threading.Thread(target=server.serve_forever, daemon=True)
