@@ -51,6 +51,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_FLUSH_SECONDS = 60
 SETTING = "VERIFICATION_COUNTS_FLUSH_SECONDS"
 _EXTENSION = "verification_counts"
+_AT_EXIT = "verification_counts_at_exit"
 
 
 class VerificationCount(db.Model):
@@ -118,7 +119,9 @@ def tally(app: Flask | None = None) -> Tally:
     found = app.extensions.get(_EXTENSION)
     if found is None:
         found = app.extensions[_EXTENSION] = Tally()
-        atexit.register(_flush_at_exit, app)
+        if not app.extensions.get(_AT_EXIT):
+            app.extensions[_AT_EXIT] = True
+            atexit.register(_flush_at_exit, app)
     return found
 
 
