@@ -221,10 +221,10 @@ def _certificate_row(db) -> tuple[str, int]:
     return found
 
 
-def test_the_flush_takes_the_write_lock_only_for_itself(committing_app):
+def test_the_flush_takes_the_write_lock_only_for_itself(committing_app, monkeypatch):
     committing_app.extensions.pop(counts._EXTENSION, None)
     code, scheme_id = _certificate_row(_db)
-    committing_app.config[counts.SETTING] = 0
+    monkeypatch.setitem(committing_app.config, counts.SETTING, 0)
     try:
         with committing_app.test_request_context(f"/verify/{code}", method="GET"):
             assert _db.session.scalar(sa.select(Scheme.code).where(Scheme.id == scheme_id))
@@ -236,5 +236,4 @@ def test_the_flush_takes_the_write_lock_only_for_itself(committing_app):
                 written = other.execute(sa.select(VerificationCount.count)).scalars().all()
             assert written == [1]
     finally:
-        committing_app.config.pop(counts.SETTING)
         committing_app.extensions.pop(counts._EXTENSION, None)
