@@ -24,7 +24,8 @@ Flushing is additive and safe to repeat: the counts are taken out of memory befo
 they are written (put back if the write fails), and each row is upserted by adding,
 so flushes of the same month, from one process or many, add up. Only checks of a
 certificate in the register are counted (an unknown code, an unreadable file or a
-refused request is not); the code is held in memory only until the flush turns it
+refused request is not; an uploaded credential counts when it names a certificate of
+the register, whether or not it verifies); the code is held in memory only until the flush turns it
 into its scheme. No address, user, code or time finer than the month is stored.
 """
 
