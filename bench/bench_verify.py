@@ -4,7 +4,8 @@ Starts gunicorn twice on 127.0.0.1 (never anything else): once with a one-route 
 app that returns "Hello, World!", once with the LMS on a fresh SQLite database holding
 one issued certificate. Client processes then send a bounded number of requests to
 each and the script prints requests per second, p50 and p99 latency, and the ratio of
-each verification route to hello world.
+each verification route to hello world. Last, in-process, it times the verify page with
+and without counting the verification (``certificates.verify.counts``) and prints the ratio.
 
 Run: .venv/bin/python bench/bench_verify.py [--workers W] [--clients C] [--hello N] [--verify N]
 Needs gunicorn: pip install -e '.[bench]'.
@@ -172,6 +173,36 @@ def prepare(environment: dict[str, str]) -> str:
     return code
 
 
+def counting_cost(environment: dict[str, str], code: str, requests: int) -> tuple[float, float]:
+    """Time the verify page in-process with and without verification counting.
+
+    Return the seconds per request of each, the better of two alternating rounds.
+    """
+    from unittest import mock
+
+    from certificates.verify import counts
+    from lms import create_app
+
+    os.environ.update(environment)
+    client = create_app().test_client()
+    path = f"/verify/{code}"
+
+    def timed() -> float:
+        start = time.perf_counter()
+        for _ in range(requests):
+            if client.get(path).status_code != 200:
+                raise SystemExit(f"{path} did not answer 200")
+        return (time.perf_counter() - start) / requests
+
+    timed()  # warm up
+    counting, plain = [], []
+    for _round in range(2):
+        counting.append(timed())
+        with mock.patch.object(counts, "record", return_value=None):
+            plain.append(timed())
+    return min(counting), min(plain)
+
+
 def serve(target: str, port: int, workers: int, directory: Path, env: dict) -> subprocess.Popen:
     """Start gunicorn on 127.0.0.1:port and wait until it answers."""
     gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or "gunicorn"
@@ -314,11 +345,18 @@ def main() -> None:
         parser.error("request counts must be between 1 and 20000")
     if args.wrk is not None and not 1 <= args.wrk <= 120:
         parser.error("--wrk takes 1 to 120 seconds")
-    print_rows(*measure(args))
+    rows, title, counting = measure(args)
+    print_rows(rows, title)
+    with_counting, without = counting
+    print(
+        f"verify page in-process: {with_counting * 1000:.2f} ms with counting, "
+        f"{without * 1000:.2f} ms without: ratio {with_counting / without:.3f}"
+    )
 
 
-def measure(args) -> tuple[list[tuple[str, dict[str, float]]], str]:
-    """Serve hello world and the LMS in turn and load each route; return rows and a title."""
+def measure(args) -> tuple[list[tuple[str, dict[str, float]]], str, tuple[float, float]]:
+    """Serve hello world and the LMS in turn and load each route; return rows, a title and
+    the verify page's in-process seconds per request with and without counting."""
 
     with tempfile.TemporaryDirectory(prefix="bench-verify-") as folder:
         folder = Path(folder)
@@ -351,13 +389,14 @@ def measure(args) -> tuple[list[tuple[str, dict[str, float]]], str]:
         finally:
             lms.terminate()
             lms.wait()
+        counting = counting_cost(environment, code, args.verify)
     client = (
         f"wrk, {args.connections} connections, {args.wrk:g} s a route"
         if args.wrk is not None
         else f"{args.clients} client processes"
     )
     title = f"gunicorn {args.workers} sync workers, {client}, {os.cpu_count()} CPUs, on {HOST}"
-    return rows, title
+    return rows, title, counting
 
 
 def print_rows(rows: list[tuple[str, dict[str, float]]], title: str) -> None:

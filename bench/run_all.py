@@ -247,7 +247,7 @@ def web_rows(seconds: float) -> None:
     args = argparse.Namespace(
         workers=2, clients=4, hello=2000, verify=300, wrk=seconds, connections=16
     )
-    rows, _title = quiet(bench_verify.measure, args)
+    rows, _title, _counting = quiet(bench_verify.measure, args)
     figures = dict(rows)
     hello = figures["hello world"]
     targets = {

@@ -18,7 +18,10 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import aliased
 
-from certificates.models import Certificate, Scheme
+from certificates import eligibility
+from certificates import queries as certificate_queries
+from certificates.models import LIVE_STATUSES, Certificate, CertificateStatus, Scheme
+from certificates.verify.counts import VerificationCount
 from courses.assessments.assignments.models import (
     Assignment,
     CriterionMark,
@@ -50,6 +53,7 @@ from courses.models import (
 from lms.db import utcnow
 from lms.extensions import db
 from lms.i18n import current_language
+from lms.models import User
 from reports.filters import Filters
 from reports.tables import Column, Table, build_table
 
@@ -723,8 +727,136 @@ def _certificate_status(now: datetime):
     )
 
 
+def eligible_by_scheme(f: Filters, now: datetime | None = None) -> dict[str, int]:
+    """Return, per active scheme, the trainees eligible for it now who do not hold it yet.
+
+    The certifier's queue decides (``certificates.queries``): each candidate's record is
+    evaluated against the scheme's requirements and classified by
+    ``eligibility.standing``; holders of a live certificate are not candidates, and a
+    certificate revoked as issued in error and not cleared blocks its trainee. Done for
+    every scheme at once: at most nine queries, whatever the number of schemes and
+    trainees. The programme filter picks the schemes, course and cohort the trainees;
+    the dates do not apply (eligibility is as of now).
+    """
+    query = sa.select(Scheme).where(Scheme.active)
+    if f.programme_id is not None:
+        query = query.where(Scheme.programme_id == f.programme_id)
+    schemes = db.session.scalars(query.order_by(Scheme.code)).all()
+    all_rules = certificate_queries.scheme_rules(schemes) if schemes else {}
+    parts = []
+    for scheme_id, item in all_rules.items():
+        candidates = certificate_queries._candidates(item)
+        if candidates is not None:
+            found = candidates.subquery()
+            parts.append(
+                sa.select(sa.literal(scheme_id).label("scheme_id"), found.c[0].label("user_id"))
+            )
+    if not parts:
+        return {}
+    pairs = sa.union(*parts).subquery("pairs")
+    query = (
+        sa.select(pairs.c.scheme_id, pairs.c.user_id)
+        .join(User, User.id == pairs.c.user_id)
+        .where(User.active)
+    )
+    if f.course_id is not None or f.cohort_id is not None:
+        query = query.where(pairs.c.user_id.in_(f.learners()))
+    candidates = db.session.execute(query).all()
+    if not candidates:
+        return {}
+    user_ids = {user_id for _scheme, user_id in candidates}
+    holders: set[tuple[int, int]] = set()
+    blocks: dict[tuple[int, int], eligibility.ReissueBlock] = {}
+    for (
+        scheme_id,
+        user_id,
+        code,
+        status,
+        in_error,
+        cleared,
+        revoked_at,
+        reason,
+    ) in db.session.execute(
+        sa.select(
+            Certificate.scheme_id,
+            Certificate.user_id,
+            Certificate.code,
+            Certificate.status,
+            Certificate.revoked_in_error,
+            Certificate.reissue_cleared_at,
+            Certificate.revoked_at,
+            Certificate.revocation_reason,
+        ).where(
+            Certificate.scheme_id.in_(all_rules),
+            Certificate.user_id.in_(user_ids),
+            sa.or_(
+                Certificate.status.in_(LIVE_STATUSES),
+                Certificate.status == CertificateStatus.REVOKED,
+            ),
+        )
+    ):
+        if status in LIVE_STATUSES:
+            holders.add((scheme_id, user_id))
+        elif in_error and cleared is None:
+            blocks[(scheme_id, user_id)] = eligibility.ReissueBlock(code, revoked_at, reason)
+    records = certificate_queries.load_records(all_rules.values(), user_ids, now)
+    counts: dict[str, int] = {}
+    for scheme_id, user_id in candidates:
+        if (scheme_id, user_id) in holders:
+            continue
+        item = all_rules[scheme_id]
+        result = eligibility.evaluate(item.requirements, records[user_id])
+        if eligibility.standing(result, blocks.get((scheme_id, user_id))) is (
+            eligibility.Standing.ELIGIBLE
+        ):
+            counts[item.scheme.code] = counts.get(item.scheme.code, 0) + 1
+    return counts
+
+
+def verifications(f: Filters) -> list[tuple[str, str, int]]:
+    """Return ``(scheme code, month, verifications)`` within the filters (1 query).
+
+    A month counts when the dates include any of its days; the programme picks the
+    schemes; course and cohort do not apply, since no one is recorded with a check.
+    """
+    scope = []
+    if f.date_from is not None:
+        scope.append(VerificationCount.month >= f.date_from.replace(day=1))
+    if f.date_to is not None:
+        scope.append(VerificationCount.month <= f.date_to)
+    if f.programme_id is not None:
+        scope.append(Scheme.programme_id == f.programme_id)
+    rows = db.session.execute(
+        sa.select(Scheme.code, VerificationCount.month, sa.func.sum(VerificationCount.count))
+        .join(Scheme, Scheme.id == VerificationCount.scheme_id)
+        .where(*scope)
+        .group_by(Scheme.code, VerificationCount.month)
+        .order_by(VerificationCount.month, Scheme.code)
+    ).all()
+    return [(code, f"{month:%Y-%m}", int(number)) for code, month, number in rows]
+
+
+def _verifications_table(rows: list[tuple[str, str, int]]) -> Table:
+    """Return the verifications as a table of months, one column per scheme."""
+    codes = sorted({code for code, _month, _n in rows})
+    by_month: dict[str, dict[str, int]] = {}
+    for code, month, number in rows:
+        by_month.setdefault(month, {})[code] = number
+    return build_table(
+        "verifications",
+        _("Verifications by month"),
+        [
+            Column("month", _("Month")),
+            *(Column(f"scheme{i}", code, "count") for i, code in enumerate(codes)),
+        ],
+        ([month, *(counts.get(code, 0) for code in codes)] for month, counts in by_month.items()),
+    )
+
+
 def certification(f: Filters) -> Report:
-    """Certificates by scheme and month of issue with their status now; renewals (2 queries)."""
+    """Eligible, then certificates by scheme and month with their status now; renewals and
+    verifications by month (at most 12 queries whatever the numbers of schemes and trainees).
+    """
     now = utcnow()
     scope = [*f.in_range(Certificate.issued_at)]
     if f.programme_id is not None:
@@ -755,11 +887,15 @@ def certification(f: Filters) -> Report:
         .group_by(Scheme.code, due_month)
         .order_by(due_month, Scheme.code)
     ).all()
+    eligible = eligible_by_scheme(f, now)
+    checks = _verifications_table(verifications(f))
     pivot = _pivot(issued, 2, CERTIFICATE_STATUSES)
     schemes: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(CERTIFICATE_STATUSES, 0))
     for (code, _month), counts in pivot.items():
         for key, value in counts.items():
             schemes[code][key] += value
+    for code in eligible:  # a scheme with trainees eligible has a row, even unissued
+        schemes.setdefault(code, dict.fromkeys(CERTIFICATE_STATUSES, 0))
     statuses = [
         Column("active", _("Active"), "count"),
         Column("suspended", _("Suspended"), "count"),
@@ -767,6 +903,28 @@ def certification(f: Filters) -> Report:
         Column("expired", _("Expired"), "count"),
         Column("superseded", _("Renewed (superseded)"), "count"),
     ]
+    charts = [
+        Chart(
+            _("Certificates by scheme"),
+            _(
+                "Trainees eligible now, and certificates issued per scheme within the dates "
+                "with their status now."
+            ),
+            "by_scheme",
+            "scheme",
+            ("eligible", "issued", "active", "revoked", "expired"),
+        )
+    ]
+    if len(checks.columns) > 1:
+        charts.append(
+            Chart(
+                _("Verifications by month"),
+                _("How many times certificates of each scheme were verified, month by month."),
+                "verifications",
+                "month",
+                tuple(column.key for column in checks.columns[1:]),
+            )
+        )
     return Report(
         "certification",
         _("Certification"),
@@ -774,9 +932,19 @@ def certification(f: Filters) -> Report:
             build_table(
                 "by_scheme",
                 _("Certificates by scheme"),
-                [Column("scheme", _("Scheme")), Column("issued", _("Issued"), "count"), *statuses],
+                [
+                    Column("scheme", _("Scheme")),
+                    Column("eligible", _("Eligible now"), "count"),
+                    Column("issued", _("Issued"), "count"),
+                    *statuses,
+                ],
                 (
-                    [code, sum(c.values()), *(c[s] for s in CERTIFICATE_STATUSES)]
+                    [
+                        code,
+                        eligible.get(code, 0),
+                        sum(c.values()),
+                        *(c[s] for s in CERTIFICATE_STATUSES),
+                    ]
                     for code, c in sorted(schemes.items())
                 ),
             ),
@@ -804,17 +972,21 @@ def certification(f: Filters) -> Report:
                 ],
                 ([code, m, n] for code, m, n in due),
             ),
+            checks,
         ],
+        charts,
         [
-            Chart(
-                _("Certificates by scheme"),
-                _("Certificates issued per scheme within the dates, with their status now."),
-                "by_scheme",
-                "scheme",
-                ("issued", "active", "revoked", "expired"),
-            )
+            _("Statuses are as of today; certificates are counted in the month they were issued."),
+            _(
+                "Eligible now: trainees who meet every requirement of an active scheme today and "
+                "hold no live certificate of it, whatever the dates."
+            ),
+            _(
+                "Verifications count the checks of the centre's certificates by scheme and "
+                "month, never who made them; a month is shown when the dates include any of "
+                "its days, and the course and cohort filters do not apply to them."
+            ),
         ],
-        [_("Statuses are as of today; certificates are counted in the month they were issued.")],
     )
 
 

@@ -156,7 +156,7 @@ def funder_report(filters: Filters, language: str) -> tuple[queries.Report, byte
             Section(_("Completions"), [progress.table("funnel")], [], progress.notes[:1]),
             Section(
                 _("Certificates by scheme"),
-                [scheme_table],
+                [scheme_table, certification.table("verifications")],
                 [
                     chart_from(
                         scheme_table,

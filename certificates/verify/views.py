@@ -33,7 +33,7 @@ from certificates import badges, issuer
 from certificates.credentials.checks import FORMAT, ISSUER_KEY, PROOF, SCHEMA, STATUS, VALIDITY
 from certificates.credentials.jsonld import OB_V3_URL, VC_V2_URL
 from certificates.models import Scheme, StatusList
-from certificates.verify import bounds, messages, service
+from certificates.verify import bounds, counts, messages, service
 from certificates.verify.forms import BulkForm, CodeForm, UploadForm
 from lms import pdfsign
 from lms.cors import public_read
@@ -222,6 +222,7 @@ def _report_page(
     uploaded: str | None = None,
     code: str | None = None,
 ):
+    counts.record(report)
     _remember_check(report, uploaded, code)
     response = current_app.make_response(
         (
@@ -409,6 +410,7 @@ def bulk():
             error, status = str(exc), 400
         else:
             rows = list(zip(codes, service.verify_codes(codes), strict=True))
+            counts.record(*(report for _, report in rows))
             logger.info("bulk verification of %s codes from %s", len(rows), remote_address())
             if bulk_form.download.data:
                 return _bulk_csv(rows)
@@ -445,6 +447,7 @@ def api_code(code: str):
     report = service.verify_code(code)
     if report.status == service.NOT_FOUND:
         return _not_found()
+    counts.record(report)
     return _no_store(jsonify(report.as_dict()))
 
 
@@ -487,6 +490,7 @@ def api_upload():
             valid=False,
             checks=body["checks"],
         )
+    counts.record(report)
     return _no_store(jsonify(report.as_dict()))
 
 
@@ -584,6 +588,7 @@ def vc_api_verify():
         for name in sorted(options)[:10]
     ]
     report = service.verify_parsed(body["verifiableCredential"], service.online_trust())
+    counts.record(report)
     status = 200 if report.valid else 400
     response = current_app.response_class(
         _dumps(vc_api_result(report, warnings)), status, mimetype="application/json"

@@ -18,7 +18,7 @@ from decimal import Decimal
 
 import pytest
 
-from certificates.models import Certificate, Scheme, SigningKey, StatusList
+from certificates.models import Certificate, Scheme, SchemeRequirement, SigningKey, StatusList
 from courses.assessments.models import Assessment, Grade, GradeStatus
 from courses.competencies.models import (
     AlignmentKind,
@@ -195,6 +195,14 @@ def make_history(db, make_user):
         status_list = StatusList(purpose="revocation", bits=b"\0" * 16)
         db.session.add_all([scheme, other_scheme, key, status_list])
         db.session.flush()
+        db.session.add_all(
+            [  # what makes trainees eligible: a course grade, and an exam of its own
+                SchemeRequirement(
+                    scheme=scheme, kind="course", course=courses[0], min_grade=Decimal(50)
+                ),
+                SchemeRequirement(scheme=other_scheme, kind="exam", assessment=assessments[2]),
+            ]
+        )
 
         trainees = [make_user(roles=[Role.TRAINEE]) for _ in range(size)]
         index = itertools.count(1)

@@ -8,7 +8,9 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from certificates.models import Certificate
+from certificates import queries as certificate_queries
+from certificates.models import Certificate, Scheme
+from certificates.verify.counts import VerificationCount
 from courses.assessments.models import Grade
 from courses.competencies.models import (
     AlignmentKind,
@@ -333,13 +335,55 @@ def certification(f: Filters) -> dict[str, list[list]]:
     def values(counts: Counter) -> list:
         return [shown(sum(counts.values())), *(shown(counts[s]) for s in CERT_STATUSES)]
 
+    eligible = eligible_now(f, people)
+    codes = sorted(set(schemes) | set(eligible))
     return {
-        "by_scheme": [[code, *values(schemes[code])] for code in sorted(schemes)],
+        "by_scheme": [
+            [code, shown(eligible.get(code, 0)), *values(schemes[code])] for code in codes
+        ],
         "by_month": [[code, m, *values(months[(code, m)])] for code, m in sorted(months)],
         "renewals": [
             [code, m, shown(due[(code, m)])] for code, m in sorted(due, key=lambda k: (k[1], k[0]))
         ],
+        "verifications": verifications(f),
     }
+
+
+def eligible_now(f: Filters, people: set[int] | None) -> dict[str, int]:
+    """Trainees eligible per active scheme, by the certifier's queue, one scheme at a time."""
+    found = {}
+    for scheme in all_rows(Scheme):
+        if not scheme.active or (
+            f.programme_id is not None and scheme.programme_id != f.programme_id
+        ):
+            continue
+        ids = [
+            row.user.id
+            for row in certificate_queries.eligible_queue(scheme)
+            if people is None or row.user.id in people
+        ]
+        if ids:
+            found[scheme.code] = len(ids)
+    return found
+
+
+def verifications(f: Filters) -> list[list]:
+    """The verification counts by month (rows) and scheme (columns), from the table."""
+    first = f.date_from.replace(day=1) if f.date_from else None
+    schemes = {scheme.id: scheme for scheme in all_rows(Scheme)}
+    rows = [
+        r
+        for r in all_rows(VerificationCount)
+        if (first is None or r.month >= first)
+        and (f.date_to is None or r.month <= f.date_to)
+        and (f.programme_id is None or schemes[r.scheme_id].programme_id == f.programme_id)
+    ]
+    codes = sorted({schemes[r.scheme_id].code for r in rows})
+    cells: Counter = Counter()
+    for r in rows:
+        cells[(r.month.strftime("%Y-%m"), schemes[r.scheme_id].code)] += r.count
+    months = sorted({m for m, _code in cells})
+    return [[m, *(shown(cells[(m, code)]) for code in codes)] for m in months]
 
 
 def overview(f: Filters) -> list:

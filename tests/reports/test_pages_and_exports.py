@@ -159,7 +159,7 @@ def test_xlsx_has_every_table_with_numbers_as_numbers(client, history, manager):
     expected = recompute.certification(f)
     sheet = workbook[workbook.sheetnames[0]]
     values = [list(r) for r in sheet.iter_rows(values_only=True)]
-    assert list(values[0][:2]) == ["Scheme", "Issued"]
+    assert list(values[0][:3]) == ["Scheme", "Eligible now", "Issued"]
     assert [list(r) for r in values[1:]] == expected["by_scheme"]
 
 
