@@ -22,10 +22,12 @@ its ``try``: the constraint is checked there, while the view can still answer.
 
 from __future__ import annotations
 
-from flask import Flask, g, session
+from flask import Flask, g, has_request_context, session
 from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext
+from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import ORMExecuteState, Session
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 
@@ -34,6 +36,7 @@ from lms.exceptions import UserError
 from lms.extensions import db
 
 _REFUSED = "lms_request_refused"
+_WROTE = "lms_request_wrote"
 _FLASHES = "_flashes"  # where flask.flash keeps its messages in the session
 
 
@@ -51,6 +54,7 @@ def refuse() -> None:
     """
     db.session.rollback()
     g.setdefault(_REFUSED, True)
+    g.pop(_WROTE, None)
 
 
 def refused() -> bool:
@@ -61,7 +65,8 @@ def refused() -> bool:
 def finish(response: Response, flashes_before: int) -> None:
     """Commit the request's transaction after a successful view; roll it back otherwise."""
     if refused() or response.status_code >= 400:
-        db.session.rollback()
+        if _wrote():
+            db.session.rollback()
         return
     if request_is_read_only():
         return
@@ -76,6 +81,24 @@ def finish(response: Response, flashes_before: int) -> None:
                 "Reload and try again."
             )
         ) from error
+
+
+def _wrote() -> bool:
+    """Whether the request changed anything: flushed, or pending in the session."""
+    session = db.session
+    return g.get(_WROTE, False) or bool(session.new or session.dirty or session.deleted)
+
+
+@event.listens_for(Session, "after_flush")
+def _note_write(session: Session, flush_context: object) -> None:
+    if has_request_context():
+        g.setdefault(_WROTE, True)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _note_statement(state: ORMExecuteState) -> None:
+    if has_request_context() and (state.is_insert or state.is_update or state.is_delete):
+        g.setdefault(_WROTE, True)
 
 
 def _flash_count() -> int:
