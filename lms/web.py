@@ -6,7 +6,8 @@ response goes out: jobs queued for the broker are sent only after that commit
 (``lms.jobs``). Nothing is committed when
 
 - the view raised: the error handlers (``lms.errors``) roll back;
-- the response is an error (status 400 or above): it is rolled back;
+- the response is an error (status 400 or above): it is rolled back, unless the
+  view said its changes stand with :func:`keep_changes`;
 - the view refused the request with :func:`refuse` (a form shown again with the
   reason): its changes are undone at once and nothing it does afterwards is saved;
 - the request only reads (``lms.db.request_is_read_only``): its read transaction
@@ -60,6 +61,15 @@ def refuse() -> None:
     g.pop(_WROTE, None)
 
 
+def keep_changes() -> None:
+    """Commit the request's changes although the response is an error status.
+
+    For a view whose refusal is itself a change to keep: answering 409 to an answer
+    saved after the time ran out, having closed and graded the expired attempt.
+    """
+    g.lms_keep_changes = True
+
+
 def refused() -> bool:
     """Return whether the current request was refused with :func:`refuse`."""
     return g.get(_REFUSED, False)
@@ -67,7 +77,7 @@ def refused() -> bool:
 
 def finish(response: Response, flashes_before: int) -> None:
     """Commit the request's transaction after a successful view; roll it back otherwise."""
-    if refused() or response.status_code >= 400:
+    if refused() or (response.status_code >= 400 and not g.get("lms_keep_changes")):
         if _wrote():
             db.session.rollback()
         return
