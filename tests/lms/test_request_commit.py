@@ -85,6 +85,12 @@ def app(tmp_path):
         db.session.flush()
         return "bad form", 400
 
+    @app.route("/add-and-keep-with-409", methods=["POST"])
+    def add_and_keep_with_409():
+        add("ana@example.org")
+        web.keep_changes()  # a refusal that is itself a change to keep
+        return "closed", 409
+
     @app.route("/duplicate", methods=["POST"])
     def duplicate():
         # Not flushed: the unique e-mail is checked by the commit after the view.
@@ -205,6 +211,12 @@ def test_an_error_response_is_not_committed(app, client):
     response = client.post_form("/add-then-400")
     assert response.status_code == 400
     assert emails(app) == []
+
+
+def test_an_error_response_whose_changes_stand_is_committed(app, client):
+    response = client.post_form("/add-and-keep-with-409")
+    assert response.status_code == 409
+    assert emails(app) == ["ana@example.org"]
 
 
 def test_a_conflict_at_commit_is_told_to_the_user_not_a_500(app, client):
