@@ -39,6 +39,7 @@ from lms.exceptions import UserError
 from lms.extensions import db
 
 _REFUSED = "lms_request_refused"
+_KEEP = "lms_keep_changes"
 _WROTE = "lms_request_wrote"
 _UNDO = "lms_undo_on_rollback"
 _FLASHES = "_flashes"  # where flask.flash keeps its messages in the session
@@ -57,8 +58,8 @@ def refuse() -> None:
     than raising a ``UserError``: the page it renders shows the data as it was.
     """
     db.session.rollback()
-    g.setdefault(_REFUSED, True)
-    g.pop(_WROTE, None)
+    setattr(g, _REFUSED, True)
+    g.pop(_WROTE, None)  # what it writes from here on is undone again at the end
 
 
 def keep_changes() -> None:
@@ -67,7 +68,7 @@ def keep_changes() -> None:
     For a view whose refusal is itself a change to keep: answering 409 to an answer
     saved after the time ran out, having closed and graded the expired attempt.
     """
-    g.lms_keep_changes = True
+    setattr(g, _KEEP, True)
 
 
 def refused() -> bool:
@@ -77,7 +78,7 @@ def refused() -> bool:
 
 def finish(response: Response, flashes_before: int) -> None:
     """Commit the request's transaction after a successful view; roll it back otherwise."""
-    if refused() or (response.status_code >= 400 and not g.get("lms_keep_changes")):
+    if refused() or (response.status_code >= 400 and not g.get(_KEEP, False)):
         if _wrote():
             db.session.rollback()
         return
@@ -120,8 +121,8 @@ def _run_undo(session: Session, previous_transaction: SessionTransaction) -> Non
 
 def _wrote() -> bool:
     """Whether the request changed anything: flushed, or pending in the session."""
-    session = db.session
-    return g.get(_WROTE, False) or bool(session.new or session.dirty or session.deleted)
+    current = db.session
+    return g.get(_WROTE, False) or bool(current.new or current.dirty or current.deleted)
 
 
 @event.listens_for(Session, "after_flush")
