@@ -222,7 +222,6 @@ def issue(data):
         cert, created = ops.issue_or_get(scheme, trainee, actor=current_api_user)
     except ops.CertificationError as error:
         _fail(error)
-    db.session.commit()
     if not created:  # held already, or issued meanwhile by a concurrent request
         return serialise(cert), 200
     logger.info("certificate %s issued through the API", cert.code)
@@ -239,7 +238,6 @@ def _decide(code: str, run) -> dict:
         run(cert)
     except ops.CertificationError as error:
         _fail(error)
-    db.session.commit()
     return serialise(cert)
 
 

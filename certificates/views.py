@@ -40,6 +40,7 @@ from certificates.models import Certificate, CertificateStatus, Scheme, SchemeRe
 from courses.assessments.models import Assessment
 from courses.competencies.models import Competency, Framework
 from courses.models import Course, Programme
+from lms import web
 from lms.auth.operations import find_user_by_email
 from lms.cors import public_read
 from lms.extensions import db, limiter
@@ -58,7 +59,7 @@ def _download_limit() -> str:
 
 
 def _fail(error: ops.CertificationError) -> None:
-    db.session.rollback()
+    web.refuse()
     flash(error.message, "danger")
 
 
@@ -113,7 +114,6 @@ def scheme_new():
         except ops.CertificationError as error:
             _fail(error)
         else:
-            db.session.commit()
             flash(_("Scheme %(code)s created.", code=scheme.code), "success")
             return redirect(url_for(".requirements", code=scheme.code))
     return render_template("certificates/scheme_form.html", form=form, scheme=None)
@@ -135,7 +135,6 @@ def scheme_edit(code: str):
         except ops.CertificationError as error:
             _fail(error)
         else:
-            db.session.commit()
             flash(_("Scheme %(code)s saved.", code=scheme.code), "success")
             return redirect(url_for(".schemes"))
     return render_template("certificates/scheme_form.html", form=form, scheme=scheme)
@@ -190,7 +189,6 @@ def requirements(code: str):
         except ops.CertificationError as error:
             _fail(error)
         else:
-            db.session.commit()
             flash(_("Requirement added."), "success")
             return redirect(url_for(".requirements", code=scheme.code))
     rules = queries.scheme_rules([scheme])[scheme.id]
@@ -221,7 +219,6 @@ def requirement_delete(code: str, requirement_id: int):
         abort(404)
     if ConfirmForm().validate_on_submit():
         ops.remove_requirement(row, actor=current_user)
-        db.session.commit()
         flash(_("Requirement removed."), "success")
     return redirect(url_for(".requirements", code=scheme.code))
 
@@ -255,7 +252,6 @@ def design(code: str):
         except ops.CertificationError as error:
             _fail(error)
         else:
-            db.session.commit()
             flash(_("Design of %(code)s saved.", code=scheme.code), "success")
             return redirect(url_for(".design", code=scheme.code))
     version = hashlib.sha256(
@@ -324,7 +320,6 @@ def waivers():
             except ops.CertificationError as error:
                 _fail(error)
             else:
-                db.session.commit()
                 flash(_("Waiver granted."), "success")
                 return redirect(url_for(".waivers"))
     return render_template("certificates/waivers.html", form=form, waivers=queries.waivers())
@@ -412,7 +407,6 @@ def clear_reissue(code: str):
         except ops.CertificationError as error:
             _fail(error)
         else:
-            db.session.commit()
             flash(
                 _("%(name)s may be certified again.", name=cert.user.name),
                 "success",
@@ -433,7 +427,6 @@ def issue(code: str, user_id: int):
     except ops.CertificationError as error:
         _fail(error)
         return redirect(url_for(".queue", code=scheme.code))
-    db.session.commit()
     if created:
         flash(
             _("Certificate %(code)s issued to %(name)s.", code=cert.code, name=trainee.name),
@@ -477,11 +470,12 @@ def batch(code: str):
         )
         return redirect(url_for(".queue", code=scheme.code))
     try:
+        # Its own commit after each chunk, as the command line's run does: a run cut off
+        # half-way (a worker restart) resumes after the last chunk saved, not from the start.
         result = ops.issue_batch(scheme, current_user, on_chunk=lambda _b: db.session.commit())
     except ops.CertificationError as error:
         _fail(error)
         return redirect(url_for(".queue", code=scheme.code))
-    db.session.commit()
     flash(
         _(
             "%(issued)s certificates issued, %(skipped)s skipped.",
@@ -525,7 +519,7 @@ def certificate(code: str):
 
 
 def _decide(code: str, form_class, message: str, run):
-    """Run a certifier's decision ``run(cert, form)`` on a posted form; commit, flash, go back."""
+    """Run a certifier's decision ``run(cert, form)`` on a posted form; flash, go back."""
     cert = _certificate_or_404(code)
     form = form_class()
     if not form.validate_on_submit():
@@ -538,7 +532,6 @@ def _decide(code: str, form_class, message: str, run):
     except ops.CertificationError as error:
         _fail(error)
         return redirect(url_for(".certificate", code=cert.code))
-    db.session.commit()
     flash(message, "success")
     return redirect(url_for(".certificate", code=(result or cert).code))
 

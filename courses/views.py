@@ -26,6 +26,7 @@ from courses.forms import (
 )
 from courses.models import Course, CourseState, LearningOutcome, Lesson, Module, Programme
 from courses.permissions import can_manage_course, can_view_course
+from lms import web
 from lms.extensions import db
 from lms.forms import ConfirmForm
 from lms.markdown import render_markdown
@@ -99,7 +100,7 @@ def detail(code: str):
 
 
 def _fail(error: ops.CurriculumError) -> None:
-    db.session.rollback()
+    web.refuse()
     flash(str(error), "danger")
 
 
@@ -132,7 +133,6 @@ def new_course():
         except ops.CurriculumError as error:
             _fail(error)
         else:
-            db.session.commit()
             flash(_("Course %(code)s created as a draft.", code=course.code), "success")
             return redirect(url_for("courses.manage", code=course.code))
     return render_template("courses/course_form.html", form=form, course=None)
@@ -191,7 +191,6 @@ def edit_course(code: str):
         except ops.CurriculumError as error:
             _fail(error)
         else:
-            db.session.commit()
             flash(_("Course saved."), "success")
             if not can_manage_course(current_user, course):
                 return redirect(url_for("courses.teaching"))
@@ -210,7 +209,6 @@ def course_state(code: str):
         except ops.CurriculumError as error:
             _fail(error)
         else:
-            db.session.commit()
             messages = {
                 CourseState.PUBLISHED: _("The course is published."),
                 CourseState.ARCHIVED: _("The course is archived."),
@@ -250,7 +248,6 @@ def new_module(code: str):
         except ops.CurriculumError as error:
             _fail(error)
         else:
-            db.session.commit()
             flash(_("Module added."), "success")
             return _back(course, f"module-{module.id}")
     return render_template(
@@ -270,7 +267,6 @@ def edit_module(code: str, module_id: int):
         except ops.CurriculumError as error:
             _fail(error)
         else:
-            db.session.commit()
             flash(_("Module saved."), "success")
             return _back(course, f"module-{module.id}")
     return render_template(
@@ -289,7 +285,6 @@ def delete_module(code: str, module_id: int):
         except ops.CurriculumError as error:
             _fail(error)
         else:
-            db.session.commit()
             flash(_("Module deleted."), "success")
     return _back(course)
 
@@ -302,7 +297,6 @@ def move_module(code: str, module_id: int):
     form = MoveForm()
     if form.validate_on_submit():
         ops.move_module(module, form.direction.data)
-        db.session.commit()
     return _back(course, f"module-{module.id}")
 
 
@@ -346,7 +340,6 @@ def new_lesson(code: str, module_id: int):
             except ops.CurriculumError as error:
                 _fail(error)
             else:
-                db.session.commit()
                 flash(_("Lesson added."), "success")
                 return _back(course, f"lesson-{lesson.id}")
     return render_template(
@@ -387,7 +380,6 @@ def edit_lesson(code: str, lesson_id: int):
             except ops.CurriculumError as error:
                 _fail(error)
             else:
-                db.session.commit()
                 flash(_("Lesson saved."), "success")
                 return _back(course, f"lesson-{lesson.id}")
     return render_template(
@@ -409,7 +401,6 @@ def publish_lesson(code: str, lesson_id: int):
     if form.validate_on_submit():
         published = form.published.data == "1"
         if ops.set_lesson_published(lesson, published):
-            db.session.commit()
             flash(
                 _("Lesson published.") if published else _("Lesson returned to draft."),
                 "success",
@@ -425,7 +416,6 @@ def move_lesson(code: str, lesson_id: int):
     form = MoveForm()
     if form.validate_on_submit():
         ops.move_lesson(lesson, form.direction.data)
-        db.session.commit()
     return _back(course, f"lesson-{lesson.id}")
 
 
@@ -440,7 +430,6 @@ def delete_lesson(code: str, lesson_id: int):
         except ops.CurriculumError as error:
             _fail(error)
         else:
-            db.session.commit()
             flash(_("Lesson deleted."), "success")
     return _back(course)
 
@@ -466,7 +455,6 @@ def new_outcome(code: str):
         except ops.CurriculumError as error:
             _fail(error)
         else:
-            db.session.commit()
             flash(_("Learning outcome added."), "success")
             return _back(course, "outcomes")
     return render_template(
@@ -486,7 +474,6 @@ def edit_outcome(code: str, outcome_id: int):
         except ops.CurriculumError as error:
             _fail(error)
         else:
-            db.session.commit()
             flash(_("Learning outcome saved."), "success")
             return _back(course, "outcomes")
     return render_template(
@@ -502,7 +489,6 @@ def move_outcome(code: str, outcome_id: int):
     form = MoveForm()
     if form.validate_on_submit():
         ops.move_outcome(outcome, form.direction.data)
-        db.session.commit()
     return _back(course, "outcomes")
 
 
@@ -513,7 +499,6 @@ def delete_outcome(code: str, outcome_id: int):
     outcome = _course_outcome(course, outcome_id)
     if ConfirmForm().validate_on_submit():
         ops.delete_outcome(outcome)
-        db.session.commit()
         flash(_("Learning outcome deleted."), "success")
     return _back(course, "outcomes")
 
@@ -545,7 +530,6 @@ def new_programme():
         except ops.CurriculumError as error:
             _fail(error)
         else:
-            db.session.commit()
             flash(_("Programme %(code)s created as a draft.", code=item.code), "success")
             return redirect(url_for("courses.programme", code=item.code))
     return render_template("courses/programme_form.html", form=form, programme=None)
@@ -572,7 +556,6 @@ def edit_programme(code: str):
         except ops.CurriculumError as error:
             _fail(error)
         else:
-            db.session.commit()
             flash(_("Programme saved."), "success")
             return redirect(url_for("courses.programme", code=item.code))
     return render_template("courses/programme_form.html", form=form, programme=item)
@@ -585,6 +568,5 @@ def programme_state(code: str):
     form = StateForm()
     if form.validate_on_submit():
         ops.set_programme_state(item, form.state.data)
-        db.session.commit()
         flash(_("Programme saved."), "success")
     return redirect(url_for("courses.programme", code=item.code))

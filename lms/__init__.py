@@ -28,7 +28,9 @@ class ConfigurationError(RuntimeError):
 def create_app(config: Mapping | None = None) -> Flask:
     """Build the application: defaults, then ``LMS_*`` variables, then ``config``."""
     instance_path = (config or {}).get("INSTANCE_PATH") or os.environ.get("LMS_INSTANCE_PATH")
-    app = Flask(
+    from lms.web import App
+
+    app = App(
         __name__,
         instance_path=str(Path(instance_path).resolve()) if instance_path else None,
         instance_relative_config=True,

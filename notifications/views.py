@@ -66,7 +66,6 @@ def read_all():
     if not ConfirmForm().validate_on_submit():
         abort(400)
     ops.mark_read(current_user)
-    db.session.commit()
     return redirect(url_for(".index"))
 
 
@@ -77,7 +76,6 @@ def open_one(notification_id: int):
     if item.user_id != current_user.id or not ConfirmForm().validate_on_submit():
         abort(404)
     ops.mark_read(current_user, [item.id])
-    db.session.commit()
     return redirect(item.link or url_for(".index"))
 
 
@@ -93,7 +91,6 @@ def preferences():
     if form.validate_on_submit():
         for kind in kinds:
             ops.set_delivery(user, kind, form[f"kind_{kind}"].data)
-        db.session.commit()
         flash(_("Your notification choices are saved."), "success")
         return redirect(url_for(".preferences"))
     return render_template(
@@ -111,7 +108,6 @@ def calendar_new():
     if not ConfirmForm().validate_on_submit():
         abort(400)
     token = ops.new_calendar_token(current_user)
-    db.session.commit()
     url = ops.absolute(url_for(".calendar_feed", token=token))
     return render_template("notifications/calendar_created.html", url=url)
 
@@ -122,7 +118,6 @@ def calendar_revoke():
     if not ConfirmForm().validate_on_submit():
         abort(400)
     ops.revoke_calendar(current_user)
-    db.session.commit()
     flash(_("Your calendar address no longer works."), "success")
     return redirect(url_for(".preferences"))
 
@@ -156,7 +151,6 @@ def unsubscribe_confirm(token: str):
         abort(404)
     user, kind = found
     ops.set_delivery(user, kind, "off")
-    db.session.commit()
     return render_template(
         "notifications/unsubscribe.html", token=token, label=messages.label(kind), done=True
     )

@@ -10,6 +10,7 @@ from certificates import operations as ops
 from certificates.bulk import operations as bulk_ops
 from certificates.bulk.models import BulkIssueJob
 from certificates.models import Scheme
+from lms import web
 from lms.extensions import db
 from lms.forms import ConfirmForm
 from lms.models import Role
@@ -44,10 +45,9 @@ def start(code: str):
     try:
         job = bulk_ops.start(scheme, actor=current_user)
     except ops.CertificationError as error:
-        db.session.rollback()
+        web.refuse()
         flash(error.message, "danger")
         return redirect(url_for("certificates.queue", code=scheme.code))
-    db.session.commit()
     return redirect(url_for(".progress_page", job_id=job.id))
 
 
@@ -73,7 +73,6 @@ def cancel(job_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     bulk_ops.cancel(job, actor=current_user)
-    db.session.commit()
     flash(_("The bulk run stops after the chunk in progress."), "info")
     return redirect(url_for(".progress_page", job_id=job.id))
 
@@ -85,5 +84,4 @@ def resume(job_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     bulk_ops.resume(job, actor=current_user)
-    db.session.commit()
     return redirect(url_for(".progress_page", job_id=job.id))

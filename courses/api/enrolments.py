@@ -26,7 +26,6 @@ from lms.api import (
 )
 from lms.api.loading import MAX_ID, load
 from lms.auth.operations import find_user_by_email
-from lms.extensions import db
 from lms.models import Role, User
 from lms.permissions import require
 
@@ -196,7 +195,6 @@ def self_enrol(data):
         enrolment = operations.enrol(cohort, current_api_user, actor=current_api_user)
     except operations.EnrolmentError as error:
         abort(409, str(error))
-    db.session.commit()
     logger.info("user %s enrolled in cohort %s through the API", current_api_user.id, cohort.id)
     return (
         serialise(enrolment),
@@ -217,7 +215,6 @@ def my_withdraw(enrolment_id: int):
         operations.withdraw(enrolment, actor=current_api_user)
     except operations.EnrolmentError as error:
         abort(409, str(error))
-    db.session.commit()
     return serialise(enrolment)
 
 
@@ -287,7 +284,6 @@ def staff_enrol(data, cohort_id: int):
         enrolment = operations.enrol(cohort, user, actor=current_api_user, by_staff=True)
     except operations.EnrolmentError as error:
         abort(409, str(error))
-    db.session.commit()
     location = url_for(".roster_entry", cohort_id=cohort.id, enrolment_id=enrolment.id)
     return serialise(enrolment, staff=True), 201, {"Location": location}
 
@@ -305,5 +301,4 @@ def staff_withdraw(cohort_id: int, enrolment_id: int):
         operations.withdraw(enrolment, actor=current_api_user)
     except operations.EnrolmentError as error:
         abort(409, str(error))
-    db.session.commit()
     return serialise(enrolment, staff=True)

@@ -23,6 +23,7 @@ from courses.enrolment import operations as enrolment_ops
 from courses.enrolment import queries as enrolment_queries
 from courses.models import Course, Lesson
 from courses.permissions import can_manage_course, can_view_course
+from lms import web
 from lms.api import ApiSchema, abort, api_blueprint, current_api_user, idempotent, require_scope
 from lms.api.loading import MAX_ID, load
 from lms.db import utcnow
@@ -120,7 +121,6 @@ def _set_done(code: str, lesson_id: int, done: bool) -> dict:
         enrolment_ops.mark_lesson_done(current_api_user, lesson)
     else:
         enrolment_ops.mark_lesson_not_done(current_api_user, lesson)
-    db.session.commit()
     return _lesson_state(course, lesson, done)
 
 
@@ -364,7 +364,6 @@ def start_attempt(quiz_id: int):
         attempt = quiz_ops.start_attempt(quiz, current_api_user)
     except quiz_ops.QuizError as error:
         abort(409, str(error))
-    db.session.commit()
     location = url_for(".attempt", attempt_id=attempt.id)
     return serialise_attempt(attempt), 201, {"Location": location}
 
@@ -381,7 +380,9 @@ def attempt(attempt_id: int):
 
 
 def _closed(error: Exception):
-    # Keep the grading an expired attempt received before saying no.
+    # Keep the grading an expired attempt received before saying no. Its own commit:
+    # the 409 is raised (the problem document, and an idempotency key released), and
+    # a raised error rolls the request back.
     db.session.commit()
     abort(409, str(error))
 
@@ -404,7 +405,6 @@ def save_answers(data, attempt_id: int):
         _closed(error)
     except quiz_ops.QuizError as error:
         abort(422, str(error), errors=[{"field": "answers", "message": str(error)}])
-    db.session.commit()
     body = serialise_attempt(attempt)
     return {
         "saved": len(responses),
@@ -425,7 +425,6 @@ def submit_attempt(attempt_id: int):
         quiz_ops.submit_attempt(attempt, actor=current_api_user)
     except quiz_ops.AttemptClosed as error:
         _closed(error)
-    db.session.commit()
     return serialise_attempt(attempt)
 
 
@@ -533,7 +532,6 @@ def submit(data, assessment_id: int):
         submission = assignment_ops.submit(assignment, current_api_user, text=data["text"])
     except assignment_ops.AssignmentError as error:
         abort(422, str(error), errors=[{"field": "text", "message": str(error)}])
-    db.session.commit()
     return serialise_submission(submission, course), 201
 
 
@@ -570,13 +568,14 @@ def submit_file(files, assessment_id: int):
             )
         )
         submission = assignment_ops.submit(assignment, current_api_user, files=stored)
-        db.session.commit()
+        db.session.flush()  # constraints checked here, while the files can still be discarded
+        web.on_rollback(lambda: storage.discard(stored))  # the commit after the view failed
     except (storage.UploadRefused, assignment_ops.AssignmentError) as error:
-        db.session.rollback()
+        web.refuse()
         storage.discard(stored)
         abort(422, str(error), errors=[{"field": "file", "message": str(error)}])
     except BaseException:
-        db.session.rollback()
+        web.refuse()
         storage.discard(stored)
         raise
     return serialise_submission(submission, course), 201

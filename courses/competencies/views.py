@@ -48,6 +48,7 @@ from courses.competencies.models import (
 )
 from courses.models import Course, LearningOutcome
 from courses.transcript_pdf import TranscriptPDF
+from lms import web
 from lms.extensions import db
 from lms.forms import ConfirmForm
 from lms.home import learns
@@ -65,7 +66,7 @@ def _me() -> User:
 
 
 def _fail(error: ops.CompetencyError) -> None:
-    db.session.rollback()
+    web.refuse()
     flash(error.message, "danger")
 
 
@@ -103,7 +104,6 @@ def framework_new():
         except ops.CompetencyError as error:
             _fail(error)
         else:
-            db.session.commit()
             flash(
                 _("Framework %(code)s created with a five-level scale.", code=framework.code),
                 "success",
@@ -141,7 +141,6 @@ def framework_edit(framework_id: int):
         except ops.CompetencyError as error:
             _fail(error)
         else:
-            db.session.commit()
             flash(_("Framework saved."), "success")
             return redirect(url_for("competencies.framework", framework_id=item.id))
     return render_template("competencies/framework_form.html", form=form, framework=item)
@@ -179,7 +178,6 @@ def scale(framework_id: int):
             _fail(error)
             item = _framework_or_404(framework_id)
         else:
-            db.session.commit()
             flash(_("Scale saved."), "success")
             return redirect(url_for("competencies.framework", framework_id=item.id))
     return render_template("competencies/scale.html", form=form, framework=item)
@@ -224,7 +222,6 @@ def competency_new(framework_id: int):
         except ops.CompetencyError as error:
             _fail(error)
         else:
-            db.session.commit()
             flash(_("Competency %(code)s added.", code=competency.code), "success")
             return redirect(
                 url_for("competencies.framework", framework_id=item.id)
@@ -262,7 +259,6 @@ def competency_edit(competency_id: int):
         except ops.CompetencyError as error:
             _fail(error)
         else:
-            db.session.commit()
             flash(_("Competency saved."), "success")
             return redirect(
                 url_for("competencies.framework", framework_id=item.id)
@@ -290,9 +286,8 @@ def import_csv(framework_id: int):
             try:
                 created = ops.import_competencies(item, data, actor=_me())
             except ops.ImportRejected as error:
-                db.session.rollback()
+                web.refuse()
                 return _preview(item, data, confirm, error.message)
-            db.session.commit()
             flash(
                 ngettext(
                     "%(num)s competency imported into %(code)s.",
@@ -353,7 +348,6 @@ def course_mappings(code: str):
         except ops.CompetencyError as error:
             _fail(error)
         else:
-            db.session.commit()
             flash(_("Mapping saved."), "success")
             return redirect(url_for("competencies.course_mappings", code=course.code))
     return render_template(
@@ -374,7 +368,6 @@ def unmap_assessment(code: str, mapping_id: int):
         abort(404)
     if ConfirmForm().validate_on_submit():
         ops.unmap_assessment(mapping, actor=_me())
-        db.session.commit()
         flash(_("Mapping removed. Evidence already recorded stays."), "success")
     return redirect(url_for("competencies.course_mappings", code=course.code))
 
@@ -388,7 +381,6 @@ def unmap_outcome(code: str, mapping_id: int):
         abort(404)
     if ConfirmForm().validate_on_submit():
         ops.unmap_outcome(mapping, actor=_me())
-        db.session.commit()
         flash(_("Mapping removed."), "success")
     return redirect(url_for("competencies.course_mappings", code=course.code))
 
@@ -418,7 +410,6 @@ def evidence_new(code: str):
         except ops.CompetencyError as error:
             _fail(error)
         else:
-            db.session.commit()
             flash(_("Evidence recorded for %(name)s.", name=trainee.name), "success")
             return redirect(url_for("competencies.profile", user_id=trainee.id))
     return render_template("competencies/evidence_form.html", course=course, form=form)
@@ -436,7 +427,6 @@ def evidence_withdraw(evidence_id: int):
         except ops.CompetencyError as error:
             _fail(error)
         else:
-            db.session.commit()
             flash(_("Evidence withdrawn."), "success")
     else:
         for errors in form.errors.values():

@@ -21,6 +21,7 @@ from courses.enrolment.csv_import import CsvFileError, CsvRow, parse_enrolment_c
 from courses.enrolment.forms import CohortForm, CsvUploadForm, EnrolUserForm
 from courses.models import Cohort, Course, Enrolment, EnrolmentStatus, Lesson
 from courses.permissions import can_manage_course, can_view_course
+from lms import web
 from lms.extensions import db
 from lms.forms import ConfirmForm
 from lms.home import learns
@@ -68,10 +69,9 @@ def cohort_new(code: str):
         try:
             cohort = operations.create_cohort(course, form.to_data(), actor=_me())
         except operations.EnrolmentError as error:
-            db.session.rollback()
+            web.refuse()
             flash(str(error), "danger")
         else:
-            db.session.commit()
             flash(_("Cohort %(name)s created.", name=cohort.name), "success")
             return redirect(url_for("enrolment.roster", code=course.code, cohort_id=cohort.id))
     return render_template("enrolment/cohort_form.html", course=course, form=form, cohort=None)
@@ -87,10 +87,9 @@ def cohort_edit(code: str, cohort_id: int):
         try:
             operations.update_cohort(cohort, form.to_data(), actor=_me())
         except operations.EnrolmentError as error:
-            db.session.rollback()
+            web.refuse()
             flash(str(error), "danger")
         else:
-            db.session.commit()
             flash(_("Cohort %(name)s saved.", name=cohort.name), "success")
             return redirect(url_for("enrolment.roster", code=course.code, cohort_id=cohort.id))
     return render_template("enrolment/cohort_form.html", course=course, form=form, cohort=cohort)
@@ -121,10 +120,9 @@ def staff_enrol(code: str, cohort_id: int):
         try:
             enrolment = operations.enrol(cohort, form.user, actor=_me(), by_staff=True)
         except operations.EnrolmentError as error:
-            db.session.rollback()
+            web.refuse()
             flash(str(error), "danger")
         else:
-            db.session.commit()
             if enrolment.status == EnrolmentStatus.ACTIVE:
                 flash(_("%(name)s is enrolled.", name=form.user.name), "success")
             else:
@@ -152,10 +150,9 @@ def staff_withdraw(code: str, cohort_id: int, enrolment_id: int):
         try:
             operations.withdraw(enrolment, actor=_me())
         except operations.EnrolmentError as error:
-            db.session.rollback()
+            web.refuse()
             flash(str(error), "danger")
         else:
-            db.session.commit()
             flash(_("%(name)s is withdrawn.", name=enrolment.user.name), "success")
     return redirect(url_for("enrolment.roster", code=course.code, cohort_id=cohort.id))
 
@@ -272,15 +269,14 @@ def csv_preview(code: str, cohort_id: int, token: str):
         try:
             enrolments = operations.import_csv_rows(cohort, rows, actor=_me())
         except operations.CsvImportRefused as error:
-            db.session.rollback()
+            web.refuse()
             flash(str(error), "danger")
             status = 409
         except operations.EnrolmentError as error:
-            db.session.rollback()
+            web.refuse()
             flash(str(error), "danger")
             status = 409
         else:
-            db.session.commit()
             path.unlink(missing_ok=True)
             waitlisted = sum(1 for e in enrolments if e.status == EnrolmentStatus.WAITLISTED)
             flash(
@@ -330,10 +326,9 @@ def self_enrol(code: str, cohort_id: int):
         try:
             enrolment = operations.enrol(cohort, _me(), actor=_me())
         except operations.EnrolmentError as error:
-            db.session.rollback()
+            web.refuse()
             flash(str(error), "danger")
         else:
-            db.session.commit()
             if enrolment.status == EnrolmentStatus.ACTIVE:
                 flash(_("You are enrolled in %(name)s.", name=cohort.name), "success")
             else:
@@ -365,10 +360,9 @@ def self_withdraw(code: str, cohort_id: int):
         try:
             operations.withdraw(enrolment, actor=_me())
         except operations.EnrolmentError as error:
-            db.session.rollback()
+            web.refuse()
             flash(str(error), "danger")
         else:
-            db.session.commit()
             flash(_("You have left %(name)s.", name=cohort.name), "success")
     return redirect(_course_page(course))
 
@@ -415,7 +409,6 @@ def _set_done(code: str, lesson_id: int, done: bool):
             operations.mark_lesson_done(_me(), lesson)
         else:
             operations.mark_lesson_not_done(_me(), lesson)
-        db.session.commit()
         if done:
             flash(_("Lesson marked as done."), "success")
         else:

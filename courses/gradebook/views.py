@@ -42,7 +42,7 @@ from courses.gradebook.forms import (
 from courses.gradebook.models import CourseGradeOverride
 from courses.models import Cohort, Course
 from courses.permissions import can_manage_course
-from lms import csvsafe
+from lms import csvsafe, web
 from lms.extensions import db
 from lms.forms import ConfirmForm
 from lms.models import User
@@ -284,7 +284,6 @@ def recompute(code: str):
         changed = operations.recompute_course(
             course, _("Recomputed by %(name)s.", name=current_user.name)
         )
-        db.session.commit()
         flash(_("Completion recomputed: %(count)s trainees changed.", count=changed), "success")
     return redirect(url_for("gradebook.index", code=course.code))
 
@@ -327,10 +326,9 @@ def pass_mark(code: str):
         try:
             operations.set_pass_mark(course, form.pass_mark.data, actor=_me())
         except operations.SetupError as error:
-            db.session.rollback()
+            web.refuse()
             flash(str(error), "danger")
         else:
-            db.session.commit()
             flash(_("Pass mark saved."), "success")
             return redirect(url_for("gradebook.setup", code=course.code))
     _flash_errors(form)
@@ -346,10 +344,9 @@ def category_new(code: str):
         try:
             category = operations.create_category(course, form.to_data(), actor=_me())
         except operations.SetupError as error:
-            db.session.rollback()
+            web.refuse()
             flash(str(error), "danger")
         else:
-            db.session.commit()
             flash(_("Category %(name)s added.", name=category.name_en), "success")
             return redirect(url_for("gradebook.setup", code=course.code))
     return render_template("gradebook/category_form.html", course=course, form=form, category=None)
@@ -365,10 +362,9 @@ def category_edit(code: str, category_id: int):
         try:
             operations.update_category(category, form.to_data(), actor=_me())
         except operations.SetupError as error:
-            db.session.rollback()
+            web.refuse()
             flash(str(error), "danger")
         else:
-            db.session.commit()
             flash(_("Category %(name)s saved.", name=category.name_en), "success")
             return redirect(url_for("gradebook.setup", code=course.code))
     return render_template(
@@ -386,10 +382,9 @@ def category_delete(code: str, category_id: int):
         try:
             operations.delete_category(category, actor=_me())
         except operations.SetupError as error:
-            db.session.rollback()
+            web.refuse()
             flash(str(error), "danger")
         else:
-            db.session.commit()
             flash(_("Category %(name)s deleted.", name=name), "success")
     return redirect(url_for("gradebook.setup", code=course.code))
 
@@ -403,10 +398,9 @@ def assessment_new(code: str):
         try:
             assessment = operations.save_manual_assessment(course, form.to_data(), actor=_me())
         except operations.SetupError as error:
-            db.session.rollback()
+            web.refuse()
             flash(str(error), "danger")
         else:
-            db.session.commit()
             flash(_("Assessment %(title)s added.", title=assessment.tr("title")), "success")
             return redirect(url_for("gradebook.setup", code=course.code))
     return render_template(
@@ -428,10 +422,9 @@ def assessment_edit(code: str, assessment_id: int):
                 course, form.to_data(), actor=_me(), assessment=assessment
             )
         except operations.SetupError as error:
-            db.session.rollback()
+            web.refuse()
             flash(str(error), "danger")
         else:
-            db.session.commit()
             flash(_("Assessment %(title)s saved.", title=assessment.tr("title")), "success")
             return redirect(url_for("gradebook.setup", code=course.code))
     return render_template(
@@ -450,10 +443,9 @@ def assessment_category(code: str, assessment_id: int):
         try:
             operations.set_assessment_category(assessment, category, actor=_me())
         except operations.SetupError as error:
-            db.session.rollback()
+            web.refuse()
             flash(str(error), "danger")
         else:
-            db.session.commit()
             flash(_("Category of %(title)s saved.", title=assessment.tr("title")), "success")
     else:
         _flash_errors(form)
@@ -495,7 +487,7 @@ def grade_cell(code: str, assessment_id: int, user_id: int):
                 expected_version=form.expected_version,
             )
         except StaleGrade as error:
-            db.session.rollback()
+            web.refuse()
             # Keep what this person typed; the next save, made knowingly, overwrites.
             grade = get_grade(assessment, trainee)
             form.version.data = str(grade.version if grade else 0)
@@ -509,12 +501,11 @@ def grade_cell(code: str, assessment_id: int, user_id: int):
             )
             status = 409
         except GradeError as error:
-            db.session.rollback()
+            web.refuse()
             form.points.errors.append(str(error))
             flash(str(error), "danger")
             status = 422
         else:
-            db.session.commit()
             flash(_("Grade saved for %(name)s.", name=trainee.name), "success")
             return redirect(_gradebook_url(course))
     elif form.is_submitted():
@@ -554,10 +545,9 @@ def release(code: str, assessment_id: int):
         try:
             count = operations.release_manual_grades(assessment, actor=_me())
         except GradeError as error:
-            db.session.rollback()
+            web.refuse()
             flash(str(error), "danger")
         else:
-            db.session.commit()
             flash(
                 _(
                     "%(count)s grades of %(title)s released.",
@@ -610,11 +600,10 @@ def override(code: str, user_id: int):
         try:
             operations.set_override(course, trainee, form.value.data, form.reason.data, actor=_me())
         except GradebookError as error:
-            db.session.rollback()
+            web.refuse()
             flash(str(error), "danger")
             status = 422
         else:
-            db.session.commit()
             flash(_("Course grade of %(name)s overridden.", name=trainee.name), "success")
             return redirect(url_for("gradebook.history", code=course.code, user_id=trainee.id))
     elif form.is_submitted():
@@ -633,10 +622,9 @@ def override_remove(code: str, user_id: int):
         try:
             operations.remove_override(course, trainee, form.remove_reason.data, actor=_me())
         except GradebookError as error:
-            db.session.rollback()
+            web.refuse()
             flash(str(error), "danger")
         else:
-            db.session.commit()
             flash(_("Override of %(name)s removed.", name=trainee.name), "success")
             return redirect(url_for("gradebook.history", code=course.code, user_id=trainee.id))
     else:

@@ -8,6 +8,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from lms import web
 from lms.admin.forms import UserCreateForm, UserEditForm, UserFilterForm
 from lms.admin.queries import users_statement
 from lms.auth import operations as ops
@@ -63,10 +64,9 @@ def user_new():
             if not form.password.data:
                 ops.send_password_email(user, "set")
         except ops.AccountError as failure:
-            db.session.rollback()
+            web.refuse()
             flash(str(failure), "danger")
         else:
-            db.session.commit()
             if form.password.data:
                 flash(_("The account of %(name)s has been created.", name=user.name), "success")
             else:
@@ -100,10 +100,9 @@ def user_edit(user_id: int):
             else:
                 ops.deactivate(user, actor=actor)
         except ops.AccountError as failure:
-            db.session.rollback()
+            web.refuse()
             flash(str(failure), "danger")
         else:
-            db.session.commit()
             flash(_("The account of %(name)s has been saved.", name=user.name), "success")
             return redirect(url_for("admin.user_edit", user_id=user.id))
     return render_template("admin/user_form.html", form=form, user=user)

@@ -29,8 +29,7 @@ reference page at ``/api/v1/docs``). A domain adds endpoints like this::
             enrolment = operations.enrol(current_api_user, cohort)   # the page's operation
         except operations.EnrolmentError as exc:
             abort(409, str(exc))             # -> RFC 9457 problem
-        db.session.commit()
-        return enrolment
+        return enrolment                     # committed after the view (lms.web)
 
 and the factory registers it with one line: ``register_blueprint(app, bp)`` (from
 ``lms.api``), after ``lms.api.init_app(app)``.

@@ -169,7 +169,7 @@ def idempotent(view):
         else:
             db.session.rollback()
             _release(record_id)
-        db.session.commit()
+        # The record and the view's work are committed together, after the view (lms.web).
         return response
 
     wrapped = doc_helper.doc(parameters=[KEY_PARAMETER])(wrapped)

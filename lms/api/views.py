@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
+from lms import web
 from lms.api import operations as ops
 from lms.api.auth import allowed_scopes
 from lms.api.forms import SCOPE_LABELS, TokenForm
@@ -87,10 +88,9 @@ def create():
             user, name=form.name.data, scopes=form.scopes.data, expires_at=expires_at
         )
     except ops.TokenError as failure:
-        db.session.rollback()
+        web.refuse()
         form.name.errors = [*form.name.errors, str(failure)]
         return _page(form, 400)
-    db.session.commit()
     # Rendered, not redirected: the secret must never travel through the session.
     response = make_response(render_template("api/token_created.html", token=token, secret=secret))
     response.headers["Cache-Control"] = "no-store"
@@ -110,9 +110,8 @@ def revoke(token_id: int):
     try:
         ops.revoke_token(token, actor=current_user._get_current_object())
     except ops.TokenError as failure:
-        db.session.rollback()
+        web.refuse()
         flash(str(failure), "warning")
     else:
-        db.session.commit()
         flash(_("The token %(name)s is revoked.", name=token.name), "success")
     return redirect(safe_next(request.form.get("next")) or url_for("api_tokens.index"))

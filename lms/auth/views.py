@@ -23,6 +23,7 @@ from flask_limiter import RateLimitExceeded
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 
+from lms import web
 from lms.api.models import ApiToken
 from lms.auth import operations as ops
 from lms.auth import sessions, throttle
@@ -82,7 +83,7 @@ per_address = limiter.limit(_per_address_limit, key_func=_address_key, methods=[
 
 def _refusal_page(seconds: int | None) -> str:
     """Render the page explaining a refused attempt and how long to wait."""
-    db.session.rollback()
+    web.refuse()
     logger.info("refused %s from %s: too many attempts", request.endpoint, remote_address())
     minutes = max(1, math.ceil(seconds / 60)) if seconds else None
     return render_template("auth/too_many_attempts.html", minutes=minutes)
@@ -126,7 +127,6 @@ def login():
         else:
             _log_in(user, remember=form.remember.data, password_confirmed=True)
             ops.record_login(user)
-            db.session.commit()
             if user.locale:
                 session["locale"] = user.locale
             flash(_("Welcome, %(name)s.", name=user.name), "success")
@@ -151,7 +151,6 @@ def logout():
     record = sessions.current()
     if record is not None:
         sessions.end(record, actor=current_user._get_current_object())
-        db.session.commit()
     logout_user()
     flash(_("You have logged out."), "info")
     return redirect(url_for("main.index"))
@@ -171,9 +170,8 @@ def register():
             ops.register_trainee(
                 email=form.email.data, name=form.name.data, locale=current_language()
             )
-            db.session.commit()
         except ops.AccountError as failure:
-            db.session.rollback()
+            web.refuse()
             form.name.errors = [*form.name.errors, str(failure)]
         else:
             # The same answer for a new address and one that has an account.
@@ -203,10 +201,9 @@ def account():
         try:
             ops.update_profile(user, name=form.name.data, locale=form.locale.data)
         except ops.AccountError as failure:
-            db.session.rollback()
+            web.refuse()
             flash(str(failure), "danger")
         else:
-            db.session.commit()
             session["locale"] = user.locale
             flash(_("Your details have been saved."), "success")
             return redirect(url_for("auth.account"))
@@ -229,10 +226,9 @@ def change_password():
                 revoke_tokens=form.revoke_tokens.data,
             )
         except ops.AccountError as failure:
-            db.session.rollback()
+            web.refuse()
             form.current_password.errors = [*form.current_password.errors, str(failure)]
         else:
-            db.session.commit()
             flash(_("Your password has been changed. Your other sessions have ended."), "success")
             if form.revoke_tokens.data:
                 flash(_("Your API tokens have been revoked."), "info")
@@ -281,7 +277,6 @@ def end_session(session_id: int):
     current = sessions.current()
     this_one = current is not None and record.id == current.id
     sessions.end(record, actor=user, reason="logout" if this_one else "ended")
-    db.session.commit()
     if this_one:
         logout_user()
         flash(_("You have logged out."), "info")
@@ -301,10 +296,9 @@ def confirm_password():
         try:
             sessions.confirm_password(sessions.current(), form.password.data)
         except sessions.SessionError as failure:
-            db.session.rollback()
+            web.refuse()
             form.password.errors = [*form.password.errors, str(failure)]
         else:
-            db.session.commit()
             return redirect(target)
     return render_template("auth/confirm_password.html", form=form, minutes=_confirmation_minutes())
 
@@ -322,7 +316,6 @@ def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
         ops.request_password_reset(form.email.data)
-        db.session.commit()
         # The same answer whether or not the address has an account.
         flash(
             _(
@@ -349,12 +342,11 @@ def reset_password(token: str):
         try:
             ops.reset_password_with_token(token, form.password.data)
         except ops.AccountError as failure:
-            db.session.rollback()
+            web.refuse()
             form.password.errors = [*form.password.errors, str(failure)]
         else:
             _log_in(user, password_confirmed=True)
             ops.record_login(user)
-            db.session.commit()
             flash(_("Your new password is saved and you are logged in."), "success")
             return throttle.remember_device(redirect(url_for("main.index")), user)
     return render_template("auth/reset_password.html", form=form, user=user), 200, headers

@@ -44,6 +44,7 @@ from courses.assessments.models import GradeCategory, GradeStatus
 from courses.enrolment.queries import can_study
 from courses.models import Course
 from courses.permissions import can_manage_course
+from lms import web
 from lms.db import utcnow
 from lms.extensions import db
 from lms.forms import ConfirmForm
@@ -129,7 +130,7 @@ def _study_assignment(code: str, assessment_id: int) -> tuple[Course, Assignment
 
 
 def _fail(error: Exception) -> None:
-    db.session.rollback()
+    web.refuse()
     flash(str(error), "danger")
 
 
@@ -169,7 +170,6 @@ def new(code: str):
         except ops.AssignmentError as error:
             _fail(error)
         else:
-            db.session.commit()
             flash(_("Assignment created. Now build its rubric."), "success")
             if assignment.marking == MarkingScheme.POINTS:
                 return redirect(
@@ -194,7 +194,6 @@ def edit(code: str, assessment_id: int):
         except ops.AssignmentError as error:
             _fail(error)
         else:
-            db.session.commit()
             flash(_("Assignment saved."), "success")
             return redirect(url_for("assignments.detail", code=code, assessment_id=assessment_id))
     return render_template("assignments/form.html", course=course, form=form, assignment=assignment)
@@ -274,7 +273,6 @@ def add_criterion(code: str, assessment_id: int):
         except ops.AssignmentError as error:
             _fail(error)
         else:
-            db.session.commit()
             flash(_("Criterion added."), "success")
     else:
         _form_errors(form)
@@ -296,7 +294,6 @@ def edit_criterion(code: str, assessment_id: int, criterion_id: int):
         except ops.AssignmentError as error:
             _fail(error)
         else:
-            db.session.commit()
             flash(_("Criterion saved."), "success")
             return redirect(_rubric_url(code, assessment_id))
     return render_template(
@@ -321,7 +318,6 @@ def delete_criterion(code: str, assessment_id: int, criterion_id: int):
         except ops.AssignmentError as error:
             _fail(error)
         else:
-            db.session.commit()
             flash(_("Criterion removed."), "success")
     return redirect(_rubric_url(code, assessment_id))
 
@@ -340,7 +336,6 @@ def add_level(code: str, assessment_id: int, criterion_id: int):
         except ops.AssignmentError as error:
             _fail(error)
         else:
-            db.session.commit()
             flash(_("Level added."), "success")
     else:
         _form_errors(form)
@@ -362,7 +357,6 @@ def edit_level(code: str, assessment_id: int, level_id: int):
         except ops.AssignmentError as error:
             _fail(error)
         else:
-            db.session.commit()
             flash(_("Level saved."), "success")
             return redirect(_rubric_url(code, assessment_id))
     return render_template(
@@ -385,7 +379,6 @@ def delete_level(code: str, assessment_id: int, level_id: int):
         except ops.AssignmentError as error:
             _fail(error)
         else:
-            db.session.commit()
             flash(_("Level removed."), "success")
     return redirect(_rubric_url(code, assessment_id))
 
@@ -451,13 +444,14 @@ def submit(code: str, assessment_id: int):
                 )
             )
         submission = ops.submit(assignment, me, text=form.text.data or "", files=stored)
-        db.session.commit()
+        db.session.flush()  # constraints checked here, while the files can still be discarded
+        web.on_rollback(lambda: storage.discard(stored))  # the commit after the view failed
     except (storage.UploadRefused, ops.AssignmentError) as error:
         _fail(error)
         storage.discard(stored)
         return redirect(page)
     except BaseException:
-        db.session.rollback()
+        web.refuse()
         storage.discard(stored)
         raise
     if submission.days_late:
@@ -591,7 +585,6 @@ def grade(code: str, assessment_id: int, submission_id: int):
                 expected_grade_version=form.version(form.grade_version),
                 expected_marking_version=form.version(form.marking_version),
             )
-            db.session.commit()
         except (ops.AssignmentError, GradeError) as error:
             _fail(error)
             return redirect(_grade_url(code, assessment_id, submission_id, filters))
@@ -653,7 +646,6 @@ def release(code: str, assessment_id: int, submission_id: int):
     if ConfirmForm().validate_on_submit():
         try:
             ops.release(submission, actor=_me())
-            db.session.commit()
         except (ops.AssignmentError, GradeError) as error:
             _fail(error)
         else:
@@ -668,7 +660,6 @@ def release_all(code: str, assessment_id: int):
     if ConfirmForm().validate_on_submit():
         try:
             count = ops.release_all(assignment, actor=_me())
-            db.session.commit()
         except (ops.AssignmentError, GradeError) as error:
             _fail(error)
         else:

@@ -39,6 +39,7 @@ from courses.assessments.quizzes.models import Attempt, AttemptStatus, Quiz
 from courses.assessments.scoring import QuestionKind
 from courses.models import Course
 from courses.permissions import can_manage_course, can_view_course
+from lms import web
 from lms.db import utcnow
 from lms.extensions import db
 from lms.permissions import require
@@ -90,7 +91,7 @@ def _labels() -> dict:
 
 
 def _fail(error: Exception) -> None:
-    db.session.rollback()
+    web.refuse()
     flash(str(error), "danger")
 
 
@@ -129,7 +130,6 @@ def question_new(code: str, kind: str):
         except ops.QuizError as error:
             _fail(error)
         else:
-            db.session.commit()
             flash(_("Question added to the bank."), "success")
             return redirect(url_for("quizzes.bank", code=course.code, _anchor=f"q-{question.id}"))
     return render_template(
@@ -154,7 +154,6 @@ def question_edit(code: str, question_id: int):
         except ops.QuizError as error:
             _fail(error)
         else:
-            db.session.commit()
             flash(_("Question saved."), "success")
             return redirect(url_for("quizzes.bank", code=course.code, _anchor=f"q-{question.id}"))
     return render_template(
@@ -178,7 +177,6 @@ def question_delete(code: str, question_id: int):
     except ops.QuizError as error:
         _fail(error)
     else:
-        db.session.commit()
         flash(_("Question deleted."), "success")
     return redirect(url_for("quizzes.bank", code=course.code))
 
@@ -209,7 +207,6 @@ def quiz_new(code: str):
         except ops.QuizError as error:
             _fail(error)
         else:
-            db.session.commit()
             flash(_("Quiz created. Now choose its questions."), "success")
             return redirect(url_for("quizzes.quiz_questions", code=course.code, quiz_id=quiz.id))
     return render_template("quizzes/quiz_form.html", course=course, form=form, quiz=None)
@@ -229,7 +226,6 @@ def quiz_edit(code: str, quiz_id: int):
         except ops.QuizError as error:
             _fail(error)
         else:
-            db.session.commit()
             flash(_("Quiz settings saved."), "success")
             return redirect(url_for("quizzes.manage", code=course.code))
     return render_template("quizzes/quiz_form.html", course=course, form=form, quiz=quiz)
@@ -257,7 +253,6 @@ def quiz_questions(code: str, quiz_id: int):
         except ops.QuizError as error:
             _fail(error)
         else:
-            db.session.commit()
             flash(_("The quiz's questions were saved."), "success")
             return redirect(url_for("quizzes.manage", code=course.code))
     questions = {str(e.question.id): e.question for e in entries}
@@ -285,7 +280,6 @@ def quiz_publish(code: str, quiz_id: int):
     except ops.QuizError as error:
         _fail(error)
     else:
-        db.session.commit()
         flash(_("Quiz published.") if published else _("Quiz hidden from trainees."), "success")
     return redirect(url_for("quizzes.manage", code=course.code))
 
@@ -364,7 +358,6 @@ def start(code: str, quiz_id: int):
     except ops.QuizError as error:
         _fail(error)
         return redirect(url_for("quizzes.quiz", code=course.code, quiz_id=quiz.id))
-    db.session.commit()
     return redirect(url_for("quizzes.attempt", attempt_id=attempt.id))
 
 
@@ -435,14 +428,12 @@ def attempt_post(attempt_id: int):
         responses = responses_from_form(request.form, ops.attempt_questions(attempt))
         warnings = ops.save_answers(attempt, responses)
     except ops.AttemptClosed as error:
-        db.session.commit()  # keep the grading an expired attempt received
         flash(str(error), "warning")
         return redirect(_review_url(attempt))
     except ops.QuizError as error:
         _fail(error)
         return redirect(url_for("quizzes.attempt", attempt_id=attempt.id))
     if not submit:
-        db.session.commit()
         if warnings:
             flash(_("Your answers were saved, but some need your attention."), "warning")
         else:
@@ -451,10 +442,8 @@ def attempt_post(attempt_id: int):
     try:
         ops.submit_attempt(attempt, actor=_me())
     except ops.AttemptClosed as error:
-        db.session.commit()
         flash(str(error), "warning")
     else:
-        db.session.commit()
         flash(_("Your attempt was submitted and graded."), "success")
     return redirect(_review_url(attempt))
 
@@ -473,14 +462,13 @@ def save_answer(attempt_id: int):
         )
         warnings = ops.save_answers(attempt, responses)
     except ops.AttemptClosed as error:
-        db.session.commit()
+        web.keep_changes()  # keep the grading the expired attempt received
         return jsonify(
             saved=False, closed=True, message=str(error), review=_review_url(attempt)
         ), 409
     except ops.QuizError as error:
-        db.session.rollback()
+        web.refuse()
         return jsonify(saved=False, message=str(error)), 400
-    db.session.commit()
     return jsonify(
         saved=True,
         warning=warnings.get(question_id),
