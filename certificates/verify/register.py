@@ -38,12 +38,12 @@ from certificates.credentials.checks import (
     VerificationResult,
 )
 from lms.db import UTCDateTime, utcnow
-from lms.extensions import db
+from lms.extensions import Model, db
 
 logger = logging.getLogger(__name__)
 
 
-class CredentialCheck(db.Model):
+class CredentialCheck(Model):
     """The register's record that a certificate's stored credential verified."""
 
     __tablename__ = "credential_checks"
