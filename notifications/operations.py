@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from lms import jobs
-from lms.db import utcnow
+from lms.db import affected_rows, utcnow
 from lms.extensions import db
 from lms.models import User
 from notifications import messages
@@ -209,7 +209,7 @@ def mark_read(user: User, ids: list[int] | None = None) -> int:
     )
     if ids is not None:
         query = query.where(Notification.id.in_(ids))
-    return db.session.execute(query).rowcount
+    return affected_rows(db.session.execute(query))
 
 
 def send_digests(now: datetime | None = None) -> int:

@@ -486,8 +486,8 @@ class GradebookPage(ComputedPage):
     needs the count before the rows are chosen.
     """
 
-    book: Gradebook | None = None
-    roster: Roster | None = None
+    book: Gradebook
+    roster: Roster
 
 
 def load_page(

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from flask import current_app, has_app_context
@@ -44,7 +44,7 @@ from courses.assessments.quizzes.models import (
 from courses.assessments.scoring import GradingMethod, QuestionKind
 from courses.models import Course
 from lms import audit
-from lms.db import utcnow
+from lms.db import affected_rows, utcnow
 from lms.exceptions import UserError
 from lms.extensions import db
 from lms.i18n import format_moment
@@ -580,14 +580,14 @@ def save_answers(
 
 def _finish(attempt: Attempt, status: AttemptStatus, at: datetime) -> bool:
     """Mark the attempt finished if it is still in progress; return whether this call did."""
-    table = Attempt.__table__
+    table = cast(sa.Table, Attempt.__table__)  # declared as any FromClause
     result = db.session.execute(
         sa.update(table)
         .where(table.c.id == attempt.id, table.c.status == AttemptStatus.IN_PROGRESS)
         .values(status=str(status), submitted_at=at)
     )
     db.session.refresh(attempt)
-    return result.rowcount == 1
+    return affected_rows(result) == 1
 
 
 def _score(attempt: Attempt) -> tuple[Decimal, Decimal, Decimal, list[AttemptAnswer], dict]:
