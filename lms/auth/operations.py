@@ -305,7 +305,7 @@ def set_password(user: User, password: str, *, actor: User | None) -> User:
 
 
 def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.secret_key, salt=PASSWORD_TOKEN_SALT)
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=PASSWORD_TOKEN_SALT)
 
 
 def _email_digest(email: str) -> str:
