@@ -187,7 +187,9 @@ def _read_archive(archive: Path, scratch: Path) -> dict:
                 names.append(info.name)
                 target = scratch / "members" / path
                 target.parent.mkdir(parents=True, exist_ok=True)
-                with tar.extractfile(info) as source, target.open("wb") as out:
+                member = tar.extractfile(info)
+                assert member is not None, "a regular file (checked above) extracts"
+                with member as source, target.open("wb") as out:
                     shutil.copyfileobj(source, out)
     except (OSError, tarfile.TarError, EOFError) as error:
         raise BackupError(f"{archive} cannot be read as a backup archive: {error}") from error

@@ -93,7 +93,9 @@ class User(UserMixin, Model):
         self.security_stamp = (self.security_stamp or 0) + 1
 
     def check_password(self, password: str) -> bool:
-        return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+        if not self.password_hash:
+            return False
+        return check_password_hash(self.password_hash, password)
 
 
 class UserRole(Model):
