@@ -107,7 +107,7 @@ def _instance_files(instance: Path, database: Path | None) -> Iterator[tuple[Pur
             yield relative, path
 
 
-def create_backup(archive: Path) -> dict:
+def create_backup(archive: str | Path) -> dict:
     """Write the current app's database and instance files to ``archive``; return the manifest."""
     archive = Path(archive)
     if archive.exists():
@@ -209,7 +209,7 @@ def _read_archive(archive: Path, scratch: Path) -> dict:
     return manifest
 
 
-def restore_backup(archive: Path) -> dict:
+def restore_backup(archive: str | Path) -> dict:
     """Restore ``archive`` into the current app's empty instance and database.
 
     Returns the archive's manifest.
