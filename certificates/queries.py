@@ -665,7 +665,7 @@ def waivers() -> list[tuple[ImpartialityWaiver, User, User]]:
         .join(trainee, trainee.id == ImpartialityWaiver.trainee_id)
         .order_by(ImpartialityWaiver.created_at.desc())
     )
-    return [row._tuple() for row in db.session.execute(query)]
+    return [(waiver, by, to) for waiver, by, to in db.session.execute(query)]
 
 
 def users_with_role(role: Role) -> list[User]:
