@@ -172,11 +172,11 @@ def lock_cohort(cohort: Cohort) -> Cohort:
 
 
 def count_active(cohort: Cohort) -> int:
-    return db.session.scalar(
+    return db.session.execute(
         sa.select(sa.func.count(Enrolment.id)).where(
             Enrolment.cohort_id == cohort.id, Enrolment.status == EnrolmentStatus.ACTIVE
         )
-    )
+    ).scalar_one()
 
 
 def free_places(cohort: Cohort) -> int | None:

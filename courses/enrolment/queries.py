@@ -329,7 +329,9 @@ def cohort_progress(cohort: Cohort) -> list[TraineeProgress]:
             Lesson.published.is_(True),
         )
     )
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(required.subquery()))
+    total = db.session.execute(
+        sa.select(sa.func.count()).select_from(required.subquery())
+    ).scalar_one()
     members = sa.select(Enrolment.user_id).where(
         Enrolment.cohort_id == cohort.id, Enrolment.status == EnrolmentStatus.ACTIVE
     )

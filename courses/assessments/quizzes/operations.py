@@ -315,11 +315,11 @@ def _apply_settings(quiz: Quiz, settings: QuizSettings) -> None:
 def create_quiz(course: Course, settings: QuizSettings, *, actor: User | None) -> Quiz:
     """Create a quiz (an unpublished gradebook assessment with its settings)."""
     check_settings(course, settings)
-    position = db.session.scalar(
+    position = db.session.execute(
         sa.select(sa.func.coalesce(sa.func.max(Assessment.position), 0)).where(
             Assessment.course_id == course.id
         )
-    )
+    ).scalar_one()
     assessment = Assessment(
         course=course, kind=AssessmentKind.QUIZ, published=False, position=position + 1
     )
@@ -437,11 +437,11 @@ def start_attempt(quiz: Quiz, user: User, *, now: datetime | None = None) -> Att
         raise QuizNotOpen(_("This quiz opens on %(when)s.", when=format_moment(quiz.opens_at)))
     if quiz.closes_at is not None and now >= quiz.closes_at:
         raise QuizNotOpen(_("This quiz closed on %(when)s.", when=format_moment(quiz.closes_at)))
-    used = db.session.scalar(
+    used = db.session.execute(
         sa.select(sa.func.coalesce(sa.func.max(Attempt.number), 0)).where(
             Attempt.quiz_id == quiz.id, Attempt.user_id == user.id
         )
-    )
+    ).scalar_one()
     if quiz.attempt_limit is not None and used >= quiz.attempt_limit:
         raise AttemptLimitReached(
             ngettext(
@@ -688,6 +688,7 @@ def expire_if_due(attempt: Attempt, *, now: datetime | None = None) -> bool:
     now = now or utcnow()
     if not is_due(attempt, now):
         return False
+    assert attempt.deadline is not None, "is_due: only an attempt with a deadline falls due"
     if not _finish(attempt, AttemptStatus.EXPIRED, attempt.deadline):
         return False  # graded meanwhile by another request
     _grade(attempt, actor=None)
