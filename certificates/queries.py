@@ -682,7 +682,7 @@ def users_with_role(role: Role) -> list[User]:
 def status_counts() -> dict[str, int]:
     rows = db.session.execute(
         sa.select(Certificate.status, sa.func.count()).group_by(Certificate.status)
-    )
+    ).all()
     counts = {str(status): 0 for status in CertificateStatus}
     counts.update(dict(rows))
     return counts

@@ -122,7 +122,7 @@ def waitlist_positions(user: User, cohort_ids) -> dict[int, int]:
     )
     rows = db.session.execute(
         sa.select(ranked.c.cohort_id, ranked.c.position).where(ranked.c.user_id == user.id)
-    )
+    ).all()
     return dict(rows)
 
 

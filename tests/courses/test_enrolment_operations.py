@@ -21,7 +21,7 @@ def course(make_course):
 def statuses(db, cohort) -> dict[str, str]:
     rows = db.session.execute(
         sa.select(Enrolment.user_id, Enrolment.status).where(Enrolment.cohort_id == cohort.id)
-    )
+    ).all()
     return dict(rows)
 
 
