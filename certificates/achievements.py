@@ -7,6 +7,7 @@ and the public ``/achievements/<code>`` document.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from certificates import badges, issuer, queries
@@ -71,7 +72,11 @@ def translated_result_names(scheme: Scheme, language: str) -> dict[str, str]:
     from certificates import queries
 
     rules = queries.scheme_rules([scheme])[scheme.id]
-    targets = {COURSE: rules.courses, COMPETENCY: rules.competencies, EXAM: rules.assessments}
+    targets: dict[str, Mapping[int, Any]] = {
+        COURSE: rules.courses,
+        COMPETENCY: rules.competencies,
+        EXAM: rules.assessments,
+    }
     names = {}
     for req in rules.requirements:
         target = targets[req.kind].get(req.target_id)

@@ -271,6 +271,7 @@ def _earn_levels(user, scheme, courses: dict[str, Course]) -> None:
         if course is None or not course.instructors:
             continue
         competency = db.session.get(Competency, req.target_id)
+        assert competency is not None, "a competency requirement names a competency"
         level = next(lv for lv in competency.framework.levels if lv.rank == req.min_level)
         try:
             record_evidence(

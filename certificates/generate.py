@@ -38,6 +38,7 @@ def generate_certification(run: GenerationRun) -> None:
     schemes = []
     for p, programme_id in enumerate(programme_ids):
         programme = db.session.get(Programme, programme_id)
+        assert programme is not None, "the generator made this programme"
         role = ROLES[p % len(ROLES)]
         scheme = ops.create_scheme(
             code=f"{CODE_PREFIX}S{p + 1:03d}",
@@ -88,6 +89,7 @@ def generate_certification(run: GenerationRun) -> None:
         eligible = queries.eligible_ids(scheme, run.now)
         for user_id in sorted(run.rng.sample(eligible, min(wanted, len(eligible)))):
             trainee = db.session.get(User, user_id)
+            assert trainee is not None, "eligible ids are users' ids"
             issued.append(ops.issue_certificate(scheme, trainee, actor=certifier))
             if len(issued) % 25 == 0:
                 db.session.commit()

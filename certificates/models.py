@@ -16,7 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from courses.assessments.models import POINTS, Assessment
 from courses.models import Course, Programme
 from lms.db import UTCDateTime, utcnow
-from lms.extensions import db
+from lms.extensions import Model
 from lms.i18n import Bilingual
 from lms.models import User
 
@@ -44,7 +44,7 @@ class RenewalRule(enum.StrEnum):
     RECENT_EVIDENCE = "recent_evidence"  # competency evidence newer than N months
 
 
-class SigningKey(db.Model):
+class SigningKey(Model):
     """An Ed25519 issuer key; the private half lives in the instance folder or the environment."""
 
     __tablename__ = "signing_keys"
@@ -63,7 +63,7 @@ class SigningKey(db.Model):
         return self.retired_at is None
 
 
-class Scheme(Bilingual, db.Model):
+class Scheme(Bilingual, Model):
     """A certification scheme: what a certificate certifies and what it takes to earn it."""
 
     __tablename__ = "schemes"
@@ -123,7 +123,7 @@ class Scheme(Bilingual, db.Model):
         return f"<Scheme {self.code}>"
 
 
-class SchemeRequirement(db.Model):
+class SchemeRequirement(Model):
     __tablename__ = "scheme_requirements"
     __table_args__ = (
         sa.CheckConstraint("kind IN ('course', 'competency', 'exam')", name="kind_known"),
@@ -159,7 +159,7 @@ class SchemeRequirement(db.Model):
         return f"<SchemeRequirement {self.id} {self.kind}>"
 
 
-class StatusList(db.Model):
+class StatusList(Model):
     """A Bitstring Status List credential published at ``/status-lists/<id>``.
 
     Lists of purpose ``revocation`` hold one bit per certificate and are the ones new
@@ -196,7 +196,7 @@ class StatusList(db.Model):
         return f"<StatusList {self.id}>"
 
 
-class Certificate(db.Model):
+class Certificate(Model):
     """An issued certificate: frozen snapshot, signed credential and the stored PDF."""
 
     __tablename__ = "certificates"
@@ -273,7 +273,7 @@ class Certificate(db.Model):
         return f"<Certificate {self.code} {self.status}>"
 
 
-class IssuanceBatch(db.Model):
+class IssuanceBatch(Model):
     """A bulk issuance run over a scheme's eligible trainees; resumable after a crash."""
 
     __tablename__ = "issuance_batches"
@@ -301,7 +301,7 @@ class IssuanceBatch(db.Model):
         return f"<IssuanceBatch {self.id} {self.state} {self.position}/{len(self.user_ids)}>"
 
 
-class ImpartialityWaiver(db.Model):
+class ImpartialityWaiver(Model):
     """An admin's permission for a certifier to certify a trainee whose work they graded."""
 
     __tablename__ = "impartiality_waivers"

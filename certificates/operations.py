@@ -516,6 +516,7 @@ def allocate_status_index(now: datetime) -> tuple[StatusList, int]:
         # The session's copy of the counter is stale now; read it afresh when next needed.
         db.session.expire(row, ["allocated"])
         if taken is not None:
+            assert row.index_key is not None, "revocation lists are started with a key"
             return row, bitstring.permuted_index(bytes.fromhex(row.index_key), taken - 1)
     raise CertificationError(_("Could not allocate a status list entry; try again."))
 
@@ -529,13 +530,15 @@ def publish_status(cert: Certificate, status: str, now: datetime) -> None:
     row = db.session.get(
         StatusList, cert.status_list_id, with_for_update=True, populate_existing=True
     )
+    assert row is not None, "only certificates on a status list change status"
     bits = _list_bits(row)
     if row.purpose == bitstring.MESSAGE_PURPOSE:
-        value = {
+        values: dict[str, int] = {
             CertificateStatus.ACTIVE: bitstring.ACTIVE,
             CertificateStatus.SUSPENDED: bitstring.SUSPENDED,
             CertificateStatus.REVOKED: bitstring.REVOKED,
-        }[status]
+        }
+        value = values[status]
     else:
         value = 1 if status == CertificateStatus.REVOKED else 0
     if bits.get(cert.status_index) == value:
@@ -563,7 +566,9 @@ def refresh_status_list(row: StatusList, now: datetime | None = None) -> bool:
     now = now or utcnow()
     if not status_list_due(row, now):
         return False
-    row = db.session.get(StatusList, row.id, with_for_update=True, populate_existing=True)
+    locked = db.session.get(StatusList, row.id, with_for_update=True, populate_existing=True)
+    assert locked is not None, "status lists are never deleted"
+    row = locked
     if not status_list_due(row, now):
         return False  # another process re-signed it meanwhile
     _sign_status_list(row, _list_bits(row), now)
@@ -587,10 +592,14 @@ def published_status_list(list_id: int) -> dict[str, Any] | None:
     try:
         # A declared write: the read paths take the write lock only when a list is due.
         with writing(db.session):
-            refresh_status_list(db.session.get(StatusList, list_id))
+            current = db.session.get(StatusList, list_id)
+            assert current is not None, "status lists are never deleted"
+            refresh_status_list(current)
     except (sa.exc.OperationalError, sa.orm.exc.StaleDataError):
         logger.warning("status list %s not re-signed now: the database is busy", list_id)
-    return db.session.get(StatusList, list_id).credential
+    current = db.session.get(StatusList, list_id)
+    assert current is not None, "status lists are never deleted"
+    return current.credential
 
 
 def refresh_status_lists(now: datetime | None = None) -> int:
@@ -1259,6 +1268,7 @@ def _check_renewal(cert: Certificate, actor: User | None, now: datetime):
 def flag_for_review(grade: Grade, change: GradeChange | None = None) -> list[Certificate]:
     """Flag live certificates that rest on ``grade``; the certificates themselves never change."""
     assessment = db.session.get(Assessment, grade.assessment_id)
+    assert assessment is not None, "a grade's assessment_id is a foreign key"
     relevant = sa.exists().where(
         SchemeRequirement.scheme_id == Certificate.scheme_id,
         sa.or_(
@@ -1374,7 +1384,7 @@ def issue_batch(
 
 def _count_batch(batch: IssuanceBatch) -> None:
     """Set the batch's counts from the register: its certificates, and the rest skipped."""
-    batch.issued = db.session.scalar(
+    batch.issued = db.session.execute(
         sa.select(sa.func.count()).select_from(Certificate).where(Certificate.batch_id == batch.id)
-    )
+    ).scalar_one()
     batch.skipped = batch.position - batch.issued

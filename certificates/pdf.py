@@ -207,10 +207,16 @@ class CertificatePDF:
             return
         try:
             image = ImageReader(io.BytesIO(data))
+            width: float
+            height: float
             width, height = image.getSize()
             scale = min(box[0] / width, box[1] / height)
             width, height = width * scale, height * scale
-            x = left if left is not None else centre - width / 2
+            if left is not None:
+                x = left
+            else:
+                assert centre is not None, "an image is placed by its left edge or its centre"
+                x = centre - width / 2
             y = bottom if bottom is not None else top - height
             self.canvas.drawImage(image, x, y, width, height, mask="auto")
         except Exception:

@@ -135,9 +135,9 @@ def scheme_rules(schemes: Sequence[Scheme]) -> dict[int, SchemeRules]:
         reqs = []
         for row in scheme_rows:
             if row.kind == COURSE and row.course is not None:
-                item.courses[row.course_id] = row.course
+                item.courses[row.course.id] = row.course
                 reqs.append(
-                    Requirement(COURSE, row.course_id, row.course.code, row.min_grade, id=row.id)
+                    Requirement(COURSE, row.course.id, row.course.code, row.min_grade, id=row.id)
                 )
             elif row.kind == COMPETENCY and row.competency_id in competencies:
                 competency = competencies[row.competency_id]
@@ -202,7 +202,7 @@ def evidence_rows(user_ids: Iterable[int], competency_ids: Iterable[int]) -> dic
                 id=ev_id,
                 competency=str(comp_id),
                 level=rules.Level(str(level_id), rank, name),
-                source=source,
+                source=rules.EvidenceSource(source),
                 created_at=created,
             )
         )
@@ -252,6 +252,7 @@ def load_records(
             )
         )
         for user_id, assessment_id, points, released_at, max_points in db.session.execute(query):
+            assert points is not None, "the query selects graded points"
             percent = (Decimal(points) * 100 / Decimal(max_points)).quantize(Decimal("0.01"))
             exams[user_id][assessment_id] = ExamRecord(percent, released_at)
     for user_id, rows in evidence_rows(user_ids, competency_ids).items():
@@ -664,13 +665,13 @@ def waivers() -> list[tuple[ImpartialityWaiver, User, User]]:
         .join(trainee, trainee.id == ImpartialityWaiver.trainee_id)
         .order_by(ImpartialityWaiver.created_at.desc())
     )
-    return [tuple(row) for row in db.session.execute(query)]
+    return [(waiver, by, to) for waiver, by, to in db.session.execute(query)]
 
 
 def status_counts() -> dict[str, int]:
     rows = db.session.execute(
         sa.select(Certificate.status, sa.func.count()).group_by(Certificate.status)
-    )
+    ).all()
     counts = {str(status): 0 for status in CertificateStatus}
     counts.update(dict(rows.all()))
     return counts

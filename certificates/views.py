@@ -344,7 +344,7 @@ def certification():
 @roles_required(Role.CERTIFIER)
 def queue(code: str):
     scheme = _scheme_or_404(code)
-    standing = request.args.get("standing", "", type=str)
+    standing: Standing | str | None = request.args.get("standing", "", type=str)
     standing = Standing(standing) if standing in {s.value for s in Standing} else None
     return render_template(
         "certificates/queue.html",

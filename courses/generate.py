@@ -21,6 +21,7 @@ import logging
 from datetime import timedelta
 from decimal import Decimal
 from fractions import Fraction
+from typing import Any
 
 from courses.assessments import scoring
 from courses.assessments.assignments.models import (
@@ -231,7 +232,7 @@ def generate_curriculum(run: GenerationRun) -> None:
         topic = TOPICS[(c // len(FLAVOURS)) % len(TOPICS)]
         edition = c // (len(FLAVOURS) * len(TOPICS))
         suffix = f" ({edition + 1})" if edition else ""
-        row = {
+        row: dict[str, Any] = {
             "code": _code("C", c + 1),
             "title_en": f"{flavour[0]} {topic[0]}{suffix}",
             "title_bg": f"{flavour[1]} {topic[1]}{suffix}",
@@ -250,7 +251,8 @@ def generate_curriculum(run: GenerationRun) -> None:
         programme_of.append(c % size.programmes)
     course_ids = run.insert(Course, course_rows, returning=True)
 
-    links, teaching = [], []
+    links: list[dict[str, Any]] = []
+    teaching: list[dict[str, Any]] = []
     positions: dict[int, int] = {}
     for course_id, p in zip(course_ids, programme_of, strict=True):
         positions[p] = positions.get(p, 0) + 1
@@ -573,7 +575,8 @@ def _question_banks(run: GenerationRun, courses: list[dict]) -> None:
             question_rows.append(row)
             specs.append((c, row))
     question_ids = run.insert(Question, question_rows, returning=True)
-    option_rows, option_owner = [], []
+    option_rows: list[dict[str, Any]] = []
+    option_owner = []
     for question_id, (_c, row) in zip(question_ids, specs, strict=True):
         if row["kind"] in ("single", "multiple"):
             correct = {0} if row["kind"] == "single" else {0, 2}
@@ -639,7 +642,7 @@ def _rubrics(run: GenerationRun, courses: list[dict]) -> None:
         for k, (en, bg) in enumerate(RUBRIC)
     ]
     criterion_ids = run.insert(RubricCriterion, criterion_rows, returning=True)
-    level_rows = [
+    level_rows: list[dict[str, Any]] = [
         {"criterion_id": criterion_id, "title_en": en, "title_bg": bg, "points": Decimal(points)}
         for criterion_id in criterion_ids
         for en, bg, points in RUBRIC_LEVELS
@@ -724,8 +727,10 @@ def generate_learning(run: GenerationRun) -> None:
 
 def _course_work(run: GenerationRun, course: dict, places: list[tuple[int, str, float]]) -> None:
     rng, now = run.rng, run.now
-    seen: set[int] = set()
-    places = [p for p in places if not (p[0] in seen or seen.add(p[0]))]
+    first: dict[int, tuple[int, str, float]] = {}
+    for place in places:
+        first.setdefault(place[0], place)
+    places = list(first.values())
     instructor = course["instructors"][0]
     scores: dict = {}  # one course's quizzes: the cache stays small
     enrolments, progress, grades, grade_meta = [], [], [], []
@@ -986,6 +991,7 @@ def _evidence(run: GenerationRun, course: dict, grade_ids: list[int], grades: li
 def _completions(run: GenerationRun, course: dict) -> None:
     """Compute every member's completion with the real gradebook and store it in bulk."""
     row = db.session.get(Course, course["id"])
+    assert row is not None, "the generator inserted this course"
     book = gradebook.load_gradebook(row, now=run.now)
     records = []
     for trainee in book.rows:

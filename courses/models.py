@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
 
 from lms.db import UTCDateTime, utcnow
-from lms.extensions import db
+from lms.extensions import Model, db
 from lms.i18n import Bilingual
 from lms.models import User
 
@@ -37,7 +37,7 @@ course_instructors = sa.Table(
 )
 
 
-class Programme(Bilingual, db.Model):
+class Programme(Bilingual, Model):
     """A curriculum: an ordered list of courses leading to a certification scheme."""
 
     __tablename__ = "programmes"
@@ -68,7 +68,7 @@ class Programme(Bilingual, db.Model):
         return [link.course for link in self.course_links]
 
 
-class ProgrammeCourse(db.Model):
+class ProgrammeCourse(Model):
     __tablename__ = "programme_courses"
     __table_args__ = (sa.UniqueConstraint("programme_id", "position"),)
 
@@ -87,7 +87,7 @@ class ProgrammeCourse(db.Model):
         return f"<ProgrammeCourse {self.programme_id}:{self.course_id}@{self.position}>"
 
 
-class Course(Bilingual, db.Model):
+class Course(Bilingual, Model):
     __tablename__ = "courses"
     __table_args__ = (
         sa.CheckConstraint("state IN ('draft', 'published', 'archived')", name="state_known"),
@@ -151,7 +151,7 @@ def _refresh_search_text(mapper, connection, target: Course) -> None:
     target.search_text = course_search_text(target)
 
 
-class Module(Bilingual, db.Model):
+class Module(Bilingual, Model):
     __tablename__ = "modules"
     __table_args__ = (sa.UniqueConstraint("course_id", "position"),)
 
@@ -172,7 +172,7 @@ class Module(Bilingual, db.Model):
         return f"<Module {self.id} {self.title_en!r}>"
 
 
-class Lesson(Bilingual, db.Model):
+class Lesson(Bilingual, Model):
     __tablename__ = "lessons"
     __table_args__ = (
         sa.UniqueConstraint("module_id", "position"),
@@ -201,7 +201,7 @@ class Lesson(Bilingual, db.Model):
         return f"<Lesson {self.id} {self.title_en!r}>"
 
 
-class LearningOutcome(Bilingual, db.Model):
+class LearningOutcome(Bilingual, Model):
     __tablename__ = "learning_outcomes"
     __table_args__ = (sa.UniqueConstraint("course_id", "position"),)
 
@@ -219,7 +219,7 @@ class LearningOutcome(Bilingual, db.Model):
         return f"<LearningOutcome {self.id}>"
 
 
-class Cohort(db.Model):
+class Cohort(Model):
     """A run of a course with dates, capacity and an enrolment window."""
 
     __tablename__ = "cohorts"
@@ -260,7 +260,7 @@ class Cohort(db.Model):
         return not (self.enrol_closes_on and today > self.enrol_closes_on)
 
 
-class Enrolment(db.Model):
+class Enrolment(Model):
     __tablename__ = "enrolments"
     __table_args__ = (
         sa.UniqueConstraint("cohort_id", "user_id"),
@@ -289,7 +289,7 @@ class Enrolment(db.Model):
         return f"<Enrolment {self.id} {self.status}>"
 
 
-class LessonProgress(db.Model):
+class LessonProgress(Model):
     __tablename__ = "lesson_progress"
     __table_args__ = (sa.UniqueConstraint("user_id", "lesson_id"),)
 

@@ -234,8 +234,8 @@ class TranscriptPDF:
         details = f"Издадена на / Issued: {_date(snapshot.issued_on)}"
         if snapshot.programme:
             details += f"   ·   Програма / Programme: {clean_text(snapshot.programme)}"
-        details = fit_text(details, FONT, width, max_size=8.5, min_size=6)
-        canvas.drawString(MARGIN, top - 46, visual(details.lines[0]))
+        fitted = fit_text(details, FONT, width, max_size=8.5, min_size=6)
+        canvas.drawString(MARGIN, top - 46, visual(fitted.lines[0]))
         canvas.setStrokeColor(ACCENT)
         canvas.setLineWidth(0.75)
         canvas.line(MARGIN, top - 54, MARGIN + width, top - 54)

@@ -107,7 +107,7 @@ def _instance_files(instance: Path, database: Path | None) -> Iterator[tuple[Pur
             yield relative, path
 
 
-def create_backup(archive: Path) -> dict:
+def create_backup(archive: str | Path) -> dict:
     """Write the current app's database and instance files to ``archive``; return the manifest."""
     archive = Path(archive)
     if archive.exists():
@@ -187,7 +187,9 @@ def _read_archive(archive: Path, scratch: Path) -> dict:
                 names.append(info.name)
                 target = scratch / "members" / path
                 target.parent.mkdir(parents=True, exist_ok=True)
-                with tar.extractfile(info) as source, target.open("wb") as out:
+                member = tar.extractfile(info)
+                assert member is not None, "a regular file (checked above) extracts"
+                with member as source, target.open("wb") as out:
                     shutil.copyfileobj(source, out)
     except (OSError, tarfile.TarError, EOFError) as error:
         raise BackupError(f"{archive} cannot be read as a backup archive: {error}") from error
@@ -207,7 +209,7 @@ def _read_archive(archive: Path, scratch: Path) -> dict:
     return manifest
 
 
-def restore_backup(archive: Path) -> dict:
+def restore_backup(archive: str | Path) -> dict:
     """Restore ``archive`` into the current app's empty instance and database.
 
     Returns the archive's manifest.

@@ -6,10 +6,12 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from typing import cast
 
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
+from werkzeug.local import LocalProxy
 
 from lms.extensions import db
 from lms.models import Role
@@ -108,7 +110,9 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
     # Not app.run(): Flask ignores it inside its own CLI (FLASK_RUN_FROM_CLI).
     from werkzeug.serving import run_simple
 
-    run_simple(host, port, current_app._get_current_object(), threaded=True)
+    run_simple(
+        host, port, cast("LocalProxy[Flask]", current_app)._get_current_object(), threaded=True
+    )
 
 
 @click.command("generate")

@@ -3,7 +3,7 @@
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import sqlalchemy as sa
 from flask import current_app, g, has_request_context, request
@@ -49,6 +49,23 @@ class UTCDateTime(sa.TypeDecorator):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def column_length(column: sa.ColumnElement) -> int:
+    """Return the declared length of a ``String`` column, e.g. for a form's maximum."""
+    length = getattr(column.type, "length", None)
+    if not isinstance(length, int):
+        raise TypeError(f"{column} has no declared length")
+    return length
+
+
+def affected_rows(result: sa.Result) -> int:
+    """Return how many rows an executed UPDATE or DELETE changed.
+
+    ``Session.execute`` is typed to return a plain ``Result``; for these statements it
+    is a ``CursorResult``, which has the count.
+    """
+    return cast(sa.CursorResult, result).rowcount
 
 
 class Base(DeclarativeBase):

@@ -1,5 +1,7 @@
 """Extensions, created unbound and bound to the app in the factory."""
 
+from typing import TYPE_CHECKING
+
 from flask import request
 from flask_babel import Babel
 from flask_bootstrap import Bootstrap5
@@ -13,6 +15,14 @@ from flask_wtf import CSRFProtect
 from lms.db import Base
 
 db = SQLAlchemy(model_class=Base)
+
+# The models' base class. Flask-SQLAlchemy builds db.Model at run time from Base's body
+# and its own mixins, so a type checker cannot see it as a class: to it, the models
+# derive from the typed declarative Base, whose Mapped[] columns they declare.
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

@@ -206,15 +206,15 @@ def existing_data() -> tuple[int, int]:
     """
     marker = f"%@{EMAIL_DOMAIN}"
     count = sa.select(sa.func.count()).select_from(User)
-    generated = db.session.scalar(count.where(User.email.like(marker)))
-    other = db.session.scalar(count.where(User.email.not_like(marker)))
+    generated = db.session.execute(count.where(User.email.like(marker))).scalar_one()
+    other = db.session.execute(count.where(User.email.not_like(marker))).scalar_one()
     for table in db.metadata.sorted_tables:
         if "code" in table.c and table.name != "certificates":
-            other += db.session.scalar(
+            other += db.session.execute(
                 sa.select(sa.func.count())
                 .select_from(table)
                 .where(table.c.code.not_like(f"{CODE_PREFIX}%"))
-            )
+            ).scalar_one()
     return generated, other
 
 

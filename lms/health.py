@@ -9,6 +9,7 @@ names what is down.
 
 from __future__ import annotations
 
+import functools
 import logging
 import tempfile
 from collections.abc import Callable
@@ -68,7 +69,7 @@ def readiness() -> tuple[dict, bool]:
     urls = redis_urls(current_app)
     for index, url in enumerate(urls):
         name = "redis" if len(urls) == 1 else f"redis{index + 1}"
-        checks[name] = lambda url=url: check_redis(url)
+        checks[name] = functools.partial(check_redis, url)
     checks["instance_folder"] = check_instance_folder
 
     results, ready = {}, True

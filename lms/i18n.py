@@ -27,7 +27,7 @@ def select_locale() -> str:
     if current_user and current_user.is_authenticated and current_user.locale in languages:
         return current_user.locale
     chosen = session.get("locale")
-    if chosen in languages:
+    if isinstance(chosen, str) and chosen in languages:
         return chosen
     return request.accept_languages.best_match(list(languages)) or "en"
 
@@ -80,7 +80,7 @@ def format_moment(value: datetime | None) -> str:
     day = babel_dates.format_date(value, "medium", locale=locale)
     time = babel_dates.format_time(value, "short", locale=locale)
     pattern = babel_dates.get_datetime_format("medium", locale=locale)
-    return pattern.replace("'", "").replace("{0}", time).replace("{1}", day)
+    return str(pattern).replace("'", "").replace("{0}", time).replace("{1}", day)
 
 
 def register_filters(app) -> None:

@@ -18,7 +18,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 import click
 from celery import Celery, Task
@@ -27,6 +27,7 @@ from flask import Flask, current_app, g, has_app_context
 from flask.cli import with_appcontext
 from sqlalchemy import event
 from sqlalchemy.orm import Session
+from werkzeug.local import LocalProxy
 
 logger = logging.getLogger(__name__)
 
@@ -89,7 +90,8 @@ def _remove_session() -> None:
     db.session.remove()
 
 
-celery.Task = FlaskTask  # every ``@celery.task`` gets the base above
+# Celery's documented way to change every task's base; celery-types has it read-only.
+celery.Task = FlaskTask  # type: ignore[misc]
 _state: dict[str, Flask] = {}
 
 
@@ -257,7 +259,7 @@ def _require_broker() -> None:
 def worker_command(celery_args: tuple[str, ...]) -> None:
     """Run a Celery worker for background jobs (extra arguments go to ``celery worker``)."""
     _require_broker()
-    _state["app"] = current_app._get_current_object()
+    _state["app"] = cast("LocalProxy[Flask]", current_app)._get_current_object()
     _refresh_schedule()
     celery.worker_main(["worker", "--loglevel=INFO", *celery_args])
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from lms.db import UTCDateTime, utcnow
-from lms.extensions import db
+from lms.extensions import Model
 
 
 class Role(enum.StrEnum):
@@ -28,7 +28,7 @@ class Role(enum.StrEnum):
 ROLE_VALUES = tuple(r.value for r in Role)
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     __tablename__ = "users"
     __table_args__ = (
         # Unique case-insensitively: the address is stored lower-cased and checked.
@@ -93,10 +93,12 @@ class User(UserMixin, db.Model):
         self.security_stamp = (self.security_stamp or 0) + 1
 
     def check_password(self, password: str) -> bool:
-        return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+        if not self.password_hash:
+            return False
+        return check_password_hash(self.password_hash, password)
 
 
-class UserRole(db.Model):
+class UserRole(Model):
     __tablename__ = "user_roles"
     __table_args__ = (
         sa.CheckConstraint(
@@ -115,7 +117,7 @@ class UserRole(db.Model):
         return f"<UserRole {self.user_id} {self.role}>"
 
 
-class UserSession(db.Model):
+class UserSession(Model):
     """One log-in on one device; the cookies name it, and ending it ends them."""
 
     __tablename__ = "user_sessions"
@@ -149,7 +151,7 @@ class UserSession(db.Model):
         return self.ended_at is None and self.expires_at > now
 
 
-class AuditLog(db.Model):
+class AuditLog(Model):
     """Append-only record of who changed what, when, on which object."""
 
     __tablename__ = "audit_log"

@@ -10,6 +10,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 from xml.sax.saxutils import escape
 
 import arabic_reshaper
@@ -80,7 +81,7 @@ def visual(text: str) -> str:
 def _arabic_reshaper() -> arabic_reshaper.ArabicReshaper:
     """Return a reshaper that only forms ligatures both bundled fonts can draw."""
     register_fonts()
-    faces = [pdfmetrics.getFont(name).face.charToGlyph for name in (FONT, FONT_BOLD)]
+    faces = [cast(TTFont, pdfmetrics.getFont(name)).face.charToGlyph for name in (FONT, FONT_BOLD)]
     configuration = {
         name: all(ord(form) in face for form in forms if form for face in faces)
         for name, (_match, forms) in LIGATURES
@@ -113,7 +114,13 @@ def new_canvas(
 ) -> Canvas:
     """Return a canvas whose bytes depend only on what is drawn and on ``created``."""
     register_fonts()
-    canvas = Canvas(buffer, pagesize=pagesize, invariant=True, initialFontName=FONT)
+    # types-reportlab has initialFontName as a float; it is the name of a registered font.
+    canvas = Canvas(
+        buffer,
+        pagesize=pagesize,
+        invariant=True,
+        initialFontName=FONT,  # type: ignore[arg-type]
+    )
     set_metadata(canvas, title=title, created=created, author=author, subject=subject)
     return canvas
 

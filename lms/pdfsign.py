@@ -33,6 +33,7 @@ from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import NameOID
@@ -112,7 +113,7 @@ class SigningIdentity:
 
     def __init__(
         self,
-        key: ec.EllipticCurvePrivateKey,
+        key: PrivateKeyTypes,
         certificate: x509.Certificate,
         chain: Sequence[x509.Certificate] = (),
         *,
@@ -167,8 +168,8 @@ def new_certificate(
     """Return a self-signed certificate for signing the centre's PDFs with ``key``."""
     now = now or dt.datetime.now(dt.UTC)
     # X.509 caps a common name at 64 bytes of UTF-8.
-    centre = (centre_name.strip() or "Training centre").encode()[:_COMMON_NAME_MAX]
-    centre = centre.decode("utf-8", "ignore").strip()
+    encoded = (centre_name.strip() or "Training centre").encode()[:_COMMON_NAME_MAX]
+    centre = encoded.decode("utf-8", "ignore").strip()
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, centre)])
     return (
         x509.CertificateBuilder()
@@ -383,7 +384,7 @@ def check_signature(
     # The trust anchors are the given certificates when the signer is one of them. Any
     # other signer is untrusted whatever it chains to; it is then taken as its own
     # anchor only so that pyHanko reports whether the bytes are intact.
-    roots = [_to_asn1(cert) for cert in trusted] if known else [signature.signer_cert]
+    roots = [_to_asn1(cert) for cert in trusted or ()] if known else [signature.signer_cert]
     context = ValidationContext(
         trust_roots=roots, allow_fetching=False, moment=signature.self_reported_timestamp
     )

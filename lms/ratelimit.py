@@ -18,6 +18,7 @@ import sqlite3
 import sys
 import threading
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 from flask import Flask
@@ -139,7 +140,9 @@ def _prepare(connection: sqlite3.Connection, patience: float = 5.0) -> None:
             time.sleep(0.01)
 
 
-def configured_workers(argv: list[str] | None = None, environ: dict | None = None) -> int:
+def configured_workers(
+    argv: list[str] | None = None, environ: Mapping[str, str] | None = None
+) -> int:
     """Return how many gunicorn workers this process is one of, as far as the command shows."""
     argv = sys.argv if argv is None else argv
     environ = os.environ if environ is None else environ

@@ -72,6 +72,12 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
+class _JsonHandler(logging.StreamHandler):
+    """The handler this module installs, known again by its marker when set up anew."""
+
+    lms_json = True
+
+
 def configure_logging(app: Flask) -> None:
     """With ``LOG_FORMAT = "json"``, log JSON lines to standard error from the root logger.
 
@@ -84,8 +90,7 @@ def configure_logging(app: Flask) -> None:
     for handler in list(root.handlers):
         if getattr(handler, "lms_json", False):
             root.removeHandler(handler)
-    handler = logging.StreamHandler(sys.stderr)
-    handler.lms_json = True
+    handler = _JsonHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     handler.addFilter(RequestContextFilter())
     root.addHandler(handler)

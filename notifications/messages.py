@@ -13,7 +13,7 @@ from lms.i18n import current_language
 from notifications.models import Delivery, Kind
 
 #: Labels of the kinds, for the preferences page and e-mail subjects.
-LABELS = {
+LABELS: dict[str, Any] = {
     Kind.ENROLMENT_CONFIRMED: _l("Enrolment confirmed"),
     Kind.PROMOTED: _l("Promoted from the waiting list"),
     Kind.COHORT_STARTS: _l("Cohort starts"),

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.db import UTCDateTime, utcnow
-from lms.extensions import db
+from lms.extensions import Model
 from lms.models import User
 
 
@@ -41,7 +41,7 @@ class MailState(enum.StrEnum):
     DIGESTED = "digested"  # went out in a digest
 
 
-class Notification(db.Model):
+class Notification(Model):
     """Something that happened that a user should know; shown in the app, maybe e-mailed."""
 
     __tablename__ = "notifications"
@@ -69,7 +69,7 @@ class Notification(db.Model):
         return f"<Notification {self.id} {self.kind} user={self.user_id}>"
 
 
-class Preference(db.Model):
+class Preference(Model):
     """How a user wants e-mail about one kind of notification; no row means the default."""
 
     __tablename__ = "notification_preferences"
@@ -87,7 +87,7 @@ class Preference(db.Model):
         return f"<Preference {self.user_id} {self.kind}={self.delivery}>"
 
 
-class OutgoingMail(db.Model):
+class OutgoingMail(Model):
     """An e-mail rendered in its recipient's language, sent by a job until it goes through."""
 
     __tablename__ = "outgoing_mails"
@@ -110,7 +110,7 @@ class OutgoingMail(db.Model):
         return f"<OutgoingMail {self.id} to {self.recipient} sent={self.sent_at is not None}>"
 
 
-class CalendarFeed(db.Model):
+class CalendarFeed(Model):
     """A user's secret calendar address; only its hash is kept, deleting it revokes it."""
 
     __tablename__ = "calendar_feeds"

@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from lms import jobs
-from lms.db import utcnow
+from lms.db import affected_rows, utcnow
 from lms.extensions import db
 from lms.models import User
 from notifications import messages
@@ -48,7 +48,9 @@ def absolute(path: str) -> str:
 
 def language_of(user: User) -> str:
     languages = current_app.config["LANGUAGES"]
-    return user.locale if user.locale in languages else current_app.config["BABEL_DEFAULT_LOCALE"]
+    if user.locale is not None and user.locale in languages:
+        return user.locale
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
 # --- preferences -----------------------------------------------------------------
@@ -82,7 +84,7 @@ def set_delivery(user: User, kind: str, delivery: str) -> Preference:
 
 
 def unsubscribe_token(user: User, kind: str) -> str:
-    return URLSafeSerializer(current_app.secret_key, salt=_UNSUBSCRIBE_SALT).dumps(
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=_UNSUBSCRIBE_SALT).dumps(
         [user.id, str(kind)]
     )
 
@@ -90,9 +92,9 @@ def unsubscribe_token(user: User, kind: str) -> str:
 def read_unsubscribe_token(token: str) -> tuple[User, Kind] | None:
     """Return the user and kind a signed unsubscribe token names, or None if it is forged."""
     try:
-        user_id, kind = URLSafeSerializer(current_app.secret_key, salt=_UNSUBSCRIBE_SALT).loads(
-            token
-        )
+        user_id, kind = URLSafeSerializer(
+            current_app.config["SECRET_KEY"], salt=_UNSUBSCRIBE_SALT
+        ).loads(token)
         kind = Kind(kind)
     except (BadSignature, ValueError, TypeError):
         return None
@@ -116,9 +118,10 @@ def notify(
 
     Return the new notification, or None when this event was notified already.
     """
-    user = user if isinstance(user, User) else db.session.get(User, user)
-    if user is None or not user.active:
+    found = user if isinstance(user, User) else db.session.get(User, user)
+    if found is None or not found.active:
         return None
+    user = found
     exists = db.session.scalar(
         sa.select(Notification.id).where(
             Notification.user_id == user.id, Notification.kind == str(kind), Notification.ref == ref
@@ -193,11 +196,11 @@ def queue_mail(user: User, items: list[Notification], *, kind: str | None) -> Ou
 
 
 def unread_count(user: User) -> int:
-    return db.session.scalar(
+    return db.session.execute(
         sa.select(sa.func.count())
         .select_from(Notification)
         .where(Notification.user_id == user.id, Notification.read_at.is_(None))
-    )
+    ).scalar_one()
 
 
 def mark_read(user: User, ids: list[int] | None = None) -> int:
@@ -209,7 +212,7 @@ def mark_read(user: User, ids: list[int] | None = None) -> int:
     )
     if ids is not None:
         query = query.where(Notification.id.in_(ids))
-    return db.session.execute(query).rowcount
+    return affected_rows(db.session.execute(query))
 
 
 def send_digests(now: datetime | None = None) -> int:
@@ -222,6 +225,7 @@ def send_digests(now: datetime | None = None) -> int:
     sent = 0
     for user_id in user_ids:
         user = db.session.get(User, user_id)
+        assert user is not None, "a notification's user_id is a foreign key"
         items = list(
             db.session.scalars(
                 sa.select(Notification)

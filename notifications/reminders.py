@@ -75,6 +75,7 @@ def assignments_due(now: datetime) -> int:
     ).all()
     made = 0
     for assessment, assignment_id, course in due:
+        assert assessment.due_at is not None, "the query selects assessments due soon"
         handed_in = sa.select(Submission.user_id).where(Submission.assignment_id == assignment_id)
         user_ids = db.session.scalars(
             sa.select(EnrolmentRow.user_id)
@@ -112,6 +113,7 @@ def certificates_expiring(now: datetime) -> int:
     made = 0
     link = ops.path_for("certificates.mine")
     for cert in certs:
+        assert cert.valid_until is not None, "the query selects certificates that end"
         params = {
             "code": cert.code,
             "scheme": bilingual(cert.scheme, "title"),
@@ -138,7 +140,7 @@ def new_submissions(now: datetime) -> int:
         .join(Assignment, Assignment.assessment_id == Assessment.id)
         .join(Submission, Submission.assignment_id == Assignment.id)
         .where(Submission.submitted_at > since)
-        .group_by(Course)
+        .group_by(*Course.__table__.c)
     ).all()
     made = 0
     for course, count in counts:

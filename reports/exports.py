@@ -58,7 +58,7 @@ def _sheet_title(title: str, used: set[str]) -> str:
 def tables_xlsx(tables: Sequence[Table]) -> bytes:
     """Return a workbook with one sheet per table, headers in bold."""
     workbook = Workbook()
-    workbook.remove(workbook.active)
+    workbook.remove(workbook.worksheets[0])  # the empty sheet a new workbook has
     used: set[str] = set()
     for table in tables:
         sheet = workbook.create_sheet(_sheet_title(table.title, used))

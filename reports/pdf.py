@@ -11,6 +11,7 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from reportlab.graphics.charts.barcharts import VerticalBarChart
 from reportlab.graphics.charts.legends import Legend
@@ -112,7 +113,9 @@ class FunderReport:
 
 
 def _table(table: Table, styles, width: float) -> PdfTable:
-    data = [[Paragraph(paragraph_text(h), styles["head"]) for h in table.header]]
+    data: list[list[Paragraph | str]] = [
+        [Paragraph(paragraph_text(h), styles["head"]) for h in table.header]
+    ]
     if not table.rows:
         data.append([Paragraph("—", styles["cell"])] + [""] * (len(table.header) - 1))
     data.extend(
@@ -133,7 +136,8 @@ def _table(table: Table, styles, width: float) -> PdfTable:
 
 def _drawing(chart: PdfChart) -> Drawing:
     drawing = Drawing(170 * mm, 62 * mm)
-    bars = VerticalBarChart()
+    # Any: types-reportlab has the charts' geometry as int; ReportLab takes any number.
+    bars: Any = VerticalBarChart()
     bars.x, bars.y = 12 * mm, 16 * mm
     bars.width, bars.height = 150 * mm, 38 * mm
     # ReportLab draws nothing for None: a suppressed group leaves a gap, as on the page.
@@ -153,7 +157,7 @@ def _drawing(chart: PdfChart) -> Drawing:
         bars.bars[index].fillColor = colors.HexColor(PALETTE[index % len(PALETTE)])
     drawing.add(bars)
     if len(chart.series) > 1:
-        legend = Legend()
+        legend: Any = Legend()
         legend.x, legend.y = 12 * mm, 4 * mm
         legend.fontName = FONT
         legend.fontSize = 6

@@ -412,7 +412,7 @@ def results(f: Filters) -> Report:
         *((Grade.points * 100 >= low * Assessment.max_points, low) for low in reversed(BANDS[1:])),
         else_=0,
     )
-    bands = dict(
+    bands: dict[int, int] = dict(
         db.session.execute(
             sa.select(band, sa.func.count())
             .select_from(Grade)

@@ -55,6 +55,7 @@ def bar_chart(
         f'<desc id="{chart_id}-desc">{escape(desc)}</desc>',
         '<g font-family="sans-serif" font-size="11" fill="#333">',
     ]
+    value: float | None
     for tick in range(5):
         value = top_value * tick / 4
         y = top + plot_h - plot_h * tick / 4

@@ -76,7 +76,7 @@ def build_table(
     rows = []
     for raw in raw_rows:
         values = dict(zip(keys, raw, strict=True))
-        row = []
+        row: list[Any] = []
         for column in columns:
             value = values[column.key]
             if column.kind == "count":

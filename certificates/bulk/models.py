@@ -9,10 +9,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from certificates.models import IssuanceBatch
 from lms.db import UTCDateTime, utcnow
-from lms.extensions import db
+from lms.extensions import Model
 
 
-class BulkIssueJob(db.Model):
+class BulkIssueJob(Model):
     """Drives one IssuanceBatch chunk by chunk on the workers; can be cancelled and resumed."""
 
     __tablename__ = "bulk_issue_jobs"

@@ -14,6 +14,7 @@ from certificates import queries
 from certificates.bulk.models import BulkIssueJob
 from certificates.models import Scheme
 from lms import audit, jobs
+from lms.db import affected_rows
 from lms.extensions import db
 from lms.models import User
 
@@ -75,14 +76,16 @@ def _send(job: BulkIssueJob) -> None:
 
 def claim(job_id: int, now: datetime) -> bool:
     """Take the job's lease unless a live worker holds it; committed at once."""
-    taken = db.session.execute(
-        sa.update(BulkIssueJob)
-        .where(
-            BulkIssueJob.id == job_id,
-            sa.or_(BulkIssueJob.lease_until.is_(None), BulkIssueJob.lease_until < now),
+    taken = affected_rows(
+        db.session.execute(
+            sa.update(BulkIssueJob)
+            .where(
+                BulkIssueJob.id == job_id,
+                sa.or_(BulkIssueJob.lease_until.is_(None), BulkIssueJob.lease_until < now),
+            )
+            .values(lease_until=now + timedelta(seconds=lease_seconds()))
         )
-        .values(lease_until=now + timedelta(seconds=lease_seconds()))
-    ).rowcount
+    )
     db.session.commit()
     return bool(taken)
 

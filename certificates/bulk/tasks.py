@@ -40,6 +40,7 @@ def issue_chunk(self, job_id: int, position: int) -> str:
         # Another worker is on it, or one died holding the lease: look again later.
         raise self.retry(countdown=bulk_ops.lease_seconds())
     job = db.session.get(BulkIssueJob, job_id)
+    assert job is not None, "claim() has just leased this job"
     db.session.refresh(job.batch)
     batch = job.batch
     if job.state != "running" or batch.position != position:
@@ -61,10 +62,11 @@ def issue_chunk(self, job_id: int, position: int) -> str:
         return "chunk"
     except ops.CertificationError as error:
         db.session.rollback()
-        job = db.session.get(BulkIssueJob, job_id)
-        job.state = "failed"
-        job.error = error.message[:500]
-        job.lease_until = None
+        failed = db.session.get(BulkIssueJob, job_id)
+        assert failed is not None, "the rollback leaves the job as it was"
+        failed.state = "failed"
+        failed.error = error.message[:500]
+        failed.lease_until = None
         db.session.commit()
         logger.warning("bulk job %s failed: %s", job_id, error.message)
         return "failed"

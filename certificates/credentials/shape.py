@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from jsonschema import Draft202012Validator, ValidationError
@@ -257,7 +258,10 @@ def _describe(error: ValidationError) -> Message:
         N_("the document")
     )
     if error.validator == "additionalProperties":
-        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        instance, schema = error.instance, error.schema
+        assert isinstance(instance, dict), "additionalProperties fails on objects only"
+        assert isinstance(schema, Mapping), "an object's schema is a mapping"
+        extra = sorted(set(instance) - set(schema.get("properties", {})))
         return message(
             N_("%(where)s has properties no credential of this centre has: %(names)s"),
             where=where,

@@ -126,7 +126,7 @@ class StatusList:
         return status_list
 
     @classmethod
-    def decode(cls, encoded: str, status_size: int = 1) -> StatusList:
+    def decode(cls, encoded: object, status_size: int = 1) -> StatusList:
         """Return the list an ``encodedList`` holds; raise StatusListError if malformed."""
         if not isinstance(encoded, str) or not encoded.startswith("u"):
             raise StatusListError("encodedList must be base64url multibase (starting with 'u')")
@@ -295,7 +295,7 @@ def read_status(entry: Any, list_credential: Any) -> EntryStatus:
     if status_size == 1:
         if not value:
             return EntryStatus(value, "active")
-        names = {"revocation": "revoked", "suspension": "suspended"}
+        names: dict[object, str] = {"revocation": "revoked", "suspension": "suspended"}
         return EntryStatus(value, names.get(purpose, str(purpose)))
     messages = {
         item.get("status"): item.get("message")

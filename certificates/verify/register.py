@@ -38,12 +38,12 @@ from certificates.credentials.checks import (
     VerificationResult,
 )
 from lms.db import UTCDateTime, utcnow
-from lms.extensions import db
+from lms.extensions import Model, db
 
 logger = logging.getLogger(__name__)
 
 
-class CredentialCheck(db.Model):
+class CredentialCheck(Model):
     """The register's record that a certificate's stored credential verified."""
 
     __tablename__ = "credential_checks"
@@ -175,7 +175,9 @@ def record_checks(*, batch: int = 200) -> tuple[int, int]:
             ):
                 continue
             if check_authenticity(credential, resolve).valid:
-                _record(certificate_id, credential, methods[proof_method(credential)], utcnow())
+                method = proof_method(credential)
+                assert method is not None, "an authentic credential has one proof"
+                _record(certificate_id, credential, methods[method], utcnow())
                 recorded += 1
             else:
                 logger.warning("certificate %s does not verify; not recorded", certificate_id)

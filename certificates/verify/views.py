@@ -312,7 +312,7 @@ def _codes_from_text(text: str) -> list[str]:
     lines = text.splitlines()
     first = next((line for line in lines if line.strip()), "")
     delimiter = ";" if first.count(";") > first.count(",") else ","
-    codes = []
+    codes: list[str] = []
     # The lines, not the text: csv refuses a bare "\r" (old Mac line ends) inside a string.
     try:
         rows = list(csv.reader(lines, delimiter=delimiter))
@@ -673,6 +673,7 @@ def status_list(list_id: int):
     if credential is None:
         abort(404)
     row = db.session.get(StatusList, list_id)
+    assert row is not None, "published_status_list found it"
     response = _json_ld(credential)
     response.last_modified = row.updated_at
     response.add_etag()

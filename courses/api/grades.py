@@ -125,6 +125,7 @@ def my_grades(code: str):
     book = gradebook_queries.load_gradebook(course, user_ids=[me.id])
     row = book.row_for(me.id)
     require(row is not None)
+    assert row is not None, "require() refused the request otherwise"
     published = [a for a in book.assessments if a.published]
     return {
         "course_code": course.code,

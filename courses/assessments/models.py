@@ -16,7 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from courses.models import Course
 from lms.db import UTCDateTime, utcnow
-from lms.extensions import db
+from lms.extensions import Model
 from lms.i18n import Bilingual
 from lms.models import User
 
@@ -34,7 +34,7 @@ class GradeStatus(enum.StrEnum):
     RELEASED = "released"  # seen by the trainee, counts in the gradebook
 
 
-class GradeCategory(Bilingual, db.Model):
+class GradeCategory(Bilingual, Model):
     """A weighted gradebook category of a course, with drop-lowest."""
 
     __tablename__ = "grade_categories"
@@ -60,7 +60,7 @@ class GradeCategory(Bilingual, db.Model):
         return f"<GradeCategory {self.id} {self.name_en!r}>"
 
 
-class Assessment(Bilingual, db.Model):
+class Assessment(Bilingual, Model):
     """One gradebook column of a course: a quiz, an assignment or a manually graded item."""
 
     __tablename__ = "assessments"
@@ -102,7 +102,7 @@ class Assessment(Bilingual, db.Model):
         return f"<Assessment {self.id} {self.kind} {self.title_en!r}>"
 
 
-class Grade(db.Model):
+class Grade(Model):
     """A trainee's current grade for one assessment; its changes are kept in GradeChange."""
 
     __tablename__ = "grades"
@@ -144,7 +144,7 @@ class Grade(db.Model):
         return self.points * 100 / self.assessment.max_points
 
 
-class GradeChange(db.Model):
+class GradeChange(Model):
     """One change of a grade: old and new values, who, when, why. Never edited."""
 
     __tablename__ = "grade_changes"

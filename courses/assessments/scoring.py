@@ -39,7 +39,7 @@ import math
 import random
 import re
 import unicodedata
-from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -301,15 +301,17 @@ def _fraction_earned(question: Question, answer: Any) -> Fraction:
         correct = next(option.id for option in question.options if option.correct)
         return Fraction(answer == correct)
     if kind is QuestionKind.MULTIPLE:
-        correct = {option.id for option in question.options if option.correct}
-        wrong_total = len(question.options) - len(correct)
-        earned = Fraction(len(answer & correct), len(correct))
+        right = {option.id for option in question.options if option.correct}
+        wrong_total = len(question.options) - len(right)
+        earned = Fraction(len(answer & right), len(right))
         if wrong_total:
-            earned -= Fraction(len(answer - correct), wrong_total)
+            earned -= Fraction(len(answer - right), wrong_total)
         return max(earned, Fraction(0))
     if kind is QuestionKind.TRUE_FALSE:
         return Fraction(answer is question.truth)
     if kind is QuestionKind.NUMERIC:
+        assert question.value is not None, "a numeric question is saved with its value"
+        assert question.tolerance is not None, "a numeric question is saved with its tolerance"
         distance = abs(Fraction(answer) - Fraction(question.value))
         return Fraction(distance <= Fraction(question.tolerance))
     given = normalise_text(answer)
@@ -351,7 +353,7 @@ class AttemptResult:
     score: Decimal | None
 
 
-def final_grade(attempts: Iterable[AttemptResult], method: GradingMethod) -> Decimal | None:
+def final_grade(attempts: Iterable[AttemptResult], method: GradingMethod | str) -> Decimal | None:
     """Return the quiz grade from the graded attempts by the method, or None if none is graded.
 
     Attempts still in progress (score None) are ignored by every method; "first"
@@ -360,14 +362,15 @@ def final_grade(attempts: Iterable[AttemptResult], method: GradingMethod) -> Dec
     graded = sorted((a for a in attempts if a.score is not None), key=lambda a: a.number)
     if not graded:
         return None
+    scores = [a.score for a in graded if a.score is not None]  # all of them, in order
     method = GradingMethod(method)
     if method is GradingMethod.HIGHEST:
-        return max(a.score for a in graded)
+        return max(scores)
     if method is GradingMethod.FIRST:
         return graded[0].score
     if method is GradingMethod.LAST:
         return graded[-1].score
-    total = sum((Fraction(a.score) for a in graded), Fraction(0))
+    total = sum((Fraction(score) for score in scores), Fraction(0))
     return round_half_up(total / len(graded))
 
 
@@ -423,7 +426,7 @@ def attempts_left(used: int, limit: int | None) -> int | None:
     return max(limit - used, 0)
 
 
-def shuffled(items: Iterable[T], seed: Hashable) -> list[T]:
+def shuffled(items: Iterable[T], seed: int | str) -> list[T]:
     """Return the items in an order fixed by the seed (same seed, same order, any process).
 
     Use the attempt's seed for question order and ``option_seed(seed, question_id)``

@@ -335,7 +335,7 @@ def load() -> list[dict]:
     admin = find_user_by_email("admin@example.org")
     framework = db.session.scalar(sa.select(Framework).where(Framework.code == FRAMEWORK_CODE))
     created = framework is None
-    if created:
+    if framework is None:
         framework = _create_framework(admin)
     competencies = {
         c.code: c
@@ -413,9 +413,13 @@ def _map_outcomes(competencies, levels, admin) -> None:
     courses = _courses()
     for (code, position), (competency, rank) in OUTCOMES.items():
         course = courses.get(code)
-        outcome = course and db.session.scalar(
-            sa.select(LearningOutcome).where(
-                LearningOutcome.course_id == course.id, LearningOutcome.position == position
+        outcome = (
+            None
+            if course is None
+            else db.session.scalar(
+                sa.select(LearningOutcome).where(
+                    LearningOutcome.course_id == course.id, LearningOutcome.position == position
+                )
             )
         )
         if outcome is None:

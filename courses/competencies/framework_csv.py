@@ -284,6 +284,7 @@ def parse_framework_csv(data: bytes | str) -> ParsedFramework:
     """Parse a framework CSV into rows and ``(line, message)`` errors (see the module doc)."""
     text, error = _decode(data)
     if text is None:
+        assert error is not None, "_decode says why when it gives no text"
         return ParsedFramework(errors=[error])
     if not text.strip():
         return ParsedFramework(errors=[(1, _("The file is empty."))])

@@ -12,7 +12,7 @@ from courses.assessments.models import Assessment, Grade
 from courses.competencies.rules import EvidenceSource
 from courses.models import Course, LearningOutcome
 from lms.db import UTCDateTime, utcnow
-from lms.extensions import db
+from lms.extensions import Model
 from lms.i18n import Bilingual
 from lms.models import User
 
@@ -30,7 +30,7 @@ class AlignmentKind(enum.StrEnum):
     ECF = "ecf"  # an e-CF 4.0 competence code
 
 
-class Framework(Bilingual, db.Model):
+class Framework(Bilingual, Model):
     """A competency framework with its own proficiency scale."""
 
     __tablename__ = "competency_frameworks"
@@ -60,7 +60,7 @@ class Framework(Bilingual, db.Model):
         return next((level for level in self.levels if level.proficient), None)
 
 
-class ProficiencyLevel(Bilingual, db.Model):
+class ProficiencyLevel(Bilingual, Model):
     """One level of a framework's scale; a higher rank is a higher level."""
 
     __tablename__ = "proficiency_levels"
@@ -95,7 +95,7 @@ class ProficiencyLevel(Bilingual, db.Model):
         return f"{self.rank} — {self.tr('name')}"
 
 
-class Competency(Bilingual, db.Model):
+class Competency(Bilingual, Model):
     """A competency of a framework; ``parent`` groups competencies into a tree."""
 
     __tablename__ = "competencies"
@@ -138,7 +138,7 @@ class Competency(Bilingual, db.Model):
         return [a.value for a in self.alignments if a.kind == AlignmentKind.ECF]
 
 
-class CompetencyAlignment(db.Model):
+class CompetencyAlignment(Model):
     """An alignment of a competency to an ESCO skill URI or an e-CF competence code."""
 
     __tablename__ = "competency_alignments"
@@ -160,7 +160,7 @@ class CompetencyAlignment(db.Model):
         return f"<CompetencyAlignment {self.kind} {self.value}>"
 
 
-class AssessmentCompetency(db.Model):
+class AssessmentCompetency(Model):
     """A pass of ``assessment`` demonstrates ``competency`` at ``level``."""
 
     __tablename__ = "assessment_competencies"
@@ -185,7 +185,7 @@ class AssessmentCompetency(db.Model):
         return f"<AssessmentCompetency {self.assessment_id}->{self.competency_id}>"
 
 
-class OutcomeCompetency(db.Model):
+class OutcomeCompetency(Model):
     """A learning outcome addresses ``competency`` up to ``level``."""
 
     __tablename__ = "outcome_competencies"
@@ -210,7 +210,7 @@ class OutcomeCompetency(db.Model):
         return f"<OutcomeCompetency {self.outcome_id}->{self.competency_id}>"
 
 
-class Evidence(db.Model):
+class Evidence(Model):
     """One piece of evidence that a trainee showed a competency at a level. Never edited.
 
     A correction, a withdrawal (``level`` empty) or the revocation of the grade it

@@ -357,7 +357,7 @@ def _check_competency(
     return code
 
 
-def _set_alignments(competency: Competency, values: list[tuple[str, str]]) -> None:
+def _set_alignments(competency: Competency, values: Sequence[tuple[str, str]]) -> None:
     current = {(a.kind, a.value): a for a in competency.alignments}
     for key, alignment in current.items():
         if key not in values:

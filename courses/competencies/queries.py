@@ -162,7 +162,7 @@ def course_mappings(course: Course) -> CourseMappings:
     ):
         by_assessment.setdefault(mapping.assessment_id, []).append(mapping)
     by_outcome: dict[int, list[OutcomeCompetency]] = {}
-    for mapping in db.session.scalars(
+    for outcome_mapping in db.session.scalars(
         sa.select(OutcomeCompetency)
         .join(LearningOutcome)
         .where(LearningOutcome.course_id == course.id)
@@ -172,7 +172,7 @@ def course_mappings(course: Course) -> CourseMappings:
         )
         .order_by(OutcomeCompetency.id)
     ):
-        by_outcome.setdefault(mapping.outcome_id, []).append(mapping)
+        by_outcome.setdefault(outcome_mapping.outcome_id, []).append(outcome_mapping)
     return CourseMappings(assessments, outcomes, by_assessment, by_outcome, trainees(course))
 
 
@@ -338,6 +338,7 @@ def profile(trainee: User, now: dt.datetime | None = None) -> Profile:
     lines: dict[int, list[EvidenceLine]] = {}
     counted: dict[int, list[rules.Evidence]] = {}
     levels_by_id: dict[int, ProficiencyLevel] = {}
+    level: ProficiencyLevel | None
     for framework in loaded:
         for level in framework.levels:
             levels_by_id[level.id] = level
@@ -352,7 +353,7 @@ def profile(trainee: User, now: dt.datetime | None = None) -> Profile:
                 id=row.id,
                 competency=str(row.competency_id),
                 level=rules.Level(str(level.id), level.rank, level.name_en),
-                source=row.source,
+                source=EvidenceSource(row.source),
                 created_at=row.created_at,
                 superseded_by=row.id if state == EvidenceState.SUPERSEDED else None,
                 revoked=state == EvidenceState.GRADE_REVOKED,
@@ -438,15 +439,13 @@ def transcript_snapshot(trainee: User, today: dt.date | None = None) -> Transcri
     course_rows = []
     for course in courses:
         completion = completions.get(course.id)
-        done = completion is not None and completion.completed
+        done = completion if completion is not None and completion.completed else None
         course_rows.append(
             CourseRow(
                 code=course.code,
                 title=course.tr("title"),
-                grade=completion.grade if done else None,
-                completed_on=completion.completed_at.date()
-                if done and completion.completed_at
-                else None,
+                grade=done.grade if done else None,
+                completed_on=done.completed_at.date() if done and done.completed_at else None,
             )
         )
     record = profile(trainee)

@@ -512,12 +512,15 @@ def competency_helpers():
 
 
 def _mapping_count(course: Course) -> int:
-    return db.session.scalar(
-        sa.select(sa.func.count(AssessmentCompetency.id))
-        .join(AssessmentCompetency.assessment)
-        .where(Assessment.course_id == course.id)
-    ) + db.session.scalar(
-        sa.select(sa.func.count(OutcomeCompetency.id))
-        .join(OutcomeCompetency.outcome)
-        .where(LearningOutcome.course_id == course.id)
+    return (
+        db.session.execute(
+            sa.select(sa.func.count(AssessmentCompetency.id))
+            .join(AssessmentCompetency.assessment)
+            .where(Assessment.course_id == course.id)
+        ).scalar_one()
+        + db.session.execute(
+            sa.select(sa.func.count(OutcomeCompetency.id))
+            .join(OutcomeCompetency.outcome)
+            .where(LearningOutcome.course_id == course.id)
+        ).scalar_one()
     )

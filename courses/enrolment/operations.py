@@ -30,7 +30,7 @@ from courses.models import (
 )
 from lms import audit
 from lms.auth.operations import AccountError, clean_name, create_user, normalise_email
-from lms.db import utcnow
+from lms.db import affected_rows, utcnow
 from lms.exceptions import UserError
 from lms.extensions import db
 from lms.i18n import format_day
@@ -172,11 +172,11 @@ def lock_cohort(cohort: Cohort) -> Cohort:
 
 
 def count_active(cohort: Cohort) -> int:
-    return db.session.scalar(
+    return db.session.execute(
         sa.select(sa.func.count(Enrolment.id)).where(
             Enrolment.cohort_id == cohort.id, Enrolment.status == EnrolmentStatus.ACTIVE
         )
-    )
+    ).scalar_one()
 
 
 def free_places(cohort: Cohort) -> int | None:
@@ -545,5 +545,5 @@ def mark_lesson_not_done(user: User, lesson: Lesson) -> None:
     )
     db.session.flush()
     logger.info("user %s marked lesson %s not done", user.id, lesson.id)
-    if result.rowcount:
+    if affected_rows(result):
         lesson_progress_changed.send(user, lesson=lesson, done=False)

@@ -122,8 +122,8 @@ def waitlist_positions(user: User, cohort_ids) -> dict[int, int]:
     )
     rows = db.session.execute(
         sa.select(ranked.c.cohort_id, ranked.c.position).where(ranked.c.user_id == user.id)
-    )
-    return dict(rows.all())
+    ).all()
+    return dict(rows)
 
 
 def has_active_enrolment(user: User, course: Course) -> bool:
@@ -329,7 +329,9 @@ def cohort_progress(cohort: Cohort) -> list[TraineeProgress]:
             Lesson.published.is_(True),
         )
     )
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(required.subquery()))
+    total = db.session.execute(
+        sa.select(sa.func.count()).select_from(required.subquery())
+    ).scalar_one()
     members = sa.select(Enrolment.user_id).where(
         Enrolment.cohort_id == cohort.id, Enrolment.status == EnrolmentStatus.ACTIVE
     )

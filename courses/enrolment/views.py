@@ -133,8 +133,8 @@ def staff_enrol(code: str, cohort_id: int):
             return redirect(url_for("enrolment.roster", code=course.code, cohort_id=cohort.id))
     else:
         for errors in form.errors.values():
-            for error in errors:
-                flash(str(error), "danger")
+            for message in errors:
+                flash(str(message), "danger")
     return redirect(url_for("enrolment.roster", code=course.code, cohort_id=cohort.id))
 
 

@@ -87,7 +87,7 @@ def load() -> list[dict]:
 
 def _set_up(course: Course, instructor) -> None:
     course.pass_mark = PASS_MARKS[course.code]
-    by_kind = {}
+    by_kind: dict[str, GradeCategory] = {}
     for position, (name_en, name_bg, weight, drop, kind) in enumerate(CATEGORIES, start=1):
         category = GradeCategory(
             course=course,
@@ -131,6 +131,7 @@ def _grade_sc101(course: Course, instructor) -> None:
             Assessment.course_id == course.id, Assessment.kind == AssessmentKind.MANUAL
         )
     )
+    assert oral is not None, "_set_up made the course's oral examination"
     elena = find_user_by_email("elena.nikolova@example.org")
     if elena is not None:
         # Elena finishes the last lessons she had left.

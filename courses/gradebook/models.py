@@ -11,11 +11,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from courses.assessments.models import POINTS
 from courses.models import Course
 from lms.db import UTCDateTime, utcnow
-from lms.extensions import db
+from lms.extensions import Model
 from lms.models import User
 
 
-class CourseCompletion(db.Model):
+class CourseCompletion(Model):
     """Whether a trainee has completed a course now; every change is in CompletionChange.
 
     Certification reads this table: ``completed`` with its ``grade`` and
@@ -42,7 +42,7 @@ class CourseCompletion(db.Model):
         return f"<CourseCompletion {self.user_id}:{self.course_id} {self.completed}>"
 
 
-class CompletionChange(db.Model):
+class CompletionChange(Model):
     """A completion gained or lost (e.g. a grade change undid it). Never edited."""
 
     __tablename__ = "completion_changes"
@@ -62,7 +62,7 @@ class CompletionChange(db.Model):
         return f"<CompletionChange {self.completion_id} {self.completed}>"
 
 
-class CourseGradeOverride(db.Model):
+class CourseGradeOverride(Model):
     """A manual course grade that replaces the computed one; ``value`` None once removed.
 
     The row stays after removal so its history (OverrideChange) keeps one anchor
@@ -99,7 +99,7 @@ class CourseGradeOverride(db.Model):
         return self.value is not None
 
 
-class OverrideChange(db.Model):
+class OverrideChange(Model):
     """One change of a course grade override: set, changed or removed, by whom and why."""
 
     __tablename__ = "override_changes"

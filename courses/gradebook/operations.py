@@ -91,11 +91,11 @@ def _check_category(course: Course, data: CategoryData, category: GradeCategory 
 def create_category(course: Course, data: CategoryData, *, actor: User | None) -> GradeCategory:
     """Add a weighted category to the course's gradebook."""
     name = _check_category(course, data, None)
-    position = db.session.scalar(
+    position = db.session.execute(
         sa.select(sa.func.coalesce(sa.func.max(GradeCategory.position), 0)).where(
             GradeCategory.course_id == course.id
         )
-    )
+    ).scalar_one()
     category = GradeCategory(
         course=course,
         name_en=name,
@@ -236,12 +236,12 @@ def save_manual_assessment(
                 )
             )
     creating = assessment is None
-    if creating:
-        position = db.session.scalar(
+    if assessment is None:
+        position = db.session.execute(
             sa.select(sa.func.coalesce(sa.func.max(Assessment.position), 0)).where(
                 Assessment.course_id == course.id
             )
-        )
+        ).scalar_one()
         assessment = Assessment(course=course, kind=AssessmentKind.MANUAL, position=position + 1)
         db.session.add(assessment)
     changes = {}
@@ -425,6 +425,7 @@ def set_override(
                 db.session.add(row)
         except sa.exc.IntegrityError:
             row = _locked_override(course, user)
+            assert row is not None, "the IntegrityError was another request inserting it"
     old = row.value
     row.value = override.value
     row.reason = override.reason
@@ -525,6 +526,7 @@ TakeBack = Callable[[queries.TraineeRow], bool]
 
 
 def _below_pass_mark(row: queries.TraineeRow) -> bool:
+    assert row.record is not None, "recompute_completion sets the record before take_back"
     mark = row.record.course.pass_mark
     grade = row.result.grade
     return mark is not None and (grade is None or not passes(grade, mark))
@@ -629,6 +631,7 @@ def recompute_completion(
         return None
     record = _lock_completions(course, [user_id])[user_id]
     row = queries.load_gradebook(course, user_ids=[user_id]).row_for(user_id)
+    assert row is not None, "an active member has a gradebook row"
     row.record = record
     undo = take_back is not None and not row.completion.complete and take_back(row)
     _apply(record, row.completion.complete, row.result.grade, reason, take_back=undo)
@@ -677,6 +680,7 @@ def on_grade_changed(grade: Grade, change=None, **_extra) -> None:
     passed_before = before is not None and queries.passed(before, assessment)
 
     def take_back(row: queries.TraineeRow) -> bool:
+        assert row.record is not None, "recompute_completion sets the record before take_back"
         recorded = row.record.grade  # the course grade before this change
         mark = row.record.course.pass_mark
         if recorded is not None and passes(recorded, mark) and _below_pass_mark(row):

@@ -29,6 +29,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.orm import contains_eager
@@ -87,7 +88,17 @@ def percentage(points: Decimal | None, max_points: Decimal) -> Decimal | None:
     return (Decimal(points) * 100 / Decimal(max_points)).quantize(Decimal("0.01"))
 
 
-def passed(grade: Grade | Cell | None, assessment: Assessment) -> bool:
+class GradeState(Protocol):
+    """What :func:`passed` reads of a grade: a Grade, a gradebook cell or a past state."""
+
+    @property
+    def status(self) -> str | None: ...
+
+    @property
+    def points(self) -> Decimal | None: ...
+
+
+def passed(grade: Grade | Cell | GradeState | None, assessment: Assessment) -> bool:
     """Return whether a released grade passes the assessment (exactly, before rounding)."""
     if grade is None or grade.status != GradeStatus.RELEASED or grade.points is None:
         return False
@@ -325,7 +336,7 @@ def _rows(
     ]
     keys = {a.id: book.category_key(a) for a in assessments}
     # What each cell needs of its assessment, read once rather than once per cell.
-    counted = [(a.id, keys[a.id], a.max_points, a.due_at) for a in assessments if keys[a.id]]
+    counted = [(a.id, key, a.max_points, a.due_at) for a in assessments if (key := keys[a.id])]
     required = [a for a in assessments if a.published and a.required]
     # Items are frozen values and many trainees share one (same points, or not graded):
     # building each once saves most of the validation work in a large class.
@@ -486,8 +497,8 @@ class GradebookPage(ComputedPage):
     needs the count before the rows are chosen.
     """
 
-    book: Gradebook | None = None
-    roster: Roster | None = None
+    book: Gradebook
+    roster: Roster
 
 
 def load_page(

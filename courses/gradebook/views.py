@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from decimal import Decimal
+from typing import Any
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
@@ -251,7 +252,7 @@ def _csv_header(book: queries.Gradebook) -> list[str]:
 
 
 def _csv_row(book: queries.Gradebook, row: queries.TraineeRow) -> list:
-    cells = [row.user.name, row.user.email, row.cohort.name]
+    cells: list[object] = [row.user.name, row.user.email, row.cohort.name]
     for assessment in book.assessments:
         grade = row.grades.get(assessment.id)
         if grade is None:
@@ -526,7 +527,7 @@ def grade_cell(code: str, assessment_id: int, user_id: int):
 
 def _gradebook_url(course: Course) -> str:
     """The gradebook page the request came from: its filters, page size and page number."""
-    kept = {key: request.args.get(key) for key in GRADEBOOK_LIST_ARGS}
+    kept: dict[str, Any] = {key: request.args.get(key) for key in GRADEBOOK_LIST_ARGS}
     return url_for("gradebook.index", code=course.code, **{k: v for k, v in kept.items() if v})
 
 

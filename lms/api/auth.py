@@ -39,7 +39,9 @@ SCOPE_DESCRIPTIONS = {
 # Recording every use would write on every request; once a minute is enough.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
-current_api_user: User | None = LocalProxy(lambda: g.get("api_user"))  # type: ignore[assignment]
+# Every endpoint that reads the user is behind require_scope, which answers 401 without
+# one; optional_scope endpoints read Flask-Login's current_user instead.
+current_api_user: User = LocalProxy(lambda: g.get("api_user"))  # type: ignore[assignment]
 current_api_token: ApiToken | None = LocalProxy(lambda: g.get("api_token"))  # type: ignore[assignment]
 
 

@@ -8,14 +8,14 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.db import UTCDateTime, utcnow
-from lms.extensions import db
+from lms.extensions import Model
 from lms.models import User
 
 # Scopes a token may carry; which of them a user may choose depends on the roles.
 SCOPES = ("read", "learn", "teach", "certify", "admin")
 
 
-class ApiToken(db.Model):
+class ApiToken(Model):
     """A personal access token: only the sha256 of the secret is kept."""
 
     __tablename__ = "api_tokens"
@@ -57,7 +57,7 @@ class ApiToken(db.Model):
         return not self.is_revoked and not self.is_expired(now) and self.user.active
 
 
-class IdempotencyRecord(db.Model):
+class IdempotencyRecord(Model):
     """The first response to a POST sent with an ``Idempotency-Key``, replayed on retries."""
 
     __tablename__ = "idempotency_records"

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from lms import audit
 from lms.api.auth import TOKEN_PREFIX, allowed_scopes, hash_secret
 from lms.api.models import SCOPES, ApiToken
-from lms.db import utcnow
+from lms.db import column_length, utcnow
 from lms.exceptions import UserError
 from lms.extensions import db
 from lms.models import User
@@ -17,7 +17,7 @@ from lms.models import User
 logger = logging.getLogger(__name__)
 
 MAX_LIFETIME = timedelta(days=366)
-NAME_MAX = ApiToken.__table__.c.name.type.length
+NAME_MAX = column_length(ApiToken.__table__.c.name)
 DISPLAY_PREFIX_LENGTH = 12
 
 

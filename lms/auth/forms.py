@@ -21,10 +21,11 @@ from lms.auth.operations import (
     MAX_PASSWORD_LENGTH,
     MIN_PASSWORD_LENGTH,
 )
+from lms.db import column_length
 from lms.models import Role, User
 
-NAME_MAX = User.__table__.c.name.type.length
-EMAIL_MAX = User.__table__.c.email.type.length
+NAME_MAX = column_length(User.__table__.c.name)
+EMAIL_MAX = column_length(User.__table__.c.email)
 
 ROLE_LABELS = {
     Role.TRAINEE: _l("Trainee"),

@@ -17,7 +17,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from lms import audit
 from lms.auth import sessions
-from lms.db import utcnow
+from lms.db import affected_rows, utcnow
 from lms.exceptions import UserError
 from lms.extensions import db
 from lms.mail import send_mail
@@ -269,16 +269,18 @@ def revoke_api_tokens(user: User, *, actor: User | None) -> int:
     from lms.api.models import ApiToken
 
     now = utcnow()
-    revoked = db.session.execute(
-        sa.update(ApiToken)
-        .where(
-            ApiToken.user_id == user.id,
-            ApiToken.revoked_at.is_(None),
-            ApiToken.expires_at > now,
+    revoked = affected_rows(
+        db.session.execute(
+            sa.update(ApiToken)
+            .where(
+                ApiToken.user_id == user.id,
+                ApiToken.revoked_at.is_(None),
+                ApiToken.expires_at > now,
+            )
+            .values(revoked_at=now)
+            .execution_options(synchronize_session="fetch")
         )
-        .values(revoked_at=now)
-        .execution_options(synchronize_session="fetch")
-    ).rowcount
+    )
     if revoked:
         audit.record("user.revoke_api_tokens", user, actor=actor, count=revoked)
     logger.info("revoked %s API tokens of user %s", revoked, user.id)
@@ -303,7 +305,7 @@ def set_password(user: User, password: str, *, actor: User | None) -> User:
 
 
 def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.secret_key, salt=PASSWORD_TOKEN_SALT)
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=PASSWORD_TOKEN_SALT)
 
 
 def _email_digest(email: str) -> str:

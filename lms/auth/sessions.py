@@ -20,7 +20,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
 
 from lms import audit
-from lms.db import utcnow, writing
+from lms.db import affected_rows, column_length, utcnow, writing
 from lms.exceptions import UserError
 from lms.extensions import db
 from lms.models import User, UserSession
@@ -33,8 +33,8 @@ LAST_SEEN_RESOLUTION = timedelta(minutes=5)
 CONFIRMATION_WINDOW = timedelta(minutes=5)
 # Ended and expired sessions stay listed in the database this long, then go at the next log-in.
 KEEP_ENDED = timedelta(days=30)
-USER_AGENT_MAX = UserSession.__table__.c.user_agent.type.length
-ADDRESS_MAX = UserSession.__table__.c.address.type.length
+USER_AGENT_MAX = column_length(UserSession.__table__.c.user_agent)
+ADDRESS_MAX = column_length(UserSession.__table__.c.address)
 
 
 class SessionError(UserError):
@@ -197,7 +197,7 @@ def end_all(user: User, *, reason: str, keep: UserSession | None = None) -> int:
     )
     if keep is not None:
         statement = statement.where(UserSession.id != keep.id)
-    ended = db.session.execute(statement).rowcount
+    ended = affected_rows(db.session.execute(statement))
     logger.info("ended %s sessions of user %s (%s)", ended, user.id, reason)
     return ended
 

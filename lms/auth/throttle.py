@@ -15,9 +15,10 @@ import logging
 import secrets
 import time
 
-from flask import Response, current_app, request
+from flask import current_app, request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from limits import RateLimitItem, parse
+from werkzeug.wrappers import Response
 
 from lms.auth.operations import normalise_email
 from lms.auth.sessions import config_duration
@@ -32,7 +33,7 @@ DEVICE_ACCOUNTS_MAX = 5
 
 
 def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.secret_key, salt=DEVICE_SALT)
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=DEVICE_SALT)
 
 
 def _max_age() -> int:

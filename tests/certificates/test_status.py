@@ -253,3 +253,10 @@ def test_a_full_list_makes_way_for_a_new_one(db, cert):
     assert new_row.purpose == "revocation"
     assert new_row.index_key != row.index_key
     assert index == permuted_index(bytes.fromhex(new_row.index_key), 0)
+
+
+def test_status_counts_count_each_status_and_name_every_one(db, world, cert):
+    none = {"active": 0, "suspended": 0, "revoked": 0, "expired": 0, "superseded": 0}
+    assert queries.status_counts() == {**none, "active": 1}
+    ops.suspend(cert, reason="Complaint under review", actor=world.certifier, now=NOW)
+    assert queries.status_counts() == {**none, "suspended": 1}

@@ -21,8 +21,8 @@ def course(make_course):
 def statuses(db, cohort) -> dict[str, str]:
     rows = db.session.execute(
         sa.select(Enrolment.user_id, Enrolment.status).where(Enrolment.cohort_id == cohort.id)
-    )
-    return dict(rows.all())
+    ).all()
+    return dict(rows)
 
 
 def test_enrol_takes_a_place_then_waitlists_when_full(db, course, make_cohort, make_user):

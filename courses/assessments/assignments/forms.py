@@ -320,7 +320,7 @@ class GradeForm(FlaskForm):
 
     criterion_fields: list[tuple[RubricCriterion, str]]
 
-    def choices(self) -> dict[int, object]:
+    def choices(self) -> dict[int, int | Decimal | None]:
         return {c.id: getattr(self, name).data for c, name in self.criterion_fields}
 
     @staticmethod

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from courses.assessments.models import POINTS, Assessment
 from lms.db import UTCDateTime, utcnow
-from lms.extensions import db
+from lms.extensions import Model
 from lms.i18n import Bilingual
 from lms.models import User
 
@@ -44,7 +44,7 @@ class MarkingStatus(enum.StrEnum):
     RELEASED = "released"  # the trainee sees grade, rubric choices and feedback
 
 
-class Assignment(db.Model):
+class Assignment(Model):
     """How an assessment of kind assignment is handed in, what is late and how it is marked."""
 
     __tablename__ = "assignments"
@@ -95,7 +95,7 @@ class Assignment(db.Model):
         return sum((c.max_points for c in self.criteria), Decimal(0))
 
 
-class RubricCriterion(Bilingual, db.Model):
+class RubricCriterion(Bilingual, Model):
     """One criterion of a rubric (with levels) or of a marking guide (with a maximum)."""
 
     __tablename__ = "rubric_criteria"
@@ -132,7 +132,7 @@ class RubricCriterion(Bilingual, db.Model):
         return max((level.points for level in self.levels), default=Decimal(0))
 
 
-class RubricLevel(Bilingual, db.Model):
+class RubricLevel(Bilingual, Model):
     """One level of a rubric criterion and the points it gives."""
 
     __tablename__ = "rubric_levels"
@@ -154,7 +154,7 @@ class RubricLevel(Bilingual, db.Model):
         return f"<RubricLevel {self.id} {self.points}>"
 
 
-class Submission(db.Model):
+class Submission(Model):
     """One attempt of a trainee at an assignment; the latest attempt is the one graded."""
 
     __tablename__ = "submissions"
@@ -208,7 +208,7 @@ class Submission(db.Model):
         return self.marking_status == MarkingStatus.RELEASED
 
 
-class SubmissionFile(db.Model):
+class SubmissionFile(Model):
     """A file handed in: stored under a random name outside the web root, checked by content."""
 
     __tablename__ = "submission_files"
@@ -230,7 +230,7 @@ class SubmissionFile(db.Model):
         return f"<SubmissionFile {self.id} {self.stored_name}>"
 
 
-class CriterionMark(db.Model):
+class CriterionMark(Model):
     """The mark a submission got for one criterion: the level chosen or the points given."""
 
     __tablename__ = "criterion_marks"

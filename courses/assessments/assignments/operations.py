@@ -96,7 +96,7 @@ def _check_data(course: Course, data: AssignmentData) -> None:
         raise ValueError("due_at must be timezone-aware")
     try:
         rule = gradebook.LateRule(
-            data.late_policy,
+            gradebook.LatePolicy(data.late_policy),
             data.late_percent_per_day
             if data.late_policy == gradebook.LatePolicy.PENALISE
             else Decimal(0),
@@ -140,11 +140,11 @@ def _apply(assignment: Assignment, data: AssignmentData) -> None:
 def create_assignment(course: Course, data: AssignmentData, *, actor: User | None) -> Assignment:
     """Create an assessment of kind assignment and its settings."""
     _check_data(course, data)
-    position = db.session.scalar(
+    position = db.session.execute(
         sa.select(sa.func.coalesce(sa.func.max(Assessment.position), 0)).where(
             Assessment.course_id == course.id
         )
-    )
+    ).scalar_one()
     assessment = Assessment(course=course, kind=AssessmentKind.ASSIGNMENT, position=position + 1)
     assignment = Assignment(assessment=assessment)
     _apply(assignment, data)
@@ -378,7 +378,9 @@ def latest_submission(assignment: Assignment, user: User, *, lock: bool = False)
 
 
 def late_rule(assignment: Assignment) -> gradebook.LateRule:
-    return gradebook.LateRule(assignment.late_policy, assignment.late_percent_per_day)
+    return gradebook.LateRule(
+        gradebook.LatePolicy(assignment.late_policy), assignment.late_percent_per_day
+    )
 
 
 def submission_refusal(
@@ -520,7 +522,7 @@ def _check_grade_version(grade: Grade | None, expected: int | None) -> None:
 def _rubric_points(
     assignment: Assignment, choices: Mapping[int, int | Decimal | None]
 ) -> tuple[Decimal, list[tuple[RubricCriterion, RubricLevel | None, Decimal]]]:
-    marks = []
+    marks: list[tuple[RubricCriterion, RubricLevel | None, Decimal]] = []
     known = {c.id for c in assignment.criteria}
     stray = [key for key in choices if key not in known]
     if stray:

@@ -145,7 +145,7 @@ class QuestionForm(FlaskForm):
         render_kw={"rows": 2},
     )
 
-    def __init__(self, kind: QuestionKind, *args, **kwargs):
+    def __init__(self, kind: QuestionKind | str, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.kind = QuestionKind(kind)
         while len(self.options) < OPTION_ROWS:

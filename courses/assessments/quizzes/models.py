@@ -19,7 +19,7 @@ from courses.assessments.models import POINTS, Assessment
 from courses.assessments.scoring import GradingMethod, QuestionKind
 from courses.models import Course
 from lms.db import UTCDateTime, utcnow
-from lms.extensions import db
+from lms.extensions import Model
 from lms.i18n import Bilingual
 from lms.models import User
 
@@ -43,7 +43,7 @@ def _in(column: str, enum_type: type[enum.StrEnum]) -> str:
     return f"{column} IN ({values})"
 
 
-class Question(Bilingual, db.Model):
+class Question(Bilingual, Model):
     """A question of a course's bank, answer key included (never sent as is to a browser)."""
 
     __tablename__ = "quiz_questions"
@@ -84,7 +84,7 @@ class Question(Bilingual, db.Model):
         return f"<Question {self.id} {self.kind}>"
 
 
-class QuestionOption(Bilingual, db.Model):
+class QuestionOption(Bilingual, Model):
     """A choice of a single- or multiple-choice question."""
 
     __tablename__ = "quiz_question_options"
@@ -105,7 +105,7 @@ class QuestionOption(Bilingual, db.Model):
         return f"<QuestionOption {self.id}>"
 
 
-class Quiz(db.Model):
+class Quiz(Model):
     """The settings of an assessment of kind quiz; its pass mark is Assessment.pass_percent."""
 
     __tablename__ = "quizzes"
@@ -163,7 +163,7 @@ class Quiz(db.Model):
         return self.closes_at is not None and now >= self.closes_at
 
 
-class QuizItem(db.Model):
+class QuizItem(Model):
     """A bank question chosen for a quiz, at a position."""
 
     __tablename__ = "quiz_items"
@@ -184,7 +184,7 @@ class QuizItem(db.Model):
         return f"<QuizItem {self.quiz_id}:{self.question_id}@{self.position}>"
 
 
-class Attempt(db.Model):
+class Attempt(Model):
     """One attempt of a trainee at a quiz, numbered 1, 2, ... per trainee."""
 
     __tablename__ = "quiz_attempts"
@@ -225,7 +225,7 @@ class Attempt(db.Model):
         return self.status != AttemptStatus.IN_PROGRESS
 
 
-class AttemptAnswer(db.Model):
+class AttemptAnswer(Model):
     """The latest saved response to one question of an attempt, as JSON."""
 
     __tablename__ = "quiz_attempt_answers"

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from flask import current_app, has_app_context
@@ -44,7 +44,7 @@ from courses.assessments.quizzes.models import (
 from courses.assessments.scoring import GradingMethod, QuestionKind
 from courses.models import Course
 from lms import audit
-from lms.db import utcnow
+from lms.db import affected_rows, utcnow
 from lms.exceptions import UserError
 from lms.extensions import db
 from lms.i18n import format_moment
@@ -315,11 +315,11 @@ def _apply_settings(quiz: Quiz, settings: QuizSettings) -> None:
 def create_quiz(course: Course, settings: QuizSettings, *, actor: User | None) -> Quiz:
     """Create a quiz (an unpublished gradebook assessment with its settings)."""
     check_settings(course, settings)
-    position = db.session.scalar(
+    position = db.session.execute(
         sa.select(sa.func.coalesce(sa.func.max(Assessment.position), 0)).where(
             Assessment.course_id == course.id
         )
-    )
+    ).scalar_one()
     assessment = Assessment(
         course=course, kind=AssessmentKind.QUIZ, published=False, position=position + 1
     )
@@ -437,11 +437,11 @@ def start_attempt(quiz: Quiz, user: User, *, now: datetime | None = None) -> Att
         raise QuizNotOpen(_("This quiz opens on %(when)s.", when=format_moment(quiz.opens_at)))
     if quiz.closes_at is not None and now >= quiz.closes_at:
         raise QuizNotOpen(_("This quiz closed on %(when)s.", when=format_moment(quiz.closes_at)))
-    used = db.session.scalar(
+    used = db.session.execute(
         sa.select(sa.func.coalesce(sa.func.max(Attempt.number), 0)).where(
             Attempt.quiz_id == quiz.id, Attempt.user_id == user.id
         )
-    )
+    ).scalar_one()
     if quiz.attempt_limit is not None and used >= quiz.attempt_limit:
         raise AttemptLimitReached(
             ngettext(
@@ -580,14 +580,14 @@ def save_answers(
 
 def _finish(attempt: Attempt, status: AttemptStatus, at: datetime) -> bool:
     """Mark the attempt finished if it is still in progress; return whether this call did."""
-    table = Attempt.__table__
+    table = cast(sa.Table, Attempt.__table__)  # declared as any FromClause
     result = db.session.execute(
         sa.update(table)
         .where(table.c.id == attempt.id, table.c.status == AttemptStatus.IN_PROGRESS)
         .values(status=str(status), submitted_at=at)
     )
     db.session.refresh(attempt)
-    return result.rowcount == 1
+    return affected_rows(result) == 1
 
 
 def _score(attempt: Attempt) -> tuple[Decimal, Decimal, Decimal, list[AttemptAnswer], dict]:
@@ -688,6 +688,7 @@ def expire_if_due(attempt: Attempt, *, now: datetime | None = None) -> bool:
     now = now or utcnow()
     if not is_due(attempt, now):
         return False
+    assert attempt.deadline is not None, "is_due: only an attempt with a deadline falls due"
     if not _finish(attempt, AttemptStatus.EXPIRED, attempt.deadline):
         return False  # graded meanwhile by another request
     _grade(attempt, actor=None)
