@@ -13,6 +13,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from lms.db import UTCDateTime, utcnow
 from lms.extensions import db
+from lms.i18n import current_language
 
 
 class Role(enum.StrEnum):
@@ -38,7 +39,10 @@ class User(UserMixin, db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    # ``name`` as the person writes it (in Cyrillic for a Bulgarian); ``name_latin``
+    # the same name in Latin letters as on their documents, empty when ``name`` is.
     name: Mapped[str] = mapped_column(sa.String(200))
+    name_latin: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
     password_hash: Mapped[str | None] = mapped_column(sa.String(256))
     locale: Mapped[str | None] = mapped_column(sa.String(8))
     active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
@@ -53,6 +57,16 @@ class User(UserMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email}>"
+
+    @property
+    def display_name(self) -> str:
+        """The name pages show: in Latin letters on English pages when it is given.
+
+        Certificates and credentials sign ``name`` itself, never this.
+        """
+        if self.name_latin and current_language() == "en":
+            return self.name_latin
+        return self.name
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
