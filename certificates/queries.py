@@ -683,5 +683,5 @@ def status_counts() -> dict[str, int]:
         sa.select(Certificate.status, sa.func.count()).group_by(Certificate.status)
     )
     counts = {str(status): 0 for status in CertificateStatus}
-    counts.update(dict(rows))
+    counts.update(dict(rows.all()))
     return counts

@@ -123,7 +123,7 @@ def waitlist_positions(user: User, cohort_ids) -> dict[int, int]:
     rows = db.session.execute(
         sa.select(ranked.c.cohort_id, ranked.c.position).where(ranked.c.user_id == user.id)
     )
-    return dict(rows)
+    return dict(rows.all())
 
 
 def has_active_enrolment(user: User, course: Course) -> bool:
