@@ -29,6 +29,14 @@ class Role(enum.StrEnum):
 ROLE_VALUES = tuple(r.value for r in Role)
 
 
+def display_name(name: str, name_latin: str | None) -> str:
+    """The name a page in the current language shows for a person: ``name_latin`` on
+    English pages when it is given, else ``name`` as the person writes it."""
+    if name_latin and current_language() == "en":
+        return name_latin
+    return name
+
+
 class User(UserMixin, db.Model):
     __tablename__ = "users"
     __table_args__ = (
@@ -64,9 +72,7 @@ class User(UserMixin, db.Model):
 
         Certificates and credentials sign ``name`` itself, never this.
         """
-        if self.name_latin and current_language() == "en":
-            return self.name_latin
-        return self.name
+        return display_name(self.name, self.name_latin)
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
