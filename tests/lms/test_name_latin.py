@@ -113,6 +113,7 @@ def test_the_admin_sets_the_latin_name(client, db, login_as, make_user):
     assert user.name_latin == "Ivan G. Todorov"
     listing = client.get("/admin/users").text
     assert ">Ivan G. Todorov</a>" in listing
+    assert ">Ivan G. Todorov</a>" in client.get("/admin/users?q=todorov").text
     _language(client, "bg")
     assert ">Иван Тодоров</a>" in client.get("/admin/users").text
 
