@@ -22,7 +22,7 @@ def statuses(db, cohort) -> dict[str, str]:
     rows = db.session.execute(
         sa.select(Enrolment.user_id, Enrolment.status).where(Enrolment.cohort_id == cohort.id)
     )
-    return dict(rows)
+    return dict(rows.all())
 
 
 def test_enrol_takes_a_place_then_waitlists_when_full(db, course, make_cohort, make_user):
