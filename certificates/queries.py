@@ -45,7 +45,7 @@ from courses.gradebook.models import CourseCompletion
 from courses.models import Cohort, Course, Enrolment, EnrolmentStatus, ProgrammeCourse
 from lms.db import utcnow
 from lms.extensions import db
-from lms.models import User
+from lms.models import User, display_name
 from lms.paging import ComputedPage, paginate
 
 logger = logging.getLogger(__name__)
@@ -409,6 +409,11 @@ class Person:
     id: int
     name: str
     email: str
+    name_latin: str = ""
+
+    @property
+    def display_name(self) -> str:
+        return display_name(self.name, self.name_latin)
 
 
 @dataclass(frozen=True)
@@ -466,7 +471,7 @@ def scheme_queue(
         people = [
             Person(*row)
             for row in db.session.execute(
-                sa.select(User.id, User.name, User.email)
+                sa.select(User.id, User.name, User.email, User.name_latin)
                 .where(User.id.in_(candidates), User.active)
                 .order_by(User.name, User.id)
             )

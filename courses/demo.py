@@ -53,18 +53,27 @@ class Account:
     password: str
     roles: tuple[Role, ...]
     locale: str | None = None
+    name_latin: str = ""  # the name in Latin letters when ``name`` is in Cyrillic
 
 
 # Fixed demo passwords: they are printed by ``lms demo`` for anyone to use.
 ACCOUNTS = (
-    Account("admin", "admin@example.org", "Nikolay Stoyanov", "admin-demo-2026", (Role.ADMIN,)),
+    Account(
+        "admin",
+        "admin@example.org",
+        "Николай Стоянов",
+        "admin-demo-2026",
+        (Role.ADMIN,),
+        name_latin="Nikolay Stoyanov",
+    ),
     Account(
         "anna",
         "anna.koleva@example.org",
-        "Anna Koleva",
+        "Анна Колева",
         "teach-demo-2026",
         (Role.INSTRUCTOR,),
         "bg",
+        name_latin="Anna Koleva",
     ),
     Account(
         "david",
@@ -76,23 +85,26 @@ ACCOUNTS = (
     Account(
         "petya",
         "petya.angelova@example.org",
-        "Petya Angelova",
+        "Петя Ангелова",
         "certify-demo-2026",
         (Role.CERTIFIER,),
+        name_latin="Petya Angelova",
     ),
     Account(
         "ivan",
         "hr@sofia-mobility.example.org",
-        "Ivan Todorov",
+        "Иван Тодоров",
         "employ-demo-2026",
         (Role.EMPLOYER,),
+        name_latin="Ivan Todorov",
     ),
     Account(
         "vesela",
         "manager@example.org",
-        "Vesela Dimova",
+        "Весела Димова",
         "manage-demo-2026",
         (Role.MANAGER,),
+        name_latin="Vesela Dimova",
     ),
     Account(
         "maria",
@@ -101,6 +113,7 @@ ACCOUNTS = (
         "learn-demo-2026",
         (Role.TRAINEE,),
         "bg",
+        name_latin="Maria Ivanova",
     ),
     Account(
         "georgi",
@@ -109,6 +122,7 @@ ACCOUNTS = (
         "learn-demo-2026",
         (Role.TRAINEE,),
         "bg",
+        name_latin="Georgi Petrov",
     ),
     Account(
         "elena",
@@ -116,6 +130,7 @@ ACCOUNTS = (
         "Елена Николова",
         "learn-demo-2026",
         (Role.TRAINEE,),
+        name_latin="Elena Nikolova",
     ),
     Account("laura", "laura.rossi@example.org", "Laura Rossi", "learn-demo-2026", (Role.TRAINEE,)),
     Account("jonas", "jonas.weber@example.org", "Jonas Weber", "learn-demo-2026", (Role.TRAINEE,)),
@@ -125,6 +140,7 @@ ACCOUNTS = (
         "Стефан Маринов",
         "learn-demo-2026",
         (Role.TRAINEE,),
+        name_latin="Stefan Marinov",
     ),
     Account(
         "ana",
@@ -133,6 +149,7 @@ ACCOUNTS = (
         "learn-demo-2026",
         (Role.TRAINEE,),
         "bg",
+        name_latin="Ana-Maria Hristova",
     ),
 )
 
@@ -829,6 +846,7 @@ def _create_users() -> dict[str, User]:
             user = create_user(
                 email=account.email,
                 name=account.name,
+                name_latin=account.name_latin,
                 password=account.password,
                 roles=account.roles,
             )
@@ -894,10 +912,12 @@ def _create_cohorts_and_enrolments(courses: dict[str, Course], users: dict[str, 
     today = date.today()
     days = timedelta(days=1)
 
-    def cohort(code, name, start, end, capacity, opens, closes) -> Cohort:
+    def cohort(code, names, start, end, capacity, opens, closes) -> Cohort:
+        name, name_bg = names
         row = Cohort(
             course=courses[code],
             name=name,
+            name_bg=name_bg,
             starts_on=today + start * days,
             ends_on=today + end * days,
             capacity=capacity,
@@ -908,17 +928,19 @@ def _create_cohorts_and_enrolments(courses: dict[str, Course], users: dict[str, 
         return row
 
     # Running now, enrolment still open, places left.
-    current = cohort("SC-101", "Sofia A (blended)", -21, 60, 30, -45, 14)
+    current = cohort(
+        "SC-101", ("Sofia A (blended)", "София А (смесено обучение)"), -21, 60, 30, -45, 14
+    )
     # Full: three places taken, two people waiting.
-    full = cohort("SC-102", "Online evening group", 7, 90, 3, -30, 5)
+    full = cohort("SC-102", ("Online evening group", "Онлайн вечерна група"), 7, 90, 3, -30, 5)
     # Next intake: the enrolment window is not open yet.
-    cohort("SC-101", "Sofia B (next intake)", 120, 200, 25, 60, 110)
-    cohort("SC-102", "Sofia weekday group", 30, 120, 20, -10, 25)
-    cohort("SC-103", "Online spring group", 14, 70, 20, -20, 10)
-    cohort("SC-104", "Plovdiv (blended)", 21, 100, 18, -14, 14)
-    cohort("SC-105", "Online self-paced", -7, 180, None, -30, 150)
-    cohort("SC-106", "Sofia weekday group", 45, 120, 20, -5, 40)
-    cohort("SC-107", "Varna (blended)", 28, 110, 16, -10, 20)
+    cohort("SC-101", ("Sofia B (next intake)", "София Б (следващ прием)"), 120, 200, 25, 60, 110)
+    cohort("SC-102", ("Sofia weekday group", "София, група през седмицата"), 30, 120, 20, -10, 25)
+    cohort("SC-103", ("Online spring group", "Онлайн пролетна група"), 14, 70, 20, -20, 10)
+    cohort("SC-104", ("Plovdiv (blended)", "Пловдив (смесено обучение)"), 21, 100, 18, -14, 14)
+    cohort("SC-105", ("Online self-paced", "Онлайн, в собствено темпо"), -7, 180, None, -30, 150)
+    cohort("SC-106", ("Sofia weekday group", "София, група през седмицата"), 45, 120, 20, -5, 40)
+    cohort("SC-107", ("Varna (blended)", "Варна (смесено обучение)"), 28, 110, 16, -10, 20)
     db.session.flush()
 
     now = utcnow()

@@ -60,7 +60,7 @@ def _summary(label):
 
 def instructor_choice(user) -> SelectChoice:
     """Return the option for a user in the instructors list."""
-    return SelectChoice(user.id, f"{user.name} <{user.email}>")
+    return SelectChoice(user.id, f"{user.display_name} <{user.email}>")
 
 
 class CourseForm(FlaskForm):

@@ -219,8 +219,12 @@ class LearningOutcome(Bilingual, Model):
         return f"<LearningOutcome {self.id}>"
 
 
-class Cohort(Model):
-    """A run of a course with dates, capacity and an enrolment window."""
+class Cohort(Bilingual, Model):
+    """A run of a course with dates, capacity and an enrolment window.
+
+    ``name`` is the English name (unique within the course); ``name_bg`` the optional
+    Bulgarian one. Pages show ``cohort.tr("name")``.
+    """
 
     __tablename__ = "cohorts"
     __table_args__ = (
@@ -239,6 +243,7 @@ class Cohort(Model):
         sa.ForeignKey("courses.id", ondelete="CASCADE"), index=True
     )
     name: Mapped[str] = mapped_column(sa.String(120))
+    name_bg: Mapped[str] = mapped_column(sa.String(120), default="", server_default="")
     starts_on: Mapped[date]
     ends_on: Mapped[date]
     capacity: Mapped[int | None]  # None: no limit
@@ -253,6 +258,11 @@ class Cohort(Model):
 
     def __repr__(self) -> str:
         return f"<Cohort {self.id} {self.name!r}>"
+
+    @property
+    def name_en(self) -> str:
+        """The English name, as ``Bilingual.tr`` reads it."""
+        return self.name
 
     def window_open(self, today: date) -> bool:
         if self.enrol_opens_on and today < self.enrol_opens_on:

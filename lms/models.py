@@ -13,6 +13,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from lms.db import UTCDateTime, utcnow
 from lms.extensions import Model
+from lms.i18n import current_language
 
 
 class Role(enum.StrEnum):
@@ -28,6 +29,14 @@ class Role(enum.StrEnum):
 ROLE_VALUES = tuple(r.value for r in Role)
 
 
+def display_name(name: str, name_latin: str | None) -> str:
+    """The name a page in the current language shows for a person: ``name_latin`` on
+    English pages when it is given, else ``name`` as the person writes it."""
+    if name_latin and current_language() == "en":
+        return name_latin
+    return name
+
+
 class User(UserMixin, Model):
     __tablename__ = "users"
     __table_args__ = (
@@ -38,7 +47,10 @@ class User(UserMixin, Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    # ``name`` as the person writes it (in Cyrillic for a Bulgarian); ``name_latin``
+    # the same name in Latin letters as on their documents, empty when ``name`` is.
     name: Mapped[str] = mapped_column(sa.String(200))
+    name_latin: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
     password_hash: Mapped[str | None] = mapped_column(sa.String(256))
     locale: Mapped[str | None] = mapped_column(sa.String(8))
     active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
@@ -53,6 +65,14 @@ class User(UserMixin, Model):
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email}>"
+
+    @property
+    def display_name(self) -> str:
+        """The name pages show: in Latin letters on English pages when it is given.
+
+        Certificates and credentials sign ``name`` itself, never this.
+        """
+        return display_name(self.name, self.name_latin)
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users

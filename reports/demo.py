@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
+from babel.dates import format_date
 
 from certificates import operations as cert_ops
 from certificates.models import Scheme
@@ -40,6 +41,21 @@ SIZE = 40
 SEED = 2026
 FIRST = ("Мария", "Иван", "Елица", "Николай", "Десислава", "Петър", "Анна", "Luca", "Sofia", "Jan")
 LAST = ("Георгиева", "Стоянов", "Костова", "Димитров", "Попова", "Rossi", "Novak", "Müller")
+# The Cyrillic names in Latin letters, as on the trainees' documents.
+LATIN = {
+    "Мария": "Maria",
+    "Иван": "Ivan",
+    "Елица": "Elitsa",
+    "Николай": "Nikolay",
+    "Десислава": "Desislava",
+    "Петър": "Petar",
+    "Анна": "Anna",
+    "Георгиева": "Georgieva",
+    "Стоянов": "Stoyanov",
+    "Костова": "Kostova",
+    "Димитров": "Dimitrov",
+    "Попова": "Popova",
+}
 CERTIFIER = "petya.angelova@example.org"
 # Course code -> (share of trainees who enrol, capacity of the later cohort or None).
 COURSES = {"SC-101": (1.0, None), "SC-102": (0.7, 14), "SC-105": (0.5, None)}
@@ -66,7 +82,8 @@ def load() -> list[dict]:
     trainees = [
         create_user(
             email=EMAIL.format(n),
-            name=f"{FIRST[n % len(FIRST)]} {LAST[(n * 3) % len(LAST)]}",
+            name=_name(n),
+            name_latin=_name_latin(n),
             password=None,
             roles=[Role.TRAINEE],
         )
@@ -91,6 +108,17 @@ def load() -> list[dict]:
     return []
 
 
+def _name(n: int) -> str:
+    return f"{FIRST[n % len(FIRST)]} {LAST[(n * 3) % len(LAST)]}"
+
+
+def _name_latin(n: int) -> str:
+    """The name in Latin letters; empty when it is written in them already."""
+    first, last = FIRST[n % len(FIRST)], LAST[(n * 3) % len(LAST)]
+    latin = f"{LATIN.get(first, first)} {LATIN.get(last, last)}"
+    return "" if latin == _name(n) else latin
+
+
 def _cohorts(course: Course, today: date) -> tuple[Cohort, Cohort]:
     """Create an earlier and a later past cohort of ``course``."""
     _share, capacity = COURSES[course.code]
@@ -100,6 +128,7 @@ def _cohorts(course: Course, today: date) -> tuple[Cohort, Cohort]:
         row = Cohort(
             course=course,
             name=f"{starts:%B %Y} (history)",
+            name_bg=f"{format_date(starts, 'LLLL y', locale='bg')} (история)",
             starts_on=starts,
             ends_on=starts + timedelta(days=120),
             capacity=cap,

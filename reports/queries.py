@@ -141,12 +141,21 @@ def enrolments(f: Filters) -> Report:
         .order_by(month)
     ).all()
     by_cohort = db.session.execute(
-        sa.select(Course.code, Cohort.name, Cohort.starts_on, Enrolment.status, sa.func.count())
+        sa.select(
+            Course.code,
+            Cohort.name,
+            Cohort.name_bg,
+            Cohort.starts_on,
+            Enrolment.status,
+            sa.func.count(),
+        )
         .select_from(Enrolment)
         .join(Cohort, Cohort.id == Enrolment.cohort_id)
         .join(Course, Course.id == Cohort.course_id)
         .where(*scope)
-        .group_by(Course.code, Cohort.id, Cohort.name, Cohort.starts_on, Enrolment.status)
+        .group_by(
+            Course.code, Cohort.id, Cohort.name, Cohort.name_bg, Cohort.starts_on, Enrolment.status
+        )
         .order_by(Course.code, Cohort.starts_on, Cohort.name)
     ).all()
     counts = [
@@ -160,7 +169,7 @@ def enrolments(f: Filters) -> Report:
         return [*(by_status[s] for s in ENROLMENT_STATUSES), sum(by_status.values())]
 
     months = _pivot(by_month, 1, ENROLMENT_STATUSES)
-    cohorts = _pivot(by_cohort, 3, ENROLMENT_STATUSES)
+    cohorts = _pivot(by_cohort, 4, ENROLMENT_STATUSES)
     return Report(
         key="enrolments",
         title=_("Enrolments"),
@@ -180,7 +189,7 @@ def enrolments(f: Filters) -> Report:
                     Column("starts", _("Starts")),
                     *counts,
                 ],
-                ([c, n, d, *values(s)] for (c, n, d), s in cohorts.items()),
+                ([c, pick(n, nb), d, *values(s)] for (c, n, nb, d), s in cohorts.items()),
             ),
         ],
         charts=[
@@ -1075,12 +1084,12 @@ def filter_choices() -> dict[str, list[tuple[int, str]]]:
         sa.select(Course.id, Course.code, Course.title_en, Course.title_bg).order_by(Course.code)
     ).all()
     cohorts = db.session.execute(
-        sa.select(Cohort.id, Course.code, Cohort.name)
+        sa.select(Cohort.id, Course.code, Cohort.name, Cohort.name_bg)
         .join(Course, Course.id == Cohort.course_id)
         .order_by(Course.code, Cohort.starts_on, Cohort.name)
     ).all()
     return {
         "programme": [(i, f"{code} — {pick(en, bg)}") for i, code, en, bg in programmes],
         "course": [(i, f"{code} — {pick(en, bg)}") for i, code, en, bg in courses],
-        "cohort": [(i, f"{code} — {name}") for i, code, name in cohorts],
+        "cohort": [(i, f"{code} — {pick(name, bg)}") for i, code, name, bg in cohorts],
     }

@@ -44,7 +44,7 @@ from flask import Flask, current_app
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from lms.db import utcnow, writing
-from lms.extensions import db
+from lms.extensions import Model, db
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ _EXTENSION = "verification_counts"
 _AT_EXIT = "verification_counts_at_exit"
 
 
-class VerificationCount(db.Model):
+class VerificationCount(Model):
     """How many times certificates of a scheme were verified in a month."""
 
     __tablename__ = "verification_counts"

@@ -99,6 +99,9 @@ class CohortLinksSchema(ApiSchema):
 class CohortSchema(ApiSchema):
     id = ma.fields.Integer(required=True)
     name = ma.fields.String(required=True)
+    name_bg = ma.fields.String(
+        required=True, metadata={"description": "The Bulgarian name; empty when not given."}
+    )
     starts_on = ma.fields.Date(required=True)
     ends_on = ma.fields.Date(required=True)
     capacity = ma.fields.Integer(required=True, allow_none=True)
@@ -275,6 +278,7 @@ def cohorts(code: str):
             {
                 "id": c.id,
                 "name": c.name,
+                "name_bg": c.name_bg,
                 "starts_on": c.starts_on,
                 "ends_on": c.ends_on,
                 "capacity": c.capacity,

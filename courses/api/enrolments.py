@@ -39,6 +39,9 @@ STATUSES = [str(s) for s in EnrolmentStatus]
 class CohortRefSchema(ApiSchema):
     id = ma.fields.Integer(required=True)
     name = ma.fields.String(required=True)
+    name_bg = ma.fields.String(
+        required=True, metadata={"description": "The Bulgarian name; empty when not given."}
+    )
     course_code = ma.fields.String(required=True)
     starts_on = ma.fields.Date(required=True)
     ends_on = ma.fields.Date(required=True)
@@ -103,6 +106,7 @@ def serialise(enrolment: Enrolment, *, staff: bool = False) -> dict:
         "cohort": {
             "id": cohort.id,
             "name": cohort.name,
+            "name_bg": cohort.name_bg,
             "course_code": cohort.course.code,
             "starts_on": cohort.starts_on,
             "ends_on": cohort.ends_on,

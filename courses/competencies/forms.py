@@ -265,7 +265,7 @@ class EvidenceForm(_CompetencyLevelForm):
 
     def __init__(self, *args, trainees=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.trainee.choices = [(u.id, u.name) for u in trainees]
+        self.trainee.choices = [(u.id, u.display_name) for u in trainees]
         self.trainees = {u.id: u for u in trainees}
 
     def validate_trainee(self, field):

@@ -27,6 +27,12 @@ from lms.forms import strip
 
 class CohortForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)], filters=[strip])
+    name_bg = StringField(
+        _l("Name (Bulgarian)"),
+        validators=[Optional(), Length(max=120)],
+        filters=[strip],
+        description=_l("Shown on Bulgarian pages; leave empty to show the name above."),
+    )
     starts_on = DateField(_l("Starts on"), validators=[InputRequired()])
     ends_on = DateField(_l("Ends on"), validators=[InputRequired()])
     capacity = IntegerField(
@@ -73,6 +79,7 @@ class CohortForm(FlaskForm):
     def to_data(self) -> CohortData:
         return CohortData(
             name=self.name.data.strip(),
+            name_bg=(self.name_bg.data or "").strip(),
             starts_on=self.starts_on.data,
             ends_on=self.ends_on.data,
             capacity=self.capacity.data,

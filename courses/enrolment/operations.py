@@ -59,6 +59,10 @@ def local_today() -> date:
 # --- cohorts ---------------------------------------------------------------
 
 
+#: Length of ``Cohort.name_bg``.
+NAME_BG_MAX_LENGTH = 120
+
+
 @dataclass
 class CohortData:
     name: str
@@ -68,9 +72,14 @@ class CohortData:
     enrol_opens_on: date | None
     enrol_closes_on: date | None
     self_enrolment: bool
+    name_bg: str = ""
 
 
 def _check_cohort_data(data: CohortData) -> None:
+    if len(data.name_bg.strip()) > NAME_BG_MAX_LENGTH:
+        raise EnrolmentError(
+            _("The Bulgarian name can be at most %(count)s characters.", count=NAME_BG_MAX_LENGTH)
+        )
     if data.ends_on < data.starts_on:
         raise EnrolmentError(_("The cohort cannot end before it starts."))
     if data.capacity is not None and data.capacity < 1:
@@ -91,6 +100,7 @@ def create_cohort(course: Course, data: CohortData, *, actor: User | None = None
     cohort = Cohort(
         course=course,
         name=name,
+        name_bg=data.name_bg.strip(),
         starts_on=data.starts_on,
         ends_on=data.ends_on,
         capacity=data.capacity,
@@ -129,6 +139,7 @@ def update_cohort(cohort: Cohort, data: CohortData, *, actor: User | None = None
     changes = {}
     for field in (
         "name",
+        "name_bg",
         "starts_on",
         "ends_on",
         "capacity",
@@ -136,7 +147,12 @@ def update_cohort(cohort: Cohort, data: CohortData, *, actor: User | None = None
         "enrol_closes_on",
         "self_enrolment",
     ):
-        new = name if field == "name" else getattr(data, field)
+        if field == "name":
+            new = name
+        elif field == "name_bg":
+            new = data.name_bg.strip()
+        else:
+            new = getattr(data, field)
         old = getattr(cohort, field)
         if new != old:
             changes[field] = [_plain(old), _plain(new)]

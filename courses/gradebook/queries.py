@@ -458,6 +458,7 @@ def _listed(course: Course, roster: Roster) -> sa.Subquery:
         query = query.where(
             sa.or_(
                 sa.func.lower(User.name).contains(word, autoescape=True),
+                sa.func.lower(User.name_latin).contains(word, autoescape=True),
                 sa.func.lower(User.email).contains(word, autoescape=True),
             )
         )

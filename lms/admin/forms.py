@@ -22,6 +22,7 @@ from lms.auth.forms import (
     ROLE_LABELS,
     email_field,
     name_field,
+    name_latin_field,
     strip,
 )
 from lms.auth.operations import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, find_user_by_email
@@ -75,6 +76,7 @@ class UserFilterForm(FlaskForm):
 
 class _UserForm(FlaskForm):
     name = name_field()
+    name_latin = name_latin_field()
     email = email_field()
     roles = MultiCheckboxField(
         _l("Roles"),

@@ -10,12 +10,14 @@ from lms.models import Role, User, UserRole
 def users_statement(
     *, search: str | None = None, role: str | None = None, status: str | None = None
 ) -> sa.Select:
-    """Return the users matching a search on name or e-mail, a role and a state, by name."""
+    """Return the users matching a search on name (either form) or e-mail, a role and a state,
+    by name."""
     stmt = sa.select(User)
     if search:
         stmt = stmt.where(
             sa.or_(
                 User.name.icontains(search, autoescape=True),
+                User.name_latin.icontains(search, autoescape=True),
                 User.email.icontains(search, autoescape=True),
             )
         )

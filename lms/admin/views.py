@@ -57,6 +57,7 @@ def user_new():
             user = ops.create_user(
                 email=form.email.data,
                 name=form.name.data,
+                name_latin=form.name_latin.data or "",
                 password=form.password.data or None,
                 roles=[Role(r) for r in form.roles.data],
                 actor=current_user._get_current_object(),
@@ -93,7 +94,13 @@ def user_edit(user_id: int):
     if form.validate_on_submit():
         actor = current_user._get_current_object()
         try:
-            ops.update_user(user, name=form.name.data, email=form.email.data, actor=actor)
+            ops.update_user(
+                user,
+                name=form.name.data,
+                email=form.email.data,
+                actor=actor,
+                name_latin=form.name_latin.data,
+            )
             ops.set_roles(user, form.roles.data, actor=actor)
             if form.active.data:
                 ops.reactivate(user, actor=actor)

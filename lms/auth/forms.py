@@ -14,7 +14,7 @@ from wtforms import (
     StringField,
     SubmitField,
 )
-from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
 
 from lms.auth.operations import (
     HIDDEN_CHARACTERS,
@@ -58,6 +58,22 @@ def name_field() -> StringField:
             no_control_characters,
         ],
         description=_l("As it should appear on certificates."),
+    )
+
+
+def name_latin_field() -> StringField:
+    return StringField(
+        _l("Name in Latin letters"),
+        filters=[strip],
+        validators=[
+            Optional(),
+            Length(max=NAME_MAX, message=_l("At most %(max)d characters.")),
+            no_control_characters,
+        ],
+        description=_l(
+            "As in your passport, if your name is written in another alphabet; "
+            "English pages show it."
+        ),
     )
 
 
@@ -138,6 +154,7 @@ class RegistrationForm(FlaskForm):
 
 class AccountForm(FlaskForm):
     name = name_field()
+    name_latin = name_latin_field()
     locale = SelectField(_l("Preferred language"))
     submit = SubmitField(_l("Save"))
 

@@ -64,6 +64,10 @@ def find_user_by_email(email: str) -> User | None:
 HIDDEN_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
+#: Length of ``User.name_latin``.
+NAME_LATIN_MAX_LENGTH = 200
+
+
 def clean_name(name: str) -> str:
     """Return the name trimmed and NFC-normalised; refuse empty names and hidden characters."""
     name = unicodedata.normalize("NFC", name.strip())
@@ -76,6 +80,20 @@ def clean_name(name: str) -> str:
     return name
 
 
+def clean_latin_name(name: str | None) -> str:
+    """Return the name in Latin letters trimmed and NFC-normalised; it may be empty."""
+    name = unicodedata.normalize("NFC", (name or "").strip())
+    if HIDDEN_CHARACTERS.search(name):
+        raise AccountError(
+            _("The name contains invisible control characters. Please type it again.")
+        )
+    if len(name) > NAME_LATIN_MAX_LENGTH:
+        raise AccountError(
+            _("The name can be at most %(count)s characters.", count=NAME_LATIN_MAX_LENGTH)
+        )
+    return name
+
+
 def create_user(
     *,
     email: str,
@@ -84,6 +102,7 @@ def create_user(
     roles: Iterable[Role] = (Role.TRAINEE,),
     actor: User | None = None,
     locale: str | None = None,
+    name_latin: str = "",
 ) -> User:
     """Create an account; raise AccountError if the e-mail is taken or the password weak."""
     email = normalise_email(email)
@@ -94,7 +113,7 @@ def create_user(
         raise AccountError(
             _("An account with the e-mail address %(email)s already exists.", email=email)
         )
-    user = User(email=email, name=name, locale=locale)
+    user = User(email=email, name=name, name_latin=clean_latin_name(name_latin), locale=locale)
     if password is not None:
         check_password_strength(password)
         user.set_password(password)
@@ -154,13 +173,17 @@ def record_login(user: User) -> User:
     return user
 
 
-def update_profile(user: User, *, name: str, locale: str | None) -> User:
-    """Change the user's own name and preferred language."""
+def update_profile(
+    user: User, *, name: str, locale: str | None, name_latin: str | None = None
+) -> User:
+    """Change the user's own name and preferred language (``name_latin``: None keeps it)."""
     name = clean_name(name)
+    latin = user.name_latin if name_latin is None else clean_latin_name(name_latin)
     if locale is not None and locale not in current_app.config["LANGUAGES"]:
         raise AccountError(_("Unknown language."))
-    changes = _changes(user, name=name, locale=locale)
+    changes = _changes(user, name=name, name_latin=latin, locale=locale)
     user.name = name
+    user.name_latin = latin
     user.locale = locale
     db.session.flush()
     if changes:
@@ -169,9 +192,12 @@ def update_profile(user: User, *, name: str, locale: str | None) -> User:
     return user
 
 
-def update_user(user: User, *, name: str, email: str, actor: User | None) -> User:
-    """Change a user's name and e-mail address (an admin's edit)."""
+def update_user(
+    user: User, *, name: str, email: str, actor: User | None, name_latin: str | None = None
+) -> User:
+    """Change a user's name and e-mail address (an admin's edit; ``name_latin``: None keeps it)."""
     name = clean_name(name)
+    latin = user.name_latin if name_latin is None else clean_latin_name(name_latin)
     email = normalise_email(email)
     if not email:
         raise AccountError(_("An e-mail address is required."))
@@ -180,8 +206,9 @@ def update_user(user: User, *, name: str, email: str, actor: User | None) -> Use
         raise AccountError(
             _("An account with the e-mail address %(email)s already exists.", email=email)
         )
-    changes = _changes(user, name=name, email=email)
+    changes = _changes(user, name=name, name_latin=latin, email=email)
     user.name = name
+    user.name_latin = latin
     user.email = email
     db.session.flush()
     if changes:

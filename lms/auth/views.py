@@ -199,7 +199,12 @@ def account():
         form.locale.data = current_language()
     if form.validate_on_submit():
         try:
-            ops.update_profile(user, name=form.name.data, locale=form.locale.data)
+            ops.update_profile(
+                user,
+                name=form.name.data,
+                locale=form.locale.data,
+                name_latin=form.name_latin.data,
+            )
         except ops.AccountError as failure:
             web.refuse()
             flash(str(failure), "danger")

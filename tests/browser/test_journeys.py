@@ -6,6 +6,10 @@ the instructor grades it with the rubric and releases it; the certifier issues a
 certificate and the trainee downloads it; an employer verifies it by its code,
 by the link in its QR code and by uploading the PDF, one at a time and in bulk;
 the certifier revokes it and the employer sees the revocation.
+
+Each role's part is its own test, in that order, in each language; what one leaves
+for the next (the trainee's address, the holder's names, the code, the PDF) is kept
+in the module's ``journeys`` fixture.
 """
 
 from __future__ import annotations
@@ -117,15 +121,36 @@ def _pdf() -> bytes:
     return buffer.getvalue()
 
 
-@pytest.mark.parametrize("language", ["en", "bg"])
-def test_every_role_does_its_work(browse, site, language):
-    accounts = site.accounts
-    trainee_address = f"journey-{language}@example.org"
+LANGUAGES = ["en", "bg"]
 
+
+@pytest.fixture(scope="module")
+def journeys() -> dict[str, dict]:
+    """What one role's journey leaves for the next, per language: the trainee's address,
+    the holder's names, the certificate's code and its PDF."""
+    return {language: {} for language in LANGUAGES}
+
+
+def _left_by(state: dict, key: str, journey: str):
+    """The ``key`` an earlier journey left; fail this one plainly when it did not get there."""
+    if key not in state:
+        pytest.fail(f"the {journey} journey did not finish, so this one cannot start")
+    return state[key]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_trainee_studies_and_hands_in(browse, site, journeys, language):
+    trainee_address = f"journey-{language}@example.org"
     trainee = browse(language)
     _trainee_journey(trainee, site, trainee_address)
+    journeys[language]["trainee"] = trainee_address
 
-    # The instructor grades the new hand-in with the rubric and releases it.
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_instructor_grades_and_releases(browse, site, journeys, language):
+    """The instructor grades the new hand-in with the rubric and releases it."""
+    accounts = site.accounts
+    trainee_address = _left_by(journeys[language], "trainee", "trainee's")
     instructor = browse(language)
     instructor.log_in(INSTRUCTOR, accounts[INSTRUCTOR]["password"])
     instructor.choose_language()
@@ -143,29 +168,45 @@ def test_every_role_does_its_work(browse, site, language):
     instructor.submit("form[action*='/release'] button")
     instructor.visit(f"/courses/{COURSE}/gradebook")
 
+    trainee = browse(language)
+    trainee.log_in(trainee_address, PASSWORD)
+    trainee.choose_language()
     trainee.visit(f"/courses/{COURSE}/grades")
 
-    # The certifier issues (or finds) the holder's certificate.
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_certifier_issues(browse, site, journeys, language):
+    """The certifier issues (or finds) the holder's certificate."""
+    accounts = site.accounts
     holder = HOLDERS[language]
     certifier = browse(language)
     certifier.log_in(CERTIFIER, accounts[CERTIFIER]["password"])
     certifier.choose_language()
     assert certifier.path() == "/certification"
-    name = _holder_name(site, holder)
+    # Pages name people in the reader's language (Latin letters on English pages); the
+    # certificate and its register keep the name as the person writes it.
+    shown, legal = _holder_names(site, holder, language)
+    journeys[language]["names"] = (shown, legal)
     certifier.visit("/certification/schemes/S4C-PM")
     # "Issue…" opens what issuing will do; the certificate is made only on confirming.
-    issue = f"main tr:has-text('{name}') a[href*='/issue/']"
+    issue = f"main tr:has-text('{shown}') a[href*='/issue/']"
     if certifier.page.query_selector(issue) is not None:
         certifier.submit(issue)
         certifier.submit("main form[action*='/issue/'] button[type=submit]")
     certifier.visit("/certification/register?status=active")
-    row = certifier.page.query_selector(f"main tr:has-text('{name}') a")
+    row = certifier.page.query_selector(f"main tr:has-text('{legal}') a")
     assert row is not None, certifier.text()
     row.click()
     certifier.check()
-    code = certifier.path().rsplit("/", 1)[1]
+    journeys[language]["code"] = certifier.path().rsplit("/", 1)[1]
 
-    # The holder downloads the PDF.
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_holder_downloads(browse, site, journeys, language):
+    """The holder downloads the PDF."""
+    accounts = site.accounts
+    code = _left_by(journeys[language], "code", "certifier's")
+    holder = HOLDERS[language]
     owner = browse(language)
     owner.log_in(holder, accounts[holder]["password"])
     owner.choose_language()
@@ -174,8 +215,15 @@ def test_every_role_does_its_work(browse, site, language):
         owner.page.click(f"main a[href='/certificates/{code}.pdf']")
     pdf = Path(download.value.path()).read_bytes()
     assert pdf.startswith(b"%PDF-")
+    journeys[language]["pdf"] = pdf
 
-    # The employer verifies it by code, by the QR code's link and by uploading the PDF.
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_employer_verifies(browse, site, journeys, language):
+    """The employer verifies it by code, by the QR code's link and by uploading the PDF."""
+    accounts = site.accounts
+    code = _left_by(journeys[language], "code", "certifier's")
+    pdf = _left_by(journeys[language], "pdf", "holder's")
     employer = browse(language)
     employer.log_in(EMPLOYER, accounts[EMPLOYER]["password"])
     employer.choose_language()
@@ -198,16 +246,34 @@ def test_every_role_does_its_work(browse, site, language):
     assert code in employer.text()
     employer.visit("/verify")
     assert code in employer.text()  # among the employer's recent checks
+    journeys[language]["verified"] = True
 
-    # The certifier revokes it; the employer's next check says so.
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_certifier_revokes(browse, site, journeys, language):
+    """The certifier revokes it; the employer's next check says so."""
+    accounts = site.accounts
+    code = _left_by(journeys[language], "code", "certifier's")
+    # Revoking waits for the employer's checks of the live certificate.
+    _left_by(journeys[language], "verified", "employer's")
+    certifier = browse(language)
+    certifier.log_in(CERTIFIER, accounts[CERTIFIER]["password"])
+    certifier.choose_language()
     certifier.visit(f"/certification/certificates/{code}")
     certifier.submit(f"main a[href$='/certificates/{code}/revoke']")  # asks first
     certifier.page.fill("form[action$='/revoke'] textarea[name=reason]", "Issued in error.")
     certifier.submit("form[action$='/revoke'] button[type=submit]")
+    employer = browse(language)
+    employer.log_in(EMPLOYER, accounts[EMPLOYER]["password"])
+    employer.choose_language()
     employer.visit(f"/verify/{code}")
     assert employer.page.get_attribute("#verdict", "data-status") == "revoked"
 
-    # The administrator's overview.
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_admin_overview(browse, site, language):
+    """The administrator's overview."""
+    accounts = site.accounts
     admin = browse(language)
     admin.log_in(ADMIN, accounts[ADMIN]["password"])
     admin.choose_language()
@@ -215,11 +281,14 @@ def test_every_role_does_its_work(browse, site, language):
     admin.visit("/admin/users")
 
 
-def _holder_name(site, address: str) -> str:
+def _holder_names(site, address: str, language: str) -> tuple[str, str]:
+    """The holder's name as pages in ``language`` show it, and as the certificate has it."""
     from lms.auth.operations import find_user_by_email
 
     with site.app.app_context():
-        return find_user_by_email(address).name
+        user = find_user_by_email(address)
+        shown = user.name_latin if language == "en" and user.name_latin else user.name
+        return shown, user.name
 
 
 def _qr_link(pdf: bytes, base: str) -> str:

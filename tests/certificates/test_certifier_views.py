@@ -251,3 +251,20 @@ def test_waiver_page_grants_and_validates(client, db, login_as, world, trainee):
     )
     assert response.status_code == 302
     assert "Only one" in client.get("/admin/waivers").get_data(as_text=True)
+
+
+def test_queue_names_people_in_the_readers_language(
+    client, db, login_as, world, make_user, qualify
+):
+    login_as(world.certifier)
+    person = make_user(name="Елена Николова")
+    person.name_latin = "Elena <Nikolova>"
+    qualify(person, world)
+    db.session.commit()
+    page = client.get(f"/certification/schemes/{world.scheme.code}").text
+    assert "Elena &lt;Nikolova&gt;" in _row(page, person.email)
+    assert "Елена Николова" not in page
+    client.post_form("/language", {"language": "bg"})
+    page = client.get(f"/certification/schemes/{world.scheme.code}").text
+    assert "Елена Николова" in _row(page, person.email)
+    assert "Elena" not in page

@@ -201,3 +201,32 @@ def test_lms_demo_upgrades_loads_prints_and_serves(tmp_path, monkeypatch):
 
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Programme)) == 3
         db.engine.dispose()
+
+
+def test_demo_pages_name_people_and_cohorts_in_the_readers_language(client, db):
+    demo.load()
+    db.session.flush()
+    english = client.get("/courses/SC-101").text
+    assert "Anna Koleva" in english
+    assert "Sofia A (blended)" in english
+    assert "Анна Колева" not in english
+    assert "София А" not in english
+
+    client.post_form("/language", {"language": "bg"})
+    bulgarian = client.get("/courses/SC-101").text
+    assert "Анна Колева" in bulgarian
+    assert "София А (смесено обучение)" in bulgarian
+    assert "Anna Koleva" not in bulgarian
+    assert "Sofia A (blended)" not in bulgarian
+    catalogue = client.get("/courses?per_page=50").text
+    assert "Анна Колева" in catalogue
+
+
+def test_demo_people_keep_their_own_names_with_the_latin_form(db):
+    demo.load()
+    anna = db.session.scalar(sa.select(User).where(User.email == "anna.koleva@example.org"))
+    assert (anna.name, anna.name_latin) == ("Анна Колева", "Anna Koleva")
+    laura = db.session.scalar(sa.select(User).where(User.email == "laura.rossi@example.org"))
+    assert (laura.name, laura.name_latin) == ("Laura Rossi", "")
+    names = db.session.execute(sa.select(Cohort.name, Cohort.name_bg)).all()
+    assert all(bg for _name, bg in names)

@@ -214,7 +214,7 @@ def grading_queue(
     ):
         result.grades[(grade.assessment_id, grade.user_id)] = grade
     rows = db.session.execute(
-        sa.select(Enrolment.user_id, Cohort.name)
+        sa.select(Enrolment.user_id, Cohort)
         .join(Cohort, Cohort.id == Enrolment.cohort_id)
         .where(
             Cohort.course_id == course.id,
@@ -223,8 +223,8 @@ def grading_queue(
         )
         .order_by(Cohort.starts_on, Cohort.id)
     )
-    for user_id, name in rows:
-        result.cohorts.setdefault(user_id, []).append(name)
+    for user_id, cohort in rows:
+        result.cohorts.setdefault(user_id, []).append(cohort.tr("name"))
     return result
 
 
