@@ -678,5 +678,5 @@ def status_counts() -> dict[str, int]:
         sa.select(Certificate.status, sa.func.count()).group_by(Certificate.status)
     ).all()
     counts = {str(status): 0 for status in CertificateStatus}
-    counts.update(dict(rows.all()))
+    counts.update(dict(rows))
     return counts

@@ -747,16 +747,16 @@ def eligible_by_scheme(f: Filters, now: datetime | None = None) -> dict[str, int
     trainees. The programme filter picks the schemes, course and cohort the trainees;
     the dates do not apply (eligibility is as of now).
     """
-    query = sa.select(Scheme).where(Scheme.active)
+    scheme_query = sa.select(Scheme).where(Scheme.active)
     if f.programme_id is not None:
-        query = query.where(Scheme.programme_id == f.programme_id)
-    schemes = db.session.scalars(query.order_by(Scheme.code)).all()
+        scheme_query = scheme_query.where(Scheme.programme_id == f.programme_id)
+    schemes = db.session.scalars(scheme_query.order_by(Scheme.code)).all()
     all_rules = certificate_queries.scheme_rules(schemes) if schemes else {}
     parts = []
     for scheme_id, item in all_rules.items():
-        candidates = certificate_queries._candidates(item)
-        if candidates is not None:
-            found = candidates.subquery()
+        pool = certificate_queries._candidates(item)
+        if pool is not None:
+            found = pool.subquery()
             parts.append(
                 sa.select(sa.literal(scheme_id).label("scheme_id"), found.c[0].label("user_id"))
             )

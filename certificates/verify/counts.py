@@ -38,9 +38,11 @@ import time
 from collections import Counter
 from collections.abc import Iterable
 from datetime import date
+from typing import Any, cast
 
 import sqlalchemy as sa
 from flask import Flask, current_app
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from lms.db import utcnow, writing
@@ -116,7 +118,7 @@ class Tally:
 
 def tally(app: Flask | None = None) -> Tally:
     """Return the application's tally, made (with its flush at exit) on first use."""
-    app = app or current_app._get_current_object()
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]  # the proxy's app
     found = app.extensions.get(_EXTENSION)
     if found is None:
         found = app.extensions[_EXTENSION] = Tally()
@@ -184,12 +186,10 @@ def _write(taken: Counter[tuple[str, date]]) -> int:
 
 def _upsert(session: Session, by_scheme: Counter[tuple[int, date]]):
     """Return an INSERT that adds each count to its (scheme, month) row, made if missing."""
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    table = VerificationCount.__table__
-    statement = insert(table).values(
+    # Both dialects spell the upsert alike: INSERT ... ON CONFLICT DO UPDATE.
+    dialect: Any = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    table = cast(sa.Table, VerificationCount.__table__)
+    statement = dialect.insert(table).values(
         [
             {"scheme_id": scheme_id, "month": month, "count": number}
             for (scheme_id, month), number in sorted(by_scheme.items())
