@@ -408,7 +408,7 @@ def clear_reissue(code: str):
             _fail(error)
         else:
             flash(
-                _("%(name)s may be certified again.", name=cert.user.name),
+                _("%(name)s may be certified again.", name=cert.user.display_name),
                 "success",
             )
     return redirect(url_for(".queue", code=cert.scheme.code))

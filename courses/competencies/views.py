@@ -410,7 +410,7 @@ def evidence_new(code: str):
         except ops.CompetencyError as error:
             _fail(error)
         else:
-            flash(_("Evidence recorded for %(name)s.", name=trainee.name), "success")
+            flash(_("Evidence recorded for %(name)s.", name=trainee.display_name), "success")
             return redirect(url_for("competencies.profile", user_id=trainee.id))
     return render_template("competencies/evidence_form.html", course=course, form=form)
 

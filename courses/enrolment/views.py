@@ -72,7 +72,7 @@ def cohort_new(code: str):
             web.refuse()
             flash(str(error), "danger")
         else:
-            flash(_("Cohort %(name)s created.", name=cohort.name), "success")
+            flash(_("Cohort %(name)s created.", name=cohort.tr("name")), "success")
             return redirect(url_for("enrolment.roster", code=course.code, cohort_id=cohort.id))
     return render_template("enrolment/cohort_form.html", course=course, form=form, cohort=None)
 
@@ -90,7 +90,7 @@ def cohort_edit(code: str, cohort_id: int):
             web.refuse()
             flash(str(error), "danger")
         else:
-            flash(_("Cohort %(name)s saved.", name=cohort.name), "success")
+            flash(_("Cohort %(name)s saved.", name=cohort.tr("name")), "success")
             return redirect(url_for("enrolment.roster", code=course.code, cohort_id=cohort.id))
     return render_template("enrolment/cohort_form.html", course=course, form=form, cohort=cohort)
 
@@ -124,10 +124,13 @@ def staff_enrol(code: str, cohort_id: int):
             flash(str(error), "danger")
         else:
             if enrolment.status == EnrolmentStatus.ACTIVE:
-                flash(_("%(name)s is enrolled.", name=form.user.name), "success")
+                flash(_("%(name)s is enrolled.", name=form.user.display_name), "success")
             else:
                 flash(
-                    _("The cohort is full: %(name)s is on the waiting list.", name=form.user.name),
+                    _(
+                        "The cohort is full: %(name)s is on the waiting list.",
+                        name=form.user.display_name,
+                    ),
                     "warning",
                 )
             return redirect(url_for("enrolment.roster", code=course.code, cohort_id=cohort.id))
@@ -153,7 +156,7 @@ def staff_withdraw(code: str, cohort_id: int, enrolment_id: int):
             web.refuse()
             flash(str(error), "danger")
         else:
-            flash(_("%(name)s is withdrawn.", name=enrolment.user.name), "success")
+            flash(_("%(name)s is withdrawn.", name=enrolment.user.display_name), "success")
     return redirect(url_for("enrolment.roster", code=course.code, cohort_id=cohort.id))
 
 
@@ -330,7 +333,7 @@ def self_enrol(code: str, cohort_id: int):
             flash(str(error), "danger")
         else:
             if enrolment.status == EnrolmentStatus.ACTIVE:
-                flash(_("You are enrolled in %(name)s.", name=cohort.name), "success")
+                flash(_("You are enrolled in %(name)s.", name=cohort.tr("name")), "success")
             else:
                 position = queries.waitlist_positions(_me(), [cohort.id]).get(cohort.id)
                 flash(
@@ -363,7 +366,7 @@ def self_withdraw(code: str, cohort_id: int):
             web.refuse()
             flash(str(error), "danger")
         else:
-            flash(_("You have left %(name)s.", name=cohort.name), "success")
+            flash(_("You have left %(name)s.", name=cohort.tr("name")), "success")
     return redirect(_course_page(course))
 
 

@@ -507,7 +507,7 @@ def grade_cell(code: str, assessment_id: int, user_id: int):
             flash(str(error), "danger")
             status = 422
         else:
-            flash(_("Grade saved for %(name)s.", name=trainee.name), "success")
+            flash(_("Grade saved for %(name)s.", name=trainee.display_name), "success")
             return redirect(_gradebook_url(course))
     elif form.is_submitted():
         status = 422
@@ -605,7 +605,7 @@ def override(code: str, user_id: int):
             flash(str(error), "danger")
             status = 422
         else:
-            flash(_("Course grade of %(name)s overridden.", name=trainee.name), "success")
+            flash(_("Course grade of %(name)s overridden.", name=trainee.display_name), "success")
             return redirect(url_for("gradebook.history", code=course.code, user_id=trainee.id))
     elif form.is_submitted():
         _flash_errors(form)
@@ -626,7 +626,7 @@ def override_remove(code: str, user_id: int):
             web.refuse()
             flash(str(error), "danger")
         else:
-            flash(_("Override of %(name)s removed.", name=trainee.name), "success")
+            flash(_("Override of %(name)s removed.", name=trainee.display_name), "success")
             return redirect(url_for("gradebook.history", code=course.code, user_id=trainee.id))
     else:
         _flash_errors(form)

@@ -69,7 +69,10 @@ def user_new():
             flash(str(failure), "danger")
         else:
             if form.password.data:
-                flash(_("The account of %(name)s has been created.", name=user.name), "success")
+                flash(
+                    _("The account of %(name)s has been created.", name=user.display_name),
+                    "success",
+                )
             else:
                 flash(
                     _(
@@ -110,7 +113,7 @@ def user_edit(user_id: int):
             web.refuse()
             flash(str(failure), "danger")
         else:
-            flash(_("The account of %(name)s has been saved.", name=user.name), "success")
+            flash(_("The account of %(name)s has been saved.", name=user.display_name), "success")
             return redirect(url_for("admin.user_edit", user_id=user.id))
     return render_template("admin/user_form.html", form=form, user=user)
 

@@ -129,7 +129,7 @@ def login():
             ops.record_login(user)
             if user.locale:
                 session["locale"] = user.locale
-            flash(_("Welcome, %(name)s.", name=user.name), "success")
+            flash(_("Welcome, %(name)s.", name=user.display_name), "success")
             return throttle.remember_device(_redirect_after_login(), user)
     return render_template("auth/login.html", form=form, error=error), status
 

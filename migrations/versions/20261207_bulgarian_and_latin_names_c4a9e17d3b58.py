@@ -1,7 +1,7 @@
 """Cohort names in Bulgarian and people's names in Latin letters.
 
 Revision ID: c4a9e17d3b58
-Revises: 3b8f1c6d2e94
+Revises: 9e4a2c7b5d13
 Create Date: 2026-12-07 22:45:00
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "c4a9e17d3b58"
-down_revision = "3b8f1c6d2e94"
+down_revision = "9e4a2c7b5d13"
 branch_labels = None
 depends_on = None
 

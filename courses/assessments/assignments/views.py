@@ -591,7 +591,7 @@ def grade(code: str, assessment_id: int, submission_id: int):
         flash(
             _(
                 "Saved as a draft: %(name)s cannot see it until you release it.",
-                name=submission.user.name,
+                name=submission.user.display_name,
             ),
             "success",
         )
@@ -649,7 +649,7 @@ def release(code: str, assessment_id: int, submission_id: int):
         except (ops.AssignmentError, GradeError) as error:
             _fail(error)
         else:
-            flash(_("Released to %(name)s.", name=submission.user.name), "success")
+            flash(_("Released to %(name)s.", name=submission.user.display_name), "success")
     return redirect(_grade_url(code, assessment_id, submission_id, _filters()))
 
 
