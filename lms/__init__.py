@@ -158,6 +158,9 @@ def _init_extensions(app: Flask) -> None:
     from lms.i18n import register_filters, select_locale
 
     db.init_app(app)
+    from lms import storage
+
+    storage.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).parent.parent / "migrations"))
     csrf.init_app(app)
     babel.init_app(

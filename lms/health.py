@@ -2,7 +2,8 @@
 
 ``/healthz`` says the process is alive; ``/readyz`` checks what a request needs:
 the database, Redis when the app is configured to use it, and a writable
-instance folder (new secrets, mail outbox, uploads). A load balancer stops
+instance folder (new secrets, mail outbox, uploads) and the file store (certificate
+PDFs: a local folder or an S3 bucket). A load balancer stops
 sending traffic to an instance whose ``/readyz`` answers 503, and the body
 names what is down.
 """
@@ -63,6 +64,13 @@ def check_instance_folder() -> None:
         pass
 
 
+def check_storage() -> None:
+    """Write-test the file store (the instance folder's, or the S3 bucket)."""
+    from lms.storage import storage
+
+    storage().check()
+
+
 def readiness() -> tuple[dict, bool]:
     """Run every check; return ``({name: "ok" | "down: reason"}, all_ok)``."""
     checks: dict[str, Callable[[], None]] = {"database": check_database}
@@ -71,6 +79,7 @@ def readiness() -> tuple[dict, bool]:
         name = "redis" if len(urls) == 1 else f"redis{index + 1}"
         checks[name] = functools.partial(check_redis, url)
     checks["instance_folder"] = check_instance_folder
+    checks["storage"] = check_storage
 
     results, ready = {}, True
     for name, check in checks.items():

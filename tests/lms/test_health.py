@@ -15,7 +15,7 @@ def test_ready_when_everything_answers(client):
     assert response.status_code == 200
     assert response.json == {
         "status": "ok",
-        "checks": {"database": "ok", "instance_folder": "ok"},
+        "checks": {"database": "ok", "instance_folder": "ok", "storage": "ok"},
     }
 
 
@@ -41,4 +41,22 @@ def test_read_only_instance_folder_is_reported(app, client, monkeypatch):
     response = client.get("/readyz")
     assert response.status_code == 503
     assert response.json["checks"]["instance_folder"].startswith("down")
+    assert response.json["checks"]["database"] == "ok"
+
+
+def test_unreachable_storage_is_reported(app, client, monkeypatch):
+    from lms.storage import S3Storage
+
+    store = S3Storage(
+        "certificates",
+        endpoint_url=f"http://127.0.0.1:{closed_port()}",
+        region="us-east-1",
+        access_key_id="test",
+        secret_access_key="test",
+    )
+    store.client.meta.config.retries = {"max_attempts": 1}
+    monkeypatch.setitem(app.extensions, "storage", store)
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json["checks"]["storage"].startswith("down")
     assert response.json["checks"]["database"] == "ok"
