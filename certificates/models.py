@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 from decimal import Decimal
+from typing import IO
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -237,8 +238,32 @@ class Certificate(Model):
     # The frozen inputs: name as printed, scheme title, grades, competencies, template version.
     snapshot: Mapped[dict] = mapped_column(sa.JSON)
     credential: Mapped[dict] = mapped_column(sa.JSON)
-    pdf: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    # The signed PDF lives in the file store (lms.storage) under ``pdf_key``, written
+    # before this row commits; ``pdf_sha256`` is checked whenever it is read back.
+    pdf_key: Mapped[str] = mapped_column(sa.String(64), index=True)
     pdf_sha256: Mapped[str] = mapped_column(sa.String(64), index=True)
+
+    @property
+    def pdf(self) -> bytes:
+        """The stored PDF's bytes, read from the file store and checked against its sha256."""
+        from lms.storage import read_bytes, storage
+
+        return read_bytes(storage(), self.pdf_key, self.pdf_sha256)
+
+    @pdf.setter
+    def pdf(self, data: bytes) -> None:
+        """Write ``data`` to the file store first, then point the row at it."""
+        from lms.storage import put_bytes, storage
+
+        self.pdf_key = put_bytes(storage(), data)
+        self.pdf_sha256 = self.pdf_key
+
+    def open_pdf(self) -> IO[bytes]:
+        """A stream of the stored PDF that fails at its end if the bytes were altered."""
+        from lms.storage import open_verified, storage
+
+        return open_verified(storage(), self.pdf_key, self.pdf_sha256)
+
     suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revocation_reason: Mapped[str] = mapped_column(sa.String(500), default="")

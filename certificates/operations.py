@@ -74,6 +74,7 @@ from lms.i18n import format_day
 from lms.metrics import CERTIFICATES_ISSUED
 from lms.models import Role, User
 from lms.pdfsign import sign_pdf
+from lms.storage import put_bytes, storage
 
 logger = logging.getLogger(__name__)
 
@@ -896,7 +897,12 @@ def _require_unchanged(draft: _Draft, scheme: Scheme, trainee: User, item, recor
 def _store(
     draft: _Draft, credential: dict[str, Any], pdf: bytes, actor: User | None
 ) -> tuple[Certificate, bool]:
-    """Insert the certificate; return the live one instead if another issuer won."""
+    """Insert the certificate; return the live one instead if another issuer won.
+
+    The PDF is written to the file store first: if the process dies before the row
+    commits, the file is an orphan that the cleanup job removes, never a row without it.
+    """
+    pdf_key = put_bytes(storage(), pdf)
     cert = Certificate(
         code=draft.code,
         scheme_id=draft.scheme_id,
@@ -911,8 +917,8 @@ def _store(
         signing_key_id=draft.signing_key_id,
         snapshot=draft.snapshot,
         credential=credential,
-        pdf=pdf,
-        pdf_sha256=hashlib.sha256(pdf).hexdigest(),
+        pdf_key=pdf_key,
+        pdf_sha256=pdf_key,
         batch_id=draft.batch_id,
     )
     try:

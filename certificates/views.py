@@ -630,10 +630,10 @@ def _download_headers(response: Response) -> Response:
 @bp.get("/certificates/<code>.pdf")
 @limiter.limit(_download_limit)
 def pdf(code: str):
-    """Return the stored PDF, byte for byte as issued (anyone with the code may download)."""
+    """Stream the stored PDF, byte for byte as issued (anyone with the code may download)."""
     cert = _certificate_or_404(code)
     response = send_file(
-        io.BytesIO(cert.pdf),
+        cert.open_pdf(),
         mimetype="application/pdf",
         as_attachment=True,
         download_name=f"certificate-{cert.code}.pdf",

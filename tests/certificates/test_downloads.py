@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pytest
@@ -56,3 +57,35 @@ def test_downloads_are_rate_limited(app, client, cert):
     finally:
         app.config.pop("CERTIFICATE_DOWNLOAD_LIMIT")
     assert statuses == [200, 200, 200, 429]
+
+
+def test_pdf_is_streamed_from_the_file_store(app, client, cert):
+    from lms.storage import read_bytes, storage
+
+    assert cert.pdf_key == cert.pdf_sha256
+    assert storage().exists(cert.pdf_key)
+    response = client.get(f"/certificates/{cert.code}.pdf", buffered=False)
+    assert response.status_code == 200
+    assert response.is_streamed
+    body = b"".join(response.response)
+    response.close()
+    assert hashlib.sha256(body).hexdigest() == cert.pdf_sha256
+    assert body == read_bytes(storage(), cert.pdf_key)
+
+
+def test_altered_stored_pdf_is_refused(app, client, cert):
+    from lms.storage import StorageError, storage
+
+    path = storage()._path(cert.pdf_key)
+    original = path.read_bytes()
+    try:
+        path.write_bytes(original.replace(b"%PDF", b"%PDX", 1))
+        response = client.get(f"/certificates/{cert.code}.pdf")
+        # The stream fails at its end, so the altered bytes never arrive complete.
+        with pytest.raises(StorageError):
+            _ = response.data
+        response.close()
+        with pytest.raises(StorageError):
+            _ = cert.pdf
+    finally:
+        path.write_bytes(original)

@@ -88,13 +88,20 @@ def run(app, *args):
 
 
 def verify_all(app) -> dict[str, tuple[bool, str]]:
-    """Verify every certificate of ``app`` by its code: ``{code: (valid, status)}``."""
+    """Verify every certificate of ``app`` by its code: ``{code: (valid, status)}``.
+
+    Each certificate's PDF is read from the file store too, which checks its sha256,
+    and must carry the certificate's credential.
+    """
     from certificates.models import Certificate
+    from certificates.pdf import extract_credential
     from certificates.verify.service import verify_code
 
     with app.app_context():
-        codes = db.session.scalars(sa.select(Certificate.code)).all()
-        reports = {code: verify_code(code) for code in codes}
+        certificates = db.session.scalars(sa.select(Certificate)).all()
+        reports = {cert.code: verify_code(cert.code) for cert in certificates}
+        for cert in certificates:
+            assert json.loads(extract_credential(cert.pdf)) == cert.credential
         db.session.remove()
     return {code: (report.valid, report.status) for code, report in reports.items()}
 
@@ -127,6 +134,8 @@ def test_restored_instance_verifies_every_certificate(tmp_path, database_url, ba
     assert "manifest.json" in names
     assert "instance/secret_key" in names
     assert any(name.startswith("instance/keys/") for name in names)
+    # The certificates' PDFs, from the file store in the instance folder.
+    assert any(name.startswith("instance/storage/") for name in names)
     assert not any(name.endswith(("lms.sqlite3", ".tmp")) for name in names if "instance/" in name)
 
     target, url = tmp_path / "restored", database_url("restore")
