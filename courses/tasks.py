@@ -44,13 +44,21 @@ def remove_old_files(folder: Path, pattern: str, max_age: float) -> int:
 
 @jobs.periodic("courses.clean_stale_files", 60 * 60)
 def clean_stale_files() -> dict[str, int]:
-    """Remove enrolment CSV previews nobody confirmed and uploads a killed process left."""
+    """Remove enrolment CSV previews nobody confirmed and files a killed process left.
+
+    That is partial uploads, and stored files (certificate PDFs) that no row names,
+    written by a process that died before its row committed.
+    """
     from courses.assessments.assignments import storage
+    from lms import storage as file_store
 
     previews = remove_old_files(
         Path(current_app.instance_path) / "enrolment-imports", "*.json", CSV_PREVIEW_MAX_AGE
     )
     parts = storage.remove_stale_parts(storage.upload_dir())
+    orphans = file_store.remove_orphans()
     if previews:
         logger.info("removed %s stale enrolment CSV previews", previews)
-    return {"csv_previews": previews, "partial_uploads": parts}
+    if orphans:
+        logger.info("removed %s stored files no row names", orphans)
+    return {"csv_previews": previews, "partial_uploads": parts, "stored_orphans": orphans}

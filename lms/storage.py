@@ -222,8 +222,9 @@ class S3Storage:
                 spool.write(chunk)
             key = digest.hexdigest()
             spool.seek(0)
-            if not self.exists(key):
-                self.client.upload_fileobj(spool, self.bucket, self._name(key))
+            # Uploaded even when the key exists: that renews its modification time, so
+            # the orphan cleanup leaves alone an old object a new row is about to name.
+            self.client.upload_fileobj(spool, self.bucket, self._name(key))
         return key
 
     def open(self, key: str) -> IO[bytes]:
@@ -297,3 +298,37 @@ def orphans(store: Storage, named: set[str], grace_seconds: float) -> list[str]:
     """Keys no row names whose objects are older than the grace period."""
     cutoff = time.time() - grace_seconds
     return [key for key, modified in store.listing() if key not in named and modified < cutoff]
+
+
+def named_keys() -> set[str]:
+    """Every key a database row names (certificate PDFs)."""
+    import sqlalchemy as sa
+
+    from certificates.models import Certificate
+    from lms.extensions import db
+
+    return set(db.session.scalars(sa.select(Certificate.pdf_key)))
+
+
+def remove_orphans(grace_seconds: float | None = None) -> int:
+    """Delete stored objects that no row names and that are older than the grace period.
+
+    A file is written before the row that names it commits, so a young unnamed file may
+    belong to a request still under way: only those older than
+    ``STORAGE_ORPHAN_GRACE_SECONDS`` go. The listing is taken before the names are read,
+    so a row committed in between keeps its file.
+    """
+    if grace_seconds is None:
+        grace_seconds = current_app.config["STORAGE_ORPHAN_GRACE_SECONDS"]
+    store = storage()
+    cutoff = time.time() - grace_seconds
+    candidates = [key for key, modified in store.listing() if modified < cutoff]
+    if not candidates:
+        return 0
+    named = named_keys()
+    removed = 0
+    for key in candidates:
+        if key not in named:
+            store.delete(key)
+            removed += 1
+    return removed

@@ -89,3 +89,13 @@ def test_altered_stored_pdf_is_refused(app, client, cert):
             _ = cert.pdf
     finally:
         path.write_bytes(original)
+
+
+def test_cleanup_keeps_the_files_rows_name(app, cert):
+    from lms.storage import put_bytes, remove_orphans, storage
+
+    unnamed = put_bytes(storage(), b"written by a request that never committed")
+    assert remove_orphans(grace_seconds=-1) >= 1
+    assert not storage().exists(unnamed)
+    assert storage().exists(cert.pdf_key)
+    assert hashlib.sha256(cert.pdf).hexdigest() == cert.pdf_sha256

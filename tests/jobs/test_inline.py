@@ -138,7 +138,10 @@ def test_lms_jobs_periodic_runs_them_all_here(app, db, world, qualify, make_user
     result = app.test_cli_runner().invoke(args=["jobs", "periodic"])
     assert result.exit_code == 0, result.output
     assert "certificates.expire: 1" in result.output
-    assert "courses.clean_stale_files: {'csv_previews': 0, 'partial_uploads': 0}" in result.output
+    assert (
+        "courses.clean_stale_files: {'csv_previews': 0, 'partial_uploads': 0, 'stored_orphans': 0}"
+        in result.output
+    )
     db.session.refresh(cert)
     assert cert.status == CertificateStatus.EXPIRED
 
