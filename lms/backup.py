@@ -3,7 +3,9 @@
 One ``.tar.gz`` holds everything an instance needs to come back: the database
 (an SQLite online backup, or ``pg_dump --format=custom`` for PostgreSQL), the
 instance folder's files (secret key, signing keys, badges, uploads) and a
-``manifest.json`` with the sha256 of every member. Restoring checks every
+``manifest.json`` with the sha256 of every member. Stored files (certificate PDFs)
+come along: inside the instance folder with it, and from an S3 bucket as ``stored/``
+members, put back into the restoring instance's store. Restoring checks every
 digest before it writes anything, and only ever fills an empty instance and
 database: it never merges into, or overwrites, a live one.
 """
@@ -29,12 +31,15 @@ from flask import current_app
 from sqlalchemy.engine import URL, make_url
 
 from lms.extensions import db
+from lms.storage import LocalStorage, Storage, storage
 
 MANIFEST = "manifest.json"
 FORMAT = "skills4cities-lms-backup/1"
 SQLITE_MEMBER = "database/lms.sqlite3"
 POSTGRES_MEMBER = "database/lms.pgdump"
 INSTANCE_PREFIX = "instance/"
+# Stored files kept outside the instance folder (an S3 bucket): "stored/<sha256>".
+STORED_PREFIX = "stored/"
 # Files the app creates by itself when it starts; a fresh instance may hold them.
 STARTUP_FILES = frozenset({"secret_key"})
 # Rate-limit counters are not worth keeping; SQLite side files belong to a live database.
@@ -138,6 +143,7 @@ def create_backup(archive: str | Path) -> dict:
             (INSTANCE_PREFIX + str(relative), path)
             for relative, path in _instance_files(instance, database)
         ]
+        members += _stored_files(instance, Path(scratch) / "stored")
         manifest = {
             "format": FORMAT,
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -161,6 +167,29 @@ def create_backup(archive: str | Path) -> dict:
         finally:
             partial.unlink(missing_ok=True)
     return manifest
+
+
+def _outside(instance: Path) -> Storage | None:
+    """The app's file store when its files are not in the instance folder, else None."""
+    store = storage()
+    if isinstance(store, LocalStorage) and store.root.resolve().is_relative_to(instance):
+        return None
+    return store
+
+
+def _stored_files(instance: Path, scratch: Path) -> list[tuple[str, Path]]:
+    """Copy the stored files kept outside the instance folder into ``scratch``."""
+    store = _outside(instance)
+    if store is None:
+        return []
+    scratch.mkdir()
+    members = []
+    for key, _modified in sorted(store.listing()):
+        path = scratch / key
+        with store.open(key) as source, path.open("wb") as out:
+            shutil.copyfileobj(source, out)
+        members.append((STORED_PREFIX + key, path))
+    return members
 
 
 def _sha256(path: Path) -> str:
@@ -255,6 +284,12 @@ def restore_backup(archive: str | Path) -> dict:
                 env,
             )
         for name in manifest["files"]:
+            if name.startswith(STORED_PREFIX):
+                with (members / name).open("rb") as stored:
+                    key = storage().put(stored)
+                if STORED_PREFIX + key != name:
+                    raise BackupError(f"{archive}: {name} is not named by its sha256.")
+                continue
             if not name.startswith(INSTANCE_PREFIX):
                 continue
             target = instance / name[len(INSTANCE_PREFIX) :]

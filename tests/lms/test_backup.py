@@ -61,7 +61,7 @@ def database_url(tmp_path):
 
 
 @contextmanager
-def instance_app(instance, url):
+def instance_app(instance, url, **config):
     """Build an app on ``instance`` and ``url`` as ``lms`` would; dispose its engine after."""
     app = create_app(
         {
@@ -72,6 +72,7 @@ def instance_app(instance, url):
             "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
             "RATELIMIT_STORAGE_URI": "memory://",
             "RATELIMIT_MEMORY_ALLOWED": True,
+            **config,
         }
     )
     try:
@@ -233,3 +234,52 @@ def test_truncated_archive_is_refused(tmp_path, database_url, backed_up):
         result = run(app, "restore", str(bad))
     assert result.exit_code != 0
     assert "cannot be read as a backup archive" in result.output
+
+
+def test_files_in_s3_are_backed_up_and_restored(tmp_path, database_url):
+    """With the files in an S3 bucket, the archive carries them and restore puts them back."""
+    from moto.server import ThreadedMotoServer
+
+    from tests.lms.test_storage import free_port
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
+    server.start()
+    try:
+        s3 = {
+            "STORAGE_BACKEND": "s3",
+            "STORAGE_S3_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+            "STORAGE_S3_REGION": "us-east-1",
+            "STORAGE_S3_ACCESS_KEY_ID": "test",
+            "STORAGE_S3_SECRET_ACCESS_KEY": "test",
+            "STORAGE_S3_PREFIX": "lms/",
+        }
+        archive = tmp_path / "backup.tar.gz"
+        with (
+            mock.patch.dict(os.environ, {"LMS_BASE_URL": BASE_URL}),
+            instance_app(
+                tmp_path / "source", database_url("s3source"), STORAGE_S3_BUCKET="source", **s3
+            ) as source,
+        ):
+            source.extensions["storage"].client.create_bucket(Bucket="source")
+            result = run(source, "demo", "--no-serve")
+            assert result.exit_code == 0, result.output
+            before = verify_all(source)
+            assert not (tmp_path / "source" / "storage").exists()  # the PDFs are in the bucket
+            result = run(source, "backup", str(archive))
+            assert result.exit_code == 0, result.output
+        with tarfile.open(archive) as tar:
+            stored = [name for name in tar.getnames() if name.startswith("stored/")]
+        assert stored
+
+        url = database_url("s3target")
+        with instance_app(tmp_path / "target", url, STORAGE_S3_BUCKET="target", **s3) as target:
+            target.extensions["storage"].client.create_bucket(Bucket="target")
+            result = run(target, "restore", str(archive))
+            assert result.exit_code == 0, result.output
+            keys = {key for key, _ in target.extensions["storage"].listing()}
+            assert {f"stored/{key}" for key in keys} == set(stored)
+        with instance_app(tmp_path / "target", url, STORAGE_S3_BUCKET="target", **s3) as app:
+            assert verify_all(app) == before
+    finally:
+        server.stop()
