@@ -254,7 +254,7 @@ def build(app, trainees: int, courses: int) -> None:
                     "signing_key_id": key.id,
                     "snapshot": {},
                     "credential": {},
-                    "pdf": b"%PDF-",
+                    "pdf_key": digest,
                     "pdf_sha256": digest,
                     "revocation_reason": "Benchmark",
                 }

@@ -198,8 +198,8 @@ def lookup_rows(sizes: tuple[int, ...], rounds: int) -> None:
                         "signing_key_id": original.signing_key_id,
                         "snapshot": {},
                         "credential": original.credential,
-                        "pdf": b"",
-                        "pdf_sha256": hashlib.sha256(json.dumps(n).encode()).hexdigest(),
+                        "pdf_key": (filler := hashlib.sha256(json.dumps(n).encode()).hexdigest()),
+                        "pdf_sha256": filler,
                     }
                     for n, other in enumerate(codes)
                 ],
