@@ -9,12 +9,37 @@ may not use answers 403.
 from __future__ import annotations
 
 from flask import abort
+from flask_babel import gettext as _
 
 from courses import queries
 from courses.enrolment.queries import can_study
 from courses.models import Course
 from courses.permissions import can_manage_course, can_view_course
+from lms import exceptions
+from lms.models import Role, User
 from lms.permissions import require
+
+
+class NotAllowed(exceptions.NotAllowed):
+    """The actor may not change this course; every ``courses`` operation raises this one."""
+
+
+def require_manager(actor: User | None, course: Course) -> None:
+    """Refuse unless ``actor`` teaches or administers ``course``, as :func:`staff_course` asks."""
+    if actor is None or not can_manage_course(actor, course):
+        raise NotAllowed(_("Only the course's instructors and administrators may do this."))
+
+
+def require_admin(actor: User | None) -> None:
+    """Refuse unless ``actor`` is an administrator."""
+    if actor is None or not actor.has_role(Role.ADMIN):
+        raise NotAllowed(_("Only administrators may do this."))
+
+
+def require_instructor(actor: User | None) -> None:
+    """Refuse unless ``actor`` may author courses (instructors and administrators)."""
+    if actor is None or not actor.has_role(Role.ADMIN, Role.INSTRUCTOR):
+        raise NotAllowed(_("Only instructors may do this."))
 
 
 def visible_course(code: str, user, *, contents: bool = False) -> Course:

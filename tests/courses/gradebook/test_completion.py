@@ -197,9 +197,11 @@ def test_course_wide_changes_never_take_back_a_completion(db, setup, make_lesson
     from courses import operations as authoring
 
     module = lessons[0].module
-    draft = authoring.add_lesson(module, title_en="Added later", published=False)
+    draft = authoring.add_lesson(
+        module, title_en="Added later", published=False, actor=world.instructor
+    )
     assert _record(db, world).completed is True
-    authoring.set_lesson_published(draft, True)
+    authoring.set_lesson_published(draft, True, actor=world.instructor)
     operations.set_pass_mark(world.course, "90", actor=world.instructor)
     late = make_assessment(world.course, max_points=10, pass_percent=50, required=True)
     operations.recompute_course(world.course, "A required assessment was published.")
@@ -218,7 +220,7 @@ def test_a_required_lesson_returned_to_draft_no_longer_counts(db, setup):
 
     from courses import operations as authoring
 
-    authoring.set_lesson_published(lessons[1], False)
+    authoring.set_lesson_published(lessons[1], False, actor=world.instructor)
     record = _record(db, world)
     assert record.completed is True
     assert "returned to draft" in _changes(db, record)[-1].reason

@@ -1,0 +1,256 @@
+"""Every state-changing course operation refuses an actor who may not do it, and writes nothing.
+
+The cases are listed by hand, one per public function of each operations module;
+``test_every_operation_has_a_case`` fails when a module gains a public function
+that is neither a case here nor named as a read-only helper, so a new operation
+cannot ship without its permission check being tried.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from courses import operations as authoring
+from courses.access import NotAllowed
+from courses.models import Course, LearningOutcome, Lesson, Module, Programme
+from lms import exceptions
+from lms.extensions import db
+from lms.models import AuditLog, Role, User
+
+#: Public functions that only read; they need no actor.
+READ_ONLY: dict[ModuleType, set[str]] = {
+    authoring: {
+        "normalise_code",
+        "course_code_taken",
+        "lesson_has_progress",
+        "programme_code_taken",
+    },
+}
+
+#: The tables an operation of each module could write to (besides the audit log).
+TABLES: dict[ModuleType, tuple[Any, ...]] = {
+    authoring: (Course, Module, Lesson, LearningOutcome, Programme),
+}
+
+
+@dataclass
+class World:
+    course: Course
+    module: Module
+    lesson: Lesson
+    outcome: LearningOutcome
+    programme: Programme
+    teacher: User
+    stranger: User  # teaches another course
+    trainee: User  # enrolled nowhere
+    admin: User
+
+
+@dataclass
+class Case:
+    module: ModuleType
+    name: str
+    call: Callable[[World, User], Any]
+    #: Which of the world's users must be refused.
+    refused: tuple[str, ...] = ("stranger", "trainee")
+
+
+CASES: list[Case] = [
+    # --- courses/operations.py (authoring) ---------------------------------
+    Case(
+        authoring,
+        "create_course",
+        lambda w, a: authoring.create_course(code="NEW-1", title_en="New", actor=a),
+        refused=("trainee",),
+    ),
+    Case(
+        authoring,
+        "update_course",
+        lambda w, a: authoring.update_course(w.course, code="REF-1", title_en="Changed", actor=a),
+    ),
+    Case(
+        authoring,
+        "update_course",
+        # Only admins say who teaches a course, not even its own instructor.
+        lambda w, a: authoring.update_course(
+            w.course, code="REF-1", title_en="Mine", instructors=[a], actor=a
+        ),
+        refused=("teacher", "stranger", "trainee"),
+    ),
+    Case(
+        authoring,
+        "set_course_state",
+        lambda w, a: authoring.set_course_state(w.course, "archived", actor=a),
+    ),
+    Case(
+        authoring, "add_module", lambda w, a: authoring.add_module(w.course, title_en="M", actor=a)
+    ),
+    Case(
+        authoring,
+        "update_module",
+        lambda w, a: authoring.update_module(w.module, title_en="Renamed", actor=a),
+    ),
+    Case(authoring, "delete_module", lambda w, a: authoring.delete_module(w.module, actor=a)),
+    Case(authoring, "move_module", lambda w, a: authoring.move_module(w.module, "down", actor=a)),
+    Case(
+        authoring, "add_lesson", lambda w, a: authoring.add_lesson(w.module, title_en="L", actor=a)
+    ),
+    Case(
+        authoring,
+        "set_lesson_published",
+        lambda w, a: authoring.set_lesson_published(w.lesson, False, actor=a),
+    ),
+    Case(
+        authoring,
+        "update_lesson",
+        lambda w, a: authoring.update_lesson(w.lesson, title_en="Changed", actor=a),
+    ),
+    Case(authoring, "delete_lesson", lambda w, a: authoring.delete_lesson(w.lesson, actor=a)),
+    Case(authoring, "move_lesson", lambda w, a: authoring.move_lesson(w.lesson, "down", actor=a)),
+    Case(
+        authoring, "add_outcome", lambda w, a: authoring.add_outcome(w.course, text_en="O", actor=a)
+    ),
+    Case(
+        authoring,
+        "update_outcome",
+        lambda w, a: authoring.update_outcome(w.outcome, text_en="Changed", actor=a),
+    ),
+    Case(authoring, "delete_outcome", lambda w, a: authoring.delete_outcome(w.outcome, actor=a)),
+    Case(
+        authoring, "move_outcome", lambda w, a: authoring.move_outcome(w.outcome, "down", actor=a)
+    ),
+    Case(
+        authoring,
+        "create_programme",
+        lambda w, a: authoring.create_programme(code="PRG-NEW", title_en="P", actor=a),
+        refused=("teacher", "stranger", "trainee"),
+    ),
+    Case(
+        authoring,
+        "update_programme",
+        lambda w, a: authoring.update_programme(
+            w.programme, code="PRG-1", title_en="Changed", actor=a
+        ),
+        refused=("teacher", "stranger", "trainee"),
+    ),
+    Case(
+        authoring,
+        "set_programme_state",
+        lambda w, a: authoring.set_programme_state(w.programme, "published", actor=a),
+        refused=("teacher", "stranger", "trainee"),
+    ),
+]
+
+
+def _public_functions(module: ModuleType) -> set[str]:
+    return {
+        name
+        for name, value in inspect.getmembers(module, inspect.isfunction)
+        if value.__module__ == module.__name__ and not name.startswith("_")
+    }
+
+
+@pytest.mark.parametrize("module", list(READ_ONLY), ids=lambda m: m.__name__)
+def test_every_operation_has_a_case(module):
+    covered = {case.name for case in CASES if case.module is module}
+    assert covered.isdisjoint(READ_ONLY[module])
+    assert _public_functions(module) - READ_ONLY[module] == covered
+    # The allow-list names real functions, so a renamed helper is noticed.
+    assert READ_ONLY[module] <= _public_functions(module)
+
+
+def test_the_refusal_is_the_shared_one():
+    assert issubclass(NotAllowed, exceptions.NotAllowed)
+    assert NotAllowed.status == 403
+    assert authoring.NotAllowed is NotAllowed
+
+
+@pytest.fixture
+def world(db, make_user, make_course, make_module, make_lesson) -> World:
+    teacher = make_user(roles=[Role.INSTRUCTOR])
+    stranger = make_user(roles=[Role.INSTRUCTOR])
+    make_course(code="OTHER-1", instructors=[stranger])
+    course = make_course(code="REF-1", instructors=[teacher])
+    first = make_module(course)
+    make_module(course)
+    lesson = make_lesson(first)
+    make_lesson(first)
+    outcomes = [LearningOutcome(text_en=f"O{n}", position=n) for n in (1, 2)]
+    course.outcomes.extend(outcomes)
+    programme = Programme(code="PRG-1", title_en="Programme", state="draft")
+    db.session.add(programme)
+    world = World(
+        course=course,
+        module=first,
+        lesson=lesson,
+        outcome=outcomes[0],
+        programme=programme,
+        teacher=teacher,
+        stranger=stranger,
+        trainee=make_user(roles=[Role.TRAINEE]),
+        admin=make_user(roles=[Role.ADMIN]),
+    )
+    db.session.commit()
+    return world
+
+
+def _counts(module: ModuleType) -> dict[str, int]:
+    models = (AuditLog, *TABLES[module])
+    return {
+        m.__name__: db.session.scalar(sa.select(sa.func.count()).select_from(m)) for m in models
+    }
+
+
+@pytest.mark.parametrize(
+    ("case", "who"),
+    [(case, who) for case in CASES for who in case.refused],
+    ids=lambda v: v.name if isinstance(v, Case) else v,
+)
+def test_an_unauthorised_actor_is_refused_and_nothing_is_written(world, case, who):
+    before = _counts(case.module)
+    actor = getattr(world, who)
+    with pytest.raises(NotAllowed):
+        case.call(world, actor)
+    assert not db.session.new
+    assert not db.session.dirty
+    assert not db.session.deleted
+    db.session.rollback()
+    db.session.expire_all()
+    assert _counts(case.module) == before
+
+
+def test_no_actor_is_refused_too(world):
+    with pytest.raises(NotAllowed):
+        authoring.add_module(world.course, title_en="M", actor=None)
+
+
+@pytest.mark.parametrize(
+    "case", [c for c in CASES if "teacher" not in c.refused], ids=lambda c: c.name
+)
+def test_the_course_s_instructor_is_let_through(world, case):
+    """The same calls succeed (or fail for another reason) for whom the pages allow."""
+    try:
+        case.call(world, world.teacher)
+    except NotAllowed:  # pragma: no cover - the failure this test looks for
+        pytest.fail(f"{case.name} refused the course's own instructor")
+    except exceptions.UserError:
+        pass  # a rule of the domain, not a permission
+    db.session.rollback()
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_an_admin_is_let_through(world, case):
+    try:
+        case.call(world, world.admin)
+    except NotAllowed:  # pragma: no cover
+        pytest.fail(f"{case.name} refused an administrator")
+    except exceptions.UserError:
+        pass
+    db.session.rollback()
