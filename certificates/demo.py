@@ -299,7 +299,7 @@ def _earn_completion(user, course: Course, percent: Decimal) -> None:
         enrol(cohort, user, actor=instructor, by_staff=True)
     for lesson in course_outline(course):
         if lesson.required:
-            mark_lesson_done(user, lesson)
+            mark_lesson_done(user, lesson, actor=user)
     assessments = db.session.scalars(
         sa.select(Assessment).where(Assessment.course_id == course.id, Assessment.published)
     )

@@ -30,6 +30,26 @@ def require_manager(actor: User | None, course: Course) -> None:
         raise NotAllowed(_("Only the course's instructors and administrators may do this."))
 
 
+def require_self(actor: User | None, user: User) -> None:
+    """Refuse unless ``actor`` is ``user``: self-service, done by the trainee only."""
+    if actor is None or actor.id != user.id:
+        raise NotAllowed(_("Only %(name)s may do this.", name=user.display_name))
+
+
+def require_self_or_manager(actor: User | None, user: User, course: Course) -> None:
+    """Refuse unless ``actor`` is ``user`` or teaches or administers ``course``."""
+    if actor is not None and actor.id == user.id:
+        return
+    require_manager(actor, course)
+
+
+def require_student(actor: User | None, user: User, course: Course) -> None:
+    """Refuse unless ``actor`` is ``user`` and may study ``course`` (as :func:`study_course`)."""
+    require_self(actor, user)
+    if not can_study(user, course):
+        raise NotAllowed(_("Only trainees enrolled in this course may do this."))
+
+
 def require_admin(actor: User | None) -> None:
     """Refuse unless ``actor`` is an administrator."""
     if actor is None or not actor.has_role(Role.ADMIN):

@@ -118,9 +118,9 @@ def _set_done(code: str, lesson_id: int, done: bool) -> dict:
     if lesson is None or lesson.module.course_id != course.id or not lesson.published:
         abort(404, "This course has no lesson with this id.")
     if done:
-        enrolment_ops.mark_lesson_done(current_api_user, lesson)
+        enrolment_ops.mark_lesson_done(current_api_user, lesson, actor=current_api_user)
     else:
-        enrolment_ops.mark_lesson_not_done(current_api_user, lesson)
+        enrolment_ops.mark_lesson_not_done(current_api_user, lesson, actor=current_api_user)
     return _lesson_state(course, lesson, done)
 
 
