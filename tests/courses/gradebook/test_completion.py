@@ -171,7 +171,7 @@ def test_recompute_course_only_writes_changes(db, setup):
     trainee = world.trainees[0]
     set_grade(exam, trainee, D(20), actor=world.instructor, release=True)
     before = len(_changes(db, _record(db, world)))
-    assert operations.recompute_course(world.course, "again") == 0
+    assert operations.recompute_course(world.course, "again", actor=world.instructor) == 0
     assert len(_changes(db, _record(db, world))) == before
 
 
@@ -204,7 +204,9 @@ def test_course_wide_changes_never_take_back_a_completion(db, setup, make_lesson
     authoring.set_lesson_published(draft, True, actor=world.instructor)
     operations.set_pass_mark(world.course, "90", actor=world.instructor)
     late = make_assessment(world.course, max_points=10, pass_percent=50, required=True)
-    operations.recompute_course(world.course, "A required assessment was published.")
+    operations.recompute_course(
+        world.course, "A required assessment was published.", actor=world.instructor
+    )
     set_grade(late, trainee, D(1), actor=world.instructor, release=True)  # a first grade
     record = _record(db, world)
     assert (record.completed, record.completed_at) == (True, reached)
