@@ -529,7 +529,9 @@ def submit(data, assessment_id: int):
     if refusal:
         abort(409, refusal)
     try:
-        submission = assignment_ops.submit(assignment, current_api_user, text=data["text"])
+        submission = assignment_ops.submit(
+            assignment, current_api_user, text=data["text"], actor=current_api_user
+        )
     except assignment_ops.AssignmentError as error:
         abort(422, str(error), errors=[{"field": "text", "message": str(error)}])
     return serialise_submission(submission, course), 201
@@ -567,7 +569,9 @@ def submit_file(files, assessment_id: int):
                 max_bytes=assignment.max_file_bytes,
             )
         )
-        submission = assignment_ops.submit(assignment, current_api_user, files=stored)
+        submission = assignment_ops.submit(
+            assignment, current_api_user, files=stored, actor=current_api_user
+        )
         db.session.flush()  # constraints checked here, while the files can still be discarded
         web.on_rollback(lambda: storage.discard(stored))  # the commit after the view failed
     except (storage.UploadRefused, assignment_ops.AssignmentError) as error:

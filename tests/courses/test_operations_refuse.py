@@ -21,6 +21,14 @@ import sqlalchemy as sa
 
 from courses import operations as authoring
 from courses.access import NotAllowed
+from courses.assessments.assignments import operations as assignments
+from courses.assessments.assignments.models import (
+    Assignment,
+    CriterionMark,
+    RubricCriterion,
+    RubricLevel,
+    Submission,
+)
 from courses.assessments.models import Assessment, AssessmentKind, Grade, GradeCategory
 from courses.enrolment import operations as enrolment
 from courses.enrolment.csv_import import CsvRow
@@ -58,6 +66,13 @@ READ_ONLY: dict[ModuleType, set[str]] = {
         "default_name",
     },
     gradebook: set(),
+    assignments: {
+        "grading_started",
+        "rubric_problem",
+        "latest_submission",
+        "late_rule",
+        "submission_refusal",
+    },
 }
 
 #: Public functions that change state only as the consequence of an operation that
@@ -72,6 +87,15 @@ TABLES: dict[ModuleType, tuple[Any, ...]] = {
     authoring: (Course, Module, Lesson, LearningOutcome, Programme),
     enrolment: (Cohort, Enrolment, LessonProgress, User),
     gradebook: (GradeCategory, Assessment, Grade, CourseGradeOverride, CourseCompletion),
+    assignments: (
+        Assessment,
+        Assignment,
+        RubricCriterion,
+        RubricLevel,
+        Submission,
+        CriterionMark,
+        Grade,
+    ),
 }
 
 
@@ -87,6 +111,8 @@ class World:
     enrolment: Enrolment  # the pupil's
     category: GradeCategory
     exam: Assessment  # graded by hand
+    assignment: Assignment  # with one rubric criterion of one level
+    submission: Submission  # the pupil's, not marked yet
     teacher: User
     stranger: User  # teaches another course
     trainee: User  # enrolled nowhere
@@ -311,6 +337,75 @@ CASES: list[Case] = [
         "recompute_course",
         lambda w, a: gradebook.recompute_course(w.course, "Asked", actor=a),
     ),
+    # --- courses/assessments/assignments/operations.py ---------------------
+    Case(
+        assignments,
+        "create_assignment",
+        lambda w, a: assignments.create_assignment(
+            w.course, assignments.AssignmentData(title_en="Essay"), actor=a
+        ),
+    ),
+    Case(
+        assignments,
+        "update_assignment",
+        lambda w, a: assignments.update_assignment(
+            w.assignment, assignments.AssignmentData(title_en="Changed", published=True), actor=a
+        ),
+    ),
+    Case(
+        assignments,
+        "add_criterion",
+        lambda w, a: assignments.add_criterion(w.assignment, title_en="Style", actor=a),
+    ),
+    Case(
+        assignments,
+        "update_criterion",
+        lambda w, a: assignments.update_criterion(
+            w.assignment.criteria[0], title_en="Changed", actor=a
+        ),
+    ),
+    Case(
+        assignments,
+        "delete_criterion",
+        lambda w, a: assignments.delete_criterion(w.assignment.criteria[0], actor=a),
+    ),
+    Case(
+        assignments,
+        "add_level",
+        lambda w, a: assignments.add_level(
+            w.assignment.criteria[0], title_en="Top", points=Decimal(9), actor=a
+        ),
+    ),
+    Case(
+        assignments,
+        "update_level",
+        lambda w, a: assignments.update_level(
+            w.assignment.criteria[0].levels[0], title_en="Changed", points=Decimal(4), actor=a
+        ),
+    ),
+    Case(
+        assignments,
+        "delete_level",
+        lambda w, a: assignments.delete_level(w.assignment.criteria[0].levels[0], actor=a),
+    ),
+    Case(
+        assignments,
+        "submit",
+        # Handing in is the trainee's own act, never done on their behalf.
+        lambda w, a: assignments.submit(w.assignment, w.pupil, text="Not mine", actor=a),
+        refused=("teacher", "stranger", "trainee", "admin"),
+    ),
+    Case(
+        assignments,
+        "mark",
+        lambda w, a: assignments.mark(
+            w.submission,
+            actor=a,
+            choices={w.assignment.criteria[0].id: w.assignment.criteria[0].levels[0].id},
+        ),
+    ),
+    Case(assignments, "release", lambda w, a: assignments.release(w.submission, actor=a)),
+    Case(assignments, "release_all", lambda w, a: assignments.release_all(w.assignment, actor=a)),
 ]
 
 
@@ -384,6 +479,12 @@ def world(
         position=1,
     )
     db.session.add_all([category, exam])
+    db.session.flush()
+    assignment = assignments.create_assignment(
+        course, assignments.AssignmentData(title_en="Map", published=True), actor=teacher
+    )
+    criterion = assignments.add_criterion(assignment, title_en="Quality", actor=teacher)
+    assignments.add_level(criterion, title_en="Good", points=Decimal(5), actor=teacher)
     pupil = make_user(roles=[Role.TRAINEE])
     world = World(
         course=course,
@@ -396,12 +497,15 @@ def world(
         enrolment=make_enrolment(cohort, pupil),
         category=category,
         exam=exam,
+        assignment=assignment,
+        submission=None,  # handed in below, once the pupil is enrolled
         teacher=teacher,
         stranger=stranger,
         trainee=make_user(roles=[Role.TRAINEE]),
         admin=make_user(roles=[Role.ADMIN]),
         newcomer=make_user(roles=[Role.TRAINEE]),
     )
+    world.submission = assignments.submit(assignment, pupil, text="My map", actor=pupil)
     db.session.commit()
     return world
 
