@@ -361,7 +361,7 @@ def start_attempt(quiz_id: int):
     """Start the next attempt, or return the one in progress (with its questions, no answers)."""
     quiz = _takeable_quiz(quiz_id)
     try:
-        attempt = quiz_ops.start_attempt(quiz, current_api_user)
+        attempt = quiz_ops.start_attempt(quiz, current_api_user, actor=current_api_user)
     except quiz_ops.QuizError as error:
         abort(409, str(error))
     location = url_for(".attempt", attempt_id=attempt.id)
@@ -400,7 +400,7 @@ def save_answers(data, attempt_id: int):
     for item in data["answers"]:
         responses[item["question_id"]] = item["response"]
     try:
-        warnings = quiz_ops.save_answers(attempt, responses, now=utcnow())
+        warnings = quiz_ops.save_answers(attempt, responses, actor=current_api_user, now=utcnow())
     except quiz_ops.AttemptClosed as error:
         _closed(error)
     except quiz_ops.QuizError as error:
