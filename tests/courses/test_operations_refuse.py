@@ -33,6 +33,16 @@ from courses.assessments.models import Assessment, AssessmentKind, Grade, GradeC
 from courses.assessments.quizzes import operations as quizzes
 from courses.assessments.quizzes.models import Attempt, AttemptAnswer, Question, Quiz, QuizItem
 from courses.assessments.scoring import QuestionKind
+from courses.competencies import operations as competencies
+from courses.competencies.models import (
+    AssessmentCompetency,
+    Competency,
+    CompetencyAlignment,
+    Evidence,
+    Framework,
+    OutcomeCompetency,
+    ProficiencyLevel,
+)
 from courses.enrolment import operations as enrolment
 from courses.enrolment.csv_import import CsvRow
 from courses.gradebook import operations as gradebook
@@ -88,6 +98,14 @@ READ_ONLY: dict[ModuleType, set[str]] = {
         "show_as_expired",
         "shown_grade_points",
     },
+    competencies: {
+        "framework_code_taken",
+        "split_list",
+        "check_import",
+        "is_passing",
+        "is_enrolled_in",
+        "can_withdraw",
+    },
 }
 
 #: Public functions that change state on the system's behalf, whoever's request
@@ -98,6 +116,7 @@ READ_ONLY: dict[ModuleType, set[str]] = {
 SYSTEM: dict[ModuleType, set[str]] = {
     gradebook: {"on_grade_changed", "on_lesson_progress_changed", "on_lesson_publication_changed"},
     quizzes: {"write_quiz_grade", "expire_if_due", "expire_due_attempts", "expire_all_due"},
+    competencies: {"sync_grade_evidence", "on_grade_changed"},
 }
 
 #: The tables an operation of each module could write to (besides the audit log).
@@ -115,6 +134,15 @@ TABLES: dict[ModuleType, tuple[Any, ...]] = {
         Grade,
     ),
     quizzes: (Question, Quiz, QuizItem, Assessment, Attempt, AttemptAnswer, Grade),
+    competencies: (
+        Framework,
+        ProficiencyLevel,
+        Competency,
+        CompetencyAlignment,
+        AssessmentCompetency,
+        OutcomeCompetency,
+        Evidence,
+    ),
 }
 
 
@@ -135,6 +163,11 @@ class World:
     question: Question  # in the quiz
     quiz: Quiz  # published
     attempt: Attempt  # the pupil's, in progress
+    framework: Framework  # kept by the admin
+    competency: Competency
+    exam_mapping: AssessmentCompetency  # the exam shows the competency
+    outcome_mapping: OutcomeCompetency  # the second outcome addresses it
+    evidence: Evidence  # recorded by the teacher for the pupil
     teacher: User
     stranger: User  # teaches another course
     trainee: User  # enrolled nowhere
@@ -471,7 +504,97 @@ CASES: list[Case] = [
         lambda w, a: quizzes.submit_attempt(w.attempt, actor=a),
         refused=("teacher", "stranger", "trainee", "admin"),
     ),
+    # --- courses/competencies/operations.py --------------------------------
+    Case(
+        competencies,
+        "create_framework",
+        lambda w, a: competencies.create_framework(code="NEW-F", name_en="New", actor=a),
+        refused=("teacher", "stranger", "trainee"),
+    ),
+    Case(
+        competencies,
+        "update_framework",
+        lambda w, a: competencies.update_framework(
+            w.framework, code=w.framework.code, name_en="Changed", actor=a
+        ),
+        refused=("teacher", "stranger", "trainee"),
+    ),
+    Case(
+        competencies,
+        "save_scale",
+        lambda w, a: competencies.save_scale(
+            w.framework,
+            [competencies.LevelInput(lv.id, lv.name_en) for lv in w.framework.levels],
+            proficient=1,
+            actor=a,
+        ),
+        refused=("teacher", "stranger", "trainee"),
+    ),
+    Case(
+        competencies,
+        "create_competency",
+        lambda w, a: competencies.create_competency(
+            w.framework, code="NEW.1", title_en="New", actor=a
+        ),
+        refused=("teacher", "stranger", "trainee"),
+    ),
+    Case(
+        competencies,
+        "update_competency",
+        lambda w, a: competencies.update_competency(
+            w.competency, code=w.competency.code, title_en="Changed", actor=a
+        ),
+        refused=("teacher", "stranger", "trainee"),
+    ),
+    Case(
+        competencies,
+        "import_competencies",
+        lambda w, a: competencies.import_competencies(
+            w.framework, "code,title_en\nNEW.2,Imported\n", actor=a
+        ),
+        refused=("teacher", "stranger", "trainee"),
+    ),
+    Case(
+        competencies,
+        "map_assessment",
+        lambda w, a: competencies.map_assessment(
+            w.exam, w.competency, w.framework.levels[1], actor=a
+        ),
+    ),
+    Case(
+        competencies,
+        "unmap_assessment",
+        lambda w, a: competencies.unmap_assessment(w.exam_mapping, actor=a),
+    ),
+    Case(
+        competencies,
+        "map_outcome",
+        lambda w, a: competencies.map_outcome(
+            w.outcome, w.competency, w.framework.levels[1], actor=a
+        ),
+    ),
+    Case(
+        competencies,
+        "unmap_outcome",
+        lambda w, a: competencies.unmap_outcome(w.outcome_mapping, actor=a),
+    ),
+    Case(
+        competencies,
+        "record_evidence",
+        lambda w, a: competencies.record_evidence(
+            w.pupil, w.competency, _level(w), actor=a, note="Seen", course=w.course
+        ),
+    ),
+    Case(
+        competencies,
+        "withdraw_evidence",
+        lambda w, a: competencies.withdraw_evidence(w.evidence, actor=a, note="Wrong"),
+    ),
 ]
+
+
+def _level(w: World) -> ProficiencyLevel:
+    return w.framework.levels[2]
 
 
 def _question_data(text: str = "Cities are only their technology.") -> quizzes.QuestionData:
@@ -572,6 +695,11 @@ def world(
         question=None,
         quiz=None,
         attempt=None,
+        framework=None,
+        competency=None,
+        exam_mapping=None,
+        outcome_mapping=None,
+        evidence=None,
         teacher=teacher,
         stranger=stranger,
         trainee=make_user(roles=[Role.TRAINEE]),
@@ -584,6 +712,18 @@ def world(
     quizzes.set_questions(world.quiz, [world.question.id], actor=teacher)
     quizzes.set_published(world.quiz, True, actor=teacher)
     world.attempt = quizzes.start_attempt(world.quiz, pupil, actor=pupil)
+    world.framework = competencies.create_framework(code="REF-F", name_en="F", actor=world.admin)
+    world.competency = competencies.create_competency(
+        world.framework, code="K.1", title_en="Know", actor=world.admin
+    )
+    level = _level(world)
+    world.exam_mapping = competencies.map_assessment(exam, world.competency, level, actor=teacher)
+    world.outcome_mapping = competencies.map_outcome(
+        outcomes[1], world.competency, level, actor=teacher
+    )
+    world.evidence = competencies.record_evidence(
+        pupil, world.competency, level, actor=teacher, note="Seen in class", course=course
+    )
     db.session.commit()
     return world
 
