@@ -290,7 +290,10 @@ def _earn_completion(user, course: Course, percent: Decimal) -> None:
     )
     if completion is not None and completion.completed:
         return
-    instructor = course.instructors[0] if course.instructors else None
+    if not course.instructors:
+        logger.warning("nobody teaches %s to enrol %s", course.code, user.email)
+        return
+    instructor = course.instructors[0]
     if not has_active_enrolment(user, course):
         cohort = next((c for c in course.cohorts if free_places(c) != 0), None)
         if cohort is None:
