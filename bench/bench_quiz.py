@@ -53,6 +53,10 @@ def build(app, trainees: int) -> tuple[int, list[int], list[str], dict[int, obje
         db.session.add_all(users)
         db.session.flush()
         db.session.add_all(UserRole(user_id=u.id, role="trainee") for u in users)
+        author = User(email="quiz.author@example.org", name="Автор")
+        author.role_rows = [UserRole(role="instructor")]
+        course.instructors = [author]
+        db.session.flush()
         db.session.add_all(Enrolment(cohort=cohort, user_id=u.id, status="active") for u in users)
         option = ops.OptionData
         specs = [
@@ -81,14 +85,14 @@ def build(app, trainees: int) -> tuple[int, list[int], list[str], dict[int, obje
             ),
             ops.QuestionData(QuestionKind.SHORT, "Virtual city model?", accepted=["digital twin"]),
         ] * 2
-        questions = [ops.create_question(course, spec, actor=None) for spec in specs]
+        questions = [ops.create_question(course, spec, actor=author) for spec in specs]
         quiz = ops.create_quiz(
             course,
             ops.QuizSettings(title_en="Benchmark quiz", attempt_limit=5, time_limit_minutes=20),
-            actor=None,
+            actor=author,
         )
-        ops.set_questions(quiz, [q.id for q in questions], actor=None)
-        ops.set_published(quiz, True, actor=None)
+        ops.set_questions(quiz, [q.id for q in questions], actor=author)
+        ops.set_published(quiz, True, actor=author)
         answers = {}
         for q in questions:
             correct = [str(o.id) for o in q.options if o.correct]
@@ -115,8 +119,9 @@ def start_all(app, quiz_id: int, user_ids: list[int], answers: dict) -> list[int
         quiz = db.session.get(Quiz, quiz_id)
         ids = []
         for user_id in user_ids:
-            attempt = ops.start_attempt(quiz, db.session.get(User, user_id))
-            ops.save_answers(attempt, answers)
+            trainee = db.session.get(User, user_id)
+            attempt = ops.start_attempt(quiz, trainee, actor=trainee)
+            ops.save_answers(attempt, answers, actor=attempt.user)
             ids.append(attempt.id)
         db.session.commit()
         return ids
@@ -131,7 +136,7 @@ def time_operation(app, attempt_ids: list[int]) -> list[float]:
         with app.app_context():
             attempt = db.session.get(Attempt, attempt_id)
             started = time.perf_counter()
-            ops.submit_attempt(attempt)
+            ops.submit_attempt(attempt, actor=attempt.user)
             db.session.commit()
             timings.append(time.perf_counter() - started)
     return timings

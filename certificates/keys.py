@@ -137,7 +137,7 @@ def current_key() -> CurrentKey:
             row.retired_at = None
             _retire_others(row)
             db.session.flush()
-            audit.record("signing_key.current", row, source="environment")
+            audit.record("signing_key.current", row, actor=None, source="environment")
         return CurrentKey(row, env_key)
 
     rows = db.session.scalars(

@@ -1,7 +1,10 @@
 """Changes to curricula: programmes, courses, modules, lessons and learning outcomes.
 
-Every function changes state, flushes, writes the audit log and returns the object;
-none commits. Reordering swaps two rows through a free temporary position so the
+Every function takes the ``actor`` who asks, refuses with
+:class:`courses.access.NotAllowed` unless they may (the course's staff for a
+course's contents, instructors to create a course, admins for programmes and for
+who teaches a course), changes state, flushes, writes the audit log and returns
+the object; none commits. Reordering swaps two rows through a free temporary position so the
 ``(parent, position)`` unique constraints hold after every statement, as
 PostgreSQL checks them row by row.
 """
@@ -16,6 +19,8 @@ import sqlalchemy as sa
 from blinker import Namespace
 from flask_babel import gettext as _
 
+from courses.access import NotAllowed as NotAllowed
+from courses.access import require_admin, require_instructor, require_manager
 from courses.models import (
     Cohort,
     Course,
@@ -147,9 +152,11 @@ def create_course(
     summary_en: str = "",
     summary_bg: str = "",
     workload_hours: int = 0,
-    creator: User,
+    actor: User,
 ) -> Course:
-    """Create a draft course taught by its creator."""
+    """Create a draft course taught by the instructor who creates it."""
+    require_instructor(actor)
+    creator = actor
     fields = _course_fields(code, title_en, title_bg, summary_en, summary_bg, workload_hours)
     if course_code_taken(fields["code"]):
         raise CurriculumError(_("A course with the code %(code)s already exists.", **fields))
@@ -171,8 +178,12 @@ def update_course(
     summary_bg: str = "",
     workload_hours: int = 0,
     instructors: Sequence[User] | None = None,
+    actor: User,
 ) -> Course:
-    """Change a course's details and, when ``instructors`` is given, who teaches it."""
+    """Change a course's details and, when ``instructors`` is given (admins), who teaches it."""
+    require_manager(actor, course)
+    if instructors is not None:
+        require_admin(actor)
     fields = _course_fields(code, title_en, title_bg, summary_en, summary_bg, workload_hours)
     if course_code_taken(fields["code"], exclude=course):
         raise CurriculumError(_("A course with the code %(code)s already exists.", **fields))
@@ -190,6 +201,7 @@ def update_course(
     audit.record(
         "course.update",
         course,
+        actor=actor,
         changed=changed,
         instructors=[u.id for u in course.instructors] if "instructors" in changed else None,
     )
@@ -210,8 +222,9 @@ def _course_has_trainees(course: Course) -> bool:
     return db.session.scalar(stmt) is not None
 
 
-def set_course_state(course: Course, state: str) -> Course:
+def set_course_state(course: Course, state: str, *, actor: User) -> Course:
     """Publish, archive or return a course to draft."""
+    require_manager(actor, course)
     try:
         state = CourseState(state)
     except ValueError:
@@ -232,7 +245,7 @@ def set_course_state(course: Course, state: str) -> Course:
     previous = course.state
     course.state = state
     db.session.flush()
-    audit.record(f"course.{state}", course, previous=str(previous))
+    audit.record(f"course.{state}", course, actor=actor, previous=str(previous))
     logger.info("course %s: %s -> %s", course.code, previous, state)
     return course
 
@@ -280,8 +293,9 @@ def _siblings(model, parent_column, parent_id: int) -> list:
 # --- modules ---------------------------------------------------------------
 
 
-def add_module(course: Course, *, title_en: str, title_bg: str = "") -> Module:
+def add_module(course: Course, *, title_en: str, title_bg: str = "", actor: User) -> Module:
     """Append a module to a course."""
+    require_manager(actor, course)
     _lock(course)
     module = Module(
         course=course,
@@ -295,13 +309,14 @@ def add_module(course: Course, *, title_en: str, title_bg: str = "") -> Module:
     )
     db.session.add(module)
     db.session.flush()
-    audit.record("module.create", module, course=course.code)
+    audit.record("module.create", module, actor=actor, course=course.code)
     logger.info("module %s added to course %s", module.id, course.code)
     return module
 
 
-def update_module(module: Module, *, title_en: str, title_bg: str = "") -> Module:
+def update_module(module: Module, *, title_en: str, title_bg: str = "", actor: User) -> Module:
     """Rename a module."""
+    require_manager(actor, module.course)
     module.title_en = _check_text(
         title_en, required=True, max_length=TITLE_MAX, label=_("The English title")
     )
@@ -309,29 +324,33 @@ def update_module(module: Module, *, title_en: str, title_bg: str = "") -> Modul
         title_bg, required=False, max_length=TITLE_MAX, label=_("The Bulgarian title")
     )
     db.session.flush()
-    audit.record("module.update", module, course=module.course.code)
+    audit.record("module.update", module, actor=actor, course=module.course.code)
     logger.info("module %s updated", module.id)
     return module
 
 
-def delete_module(module: Module) -> None:
+def delete_module(module: Module, *, actor: User) -> None:
     """Delete a module that has no lessons."""
+    require_manager(actor, module.course)
     if module.lessons:
         raise CurriculumError(_("Only an empty module can be deleted; move or delete its lessons."))
     course = module.course
-    audit.record("module.delete", module, course=course.code, title=module.title_en)
+    audit.record("module.delete", module, actor=actor, course=course.code, title=module.title_en)
     course.modules.remove(module)
     db.session.delete(module)
     db.session.flush()
     logger.info("module %s deleted from course %s", module.id, course.code)
 
 
-def move_module(module: Module, direction: str) -> bool:
+def move_module(module: Module, direction: str, *, actor: User) -> bool:
     """Move a module one place up or down in its course."""
+    require_manager(actor, module.course)
     _lock(module.course)
     moved = _swap(module, _siblings(Module, Module.course_id, module.course_id), direction)
     if moved:
-        audit.record("module.move", module, direction=direction, position=module.position)
+        audit.record(
+            "module.move", module, actor=actor, direction=direction, position=module.position
+        )
     return moved
 
 
@@ -363,8 +382,10 @@ def add_lesson(
     workload_minutes: int = 0,
     required: bool = True,
     published: bool = True,
+    actor: User,
 ) -> Lesson:
     """Append a lesson to a module; a draft (``published`` False) is seen by staff only."""
+    require_manager(actor, module.course)
     fields = _lesson_fields(title_en, title_bg, body_en, body_bg, workload_minutes, required)
     _lock(module.course)
     lesson = Lesson(
@@ -378,6 +399,7 @@ def add_lesson(
     audit.record(
         "lesson.create",
         lesson,
+        actor=actor,
         course=module.course.code,
         module=module.id,
         published=lesson.published,
@@ -388,13 +410,14 @@ def add_lesson(
     return lesson
 
 
-def set_lesson_published(lesson: Lesson, published: bool) -> bool:
+def set_lesson_published(lesson: Lesson, published: bool, *, actor: User) -> bool:
     """Publish a draft lesson or return it to draft; return whether anything changed.
 
     Publishing a required lesson never takes back a completion already reached
     (see the course completion rules); returning one to draft may let trainees
     who did everything else complete.
     """
+    require_manager(actor, lesson.module.course)
     published = bool(published)
     if lesson.published == published:
         return False
@@ -403,6 +426,7 @@ def set_lesson_published(lesson: Lesson, published: bool) -> bool:
     audit.record(
         "lesson.publish" if published else "lesson.unpublish",
         lesson,
+        actor=actor,
         course=lesson.module.course.code,
     )
     logger.info("lesson %s %s", lesson.id, "published" if published else "returned to draft")
@@ -420,11 +444,13 @@ def update_lesson(
     workload_minutes: int = 0,
     required: bool = True,
     module: Module | None = None,
+    actor: User,
 ) -> Lesson:
     """Change a lesson; given another ``module`` of the same course, move it to that one's end.
 
     Publishing is separate (:func:`set_lesson_published`).
     """
+    require_manager(actor, lesson.module.course)
     fields = _lesson_fields(title_en, title_bg, body_en, body_bg, workload_minutes, required)
     if module is not None and module.course_id != lesson.module.course_id:
         raise CurriculumError(_("A lesson can only move to a module of the same course."))
@@ -440,7 +466,7 @@ def update_lesson(
         changed.append("module")
         logger.info("lesson %s moved from module %s to %s", lesson.id, old.id, module.id)
     db.session.flush()
-    audit.record("lesson.update", lesson, changed=changed, module=lesson.module_id)
+    audit.record("lesson.update", lesson, actor=actor, changed=changed, module=lesson.module_id)
     logger.info("lesson %s updated: %s", lesson.id, changed)
     if "required" in changed and lesson.published:
         lesson_publication_changed.send(lesson, published=True)
@@ -453,34 +479,39 @@ def lesson_has_progress(lesson: Lesson) -> bool:
     return db.session.scalar(stmt) is not None
 
 
-def delete_lesson(lesson: Lesson) -> None:
+def delete_lesson(lesson: Lesson, *, actor: User) -> None:
     """Delete a lesson no trainee has completed yet."""
+    require_manager(actor, lesson.module.course)
     if lesson_has_progress(lesson):
         raise CurriculumError(
             _("Trainees have completed this lesson; it cannot be deleted, only edited.")
         )
     module = lesson.module
-    audit.record("lesson.delete", lesson, module=module.id, title=lesson.title_en)
+    audit.record("lesson.delete", lesson, actor=actor, module=module.id, title=lesson.title_en)
     module.lessons.remove(lesson)
     db.session.delete(lesson)
     db.session.flush()
     logger.info("lesson %s deleted from module %s", lesson.id, module.id)
 
 
-def move_lesson(lesson: Lesson, direction: str) -> bool:
+def move_lesson(lesson: Lesson, direction: str, *, actor: User) -> bool:
     """Move a lesson one place up or down in its module."""
+    require_manager(actor, lesson.module.course)
     _lock(lesson.module.course)
     moved = _swap(lesson, _siblings(Lesson, Lesson.module_id, lesson.module_id), direction)
     if moved:
-        audit.record("lesson.move", lesson, direction=direction, position=lesson.position)
+        audit.record(
+            "lesson.move", lesson, actor=actor, direction=direction, position=lesson.position
+        )
     return moved
 
 
 # --- learning outcomes -----------------------------------------------------
 
 
-def add_outcome(course: Course, *, text_en: str, text_bg: str = "") -> LearningOutcome:
+def add_outcome(course: Course, *, text_en: str, text_bg: str = "", actor: User) -> LearningOutcome:
     """Append a learning outcome to a course."""
+    require_manager(actor, course)
     _lock(course)
     outcome = LearningOutcome(
         course=course,
@@ -494,13 +525,16 @@ def add_outcome(course: Course, *, text_en: str, text_bg: str = "") -> LearningO
     )
     db.session.add(outcome)
     db.session.flush()
-    audit.record("outcome.create", outcome, course=course.code)
+    audit.record("outcome.create", outcome, actor=actor, course=course.code)
     logger.info("outcome %s added to course %s", outcome.id, course.code)
     return outcome
 
 
-def update_outcome(outcome: LearningOutcome, *, text_en: str, text_bg: str = "") -> LearningOutcome:
+def update_outcome(
+    outcome: LearningOutcome, *, text_en: str, text_bg: str = "", actor: User
+) -> LearningOutcome:
     """Change a learning outcome's text."""
+    require_manager(actor, outcome.course)
     outcome.text_en = _check_text(
         text_en, required=True, max_length=OUTCOME_MAX, label=_("The English text")
     )
@@ -508,28 +542,32 @@ def update_outcome(outcome: LearningOutcome, *, text_en: str, text_bg: str = "")
         text_bg, required=False, max_length=OUTCOME_MAX, label=_("The Bulgarian text")
     )
     db.session.flush()
-    audit.record("outcome.update", outcome, course=outcome.course.code)
+    audit.record("outcome.update", outcome, actor=actor, course=outcome.course.code)
     logger.info("outcome %s updated", outcome.id)
     return outcome
 
 
-def delete_outcome(outcome: LearningOutcome) -> None:
+def delete_outcome(outcome: LearningOutcome, *, actor: User) -> None:
     """Delete a learning outcome."""
+    require_manager(actor, outcome.course)
     course = outcome.course
-    audit.record("outcome.delete", outcome, course=course.code, text=outcome.text_en)
+    audit.record("outcome.delete", outcome, actor=actor, course=course.code, text=outcome.text_en)
     course.outcomes.remove(outcome)
     db.session.delete(outcome)
     db.session.flush()
     logger.info("outcome %s deleted from course %s", outcome.id, course.code)
 
 
-def move_outcome(outcome: LearningOutcome, direction: str) -> bool:
+def move_outcome(outcome: LearningOutcome, direction: str, *, actor: User) -> bool:
     """Move a learning outcome one place up or down."""
+    require_manager(actor, outcome.course)
     _lock(outcome.course)
     siblings = _siblings(LearningOutcome, LearningOutcome.course_id, outcome.course_id)
     moved = _swap(outcome, siblings, direction)
     if moved:
-        audit.record("outcome.move", outcome, direction=direction, position=outcome.position)
+        audit.record(
+            "outcome.move", outcome, actor=actor, direction=direction, position=outcome.position
+        )
     return moved
 
 
@@ -584,8 +622,10 @@ def create_programme(
     summary_en: str = "",
     summary_bg: str = "",
     courses: Sequence[Course] = (),
+    actor: User,
 ) -> Programme:
     """Create a draft programme with its ordered courses."""
+    require_admin(actor)
     fields = _programme_fields(code, title_en, title_bg, summary_en, summary_bg)
     if programme_code_taken(fields["code"]):
         raise CurriculumError(_("A programme with the code %(code)s already exists.", **fields))
@@ -595,7 +635,11 @@ def create_programme(
     _set_programme_courses(programme, courses)
     db.session.flush()
     audit.record(
-        "programme.create", programme, code=programme.code, courses=[c.code for c in courses]
+        "programme.create",
+        programme,
+        actor=actor,
+        code=programme.code,
+        courses=[c.code for c in courses],
     )
     logger.info("programme %s created", programme.code)
     return programme
@@ -610,8 +654,10 @@ def update_programme(
     summary_en: str = "",
     summary_bg: str = "",
     courses: Sequence[Course] = (),
+    actor: User,
 ) -> Programme:
     """Change a programme's details and its ordered list of courses."""
+    require_admin(actor)
     fields = _programme_fields(code, title_en, title_bg, summary_en, summary_bg)
     if programme_code_taken(fields["code"], exclude=programme):
         raise CurriculumError(_("A programme with the code %(code)s already exists.", **fields))
@@ -620,14 +666,19 @@ def update_programme(
     _set_programme_courses(programme, courses)
     db.session.flush()
     audit.record(
-        "programme.update", programme, code=programme.code, courses=[c.code for c in courses]
+        "programme.update",
+        programme,
+        actor=actor,
+        code=programme.code,
+        courses=[c.code for c in courses],
     )
     logger.info("programme %s updated", programme.code)
     return programme
 
 
-def set_programme_state(programme: Programme, state: str) -> Programme:
+def set_programme_state(programme: Programme, state: str, *, actor: User) -> Programme:
     """Publish, archive or return a programme to draft."""
+    require_admin(actor)
     try:
         state = CourseState(state)
     except ValueError:
@@ -637,6 +688,6 @@ def set_programme_state(programme: Programme, state: str) -> Programme:
     previous = programme.state
     programme.state = state
     db.session.flush()
-    audit.record(f"programme.{state}", programme, previous=str(previous))
+    audit.record(f"programme.{state}", programme, actor=actor, previous=str(previous))
     logger.info("programme %s: %s -> %s", programme.code, previous, state)
     return programme

@@ -99,6 +99,11 @@ def detail(code: str):
 # --- authoring: courses ----------------------------------------------------
 
 
+def _actor() -> User:
+    """The signed-in user, who the curriculum operations check and record."""
+    return current_user._get_current_object()
+
+
 def _fail(error: ops.CurriculumError) -> None:
     web.refuse()
     flash(str(error), "danger")
@@ -128,7 +133,7 @@ def new_course():
                 summary_en=form.summary_en.data,
                 summary_bg=form.summary_bg.data,
                 workload_hours=form.workload_hours.data,
-                creator=current_user._get_current_object(),
+                actor=_actor(),
             )
         except ops.CurriculumError as error:
             _fail(error)
@@ -187,6 +192,7 @@ def edit_course(code: str):
                 summary_bg=form.summary_bg.data,
                 workload_hours=form.workload_hours.data,
                 instructors=instructors,
+                actor=_actor(),
             )
         except ops.CurriculumError as error:
             _fail(error)
@@ -205,7 +211,7 @@ def course_state(code: str):
     form = StateForm()
     if form.validate_on_submit():
         try:
-            ops.set_course_state(course, form.state.data)
+            ops.set_course_state(course, form.state.data, actor=_actor())
         except ops.CurriculumError as error:
             _fail(error)
         else:
@@ -243,7 +249,7 @@ def new_module(code: str):
     if form.validate_on_submit():
         try:
             module = ops.add_module(
-                course, title_en=form.title_en.data, title_bg=form.title_bg.data
+                course, title_en=form.title_en.data, title_bg=form.title_bg.data, actor=_actor()
             )
         except ops.CurriculumError as error:
             _fail(error)
@@ -263,7 +269,9 @@ def edit_module(code: str, module_id: int):
     form = ModuleForm(obj=module)
     if form.validate_on_submit():
         try:
-            ops.update_module(module, title_en=form.title_en.data, title_bg=form.title_bg.data)
+            ops.update_module(
+                module, title_en=form.title_en.data, title_bg=form.title_bg.data, actor=_actor()
+            )
         except ops.CurriculumError as error:
             _fail(error)
         else:
@@ -281,7 +289,7 @@ def delete_module(code: str, module_id: int):
     module = _course_module(course, module_id)
     if ConfirmForm().validate_on_submit():
         try:
-            ops.delete_module(module)
+            ops.delete_module(module, actor=_actor())
         except ops.CurriculumError as error:
             _fail(error)
         else:
@@ -296,7 +304,7 @@ def move_module(code: str, module_id: int):
     module = _course_module(course, module_id)
     form = MoveForm()
     if form.validate_on_submit():
-        ops.move_module(module, form.direction.data)
+        ops.move_module(module, form.direction.data, actor=_actor())
     return _back(course, f"module-{module.id}")
 
 
@@ -336,6 +344,7 @@ def new_lesson(code: str, module_id: int):
                     workload_minutes=form.workload_minutes.data,
                     required=form.required.data,
                     published=form.published.data,
+                    actor=_actor(),
                 )
             except ops.CurriculumError as error:
                 _fail(error)
@@ -375,8 +384,9 @@ def edit_lesson(code: str, lesson_id: int):
                     workload_minutes=form.workload_minutes.data,
                     required=form.required.data,
                     module=target,
+                    actor=_actor(),
                 )
-                ops.set_lesson_published(lesson, form.published.data)
+                ops.set_lesson_published(lesson, form.published.data, actor=_actor())
             except ops.CurriculumError as error:
                 _fail(error)
             else:
@@ -400,7 +410,7 @@ def publish_lesson(code: str, lesson_id: int):
     form = PublishForm()
     if form.validate_on_submit():
         published = form.published.data == "1"
-        if ops.set_lesson_published(lesson, published):
+        if ops.set_lesson_published(lesson, published, actor=_actor()):
             flash(
                 _("Lesson published.") if published else _("Lesson returned to draft."),
                 "success",
@@ -415,7 +425,7 @@ def move_lesson(code: str, lesson_id: int):
     lesson = _course_lesson(course, lesson_id)
     form = MoveForm()
     if form.validate_on_submit():
-        ops.move_lesson(lesson, form.direction.data)
+        ops.move_lesson(lesson, form.direction.data, actor=_actor())
     return _back(course, f"lesson-{lesson.id}")
 
 
@@ -426,7 +436,7 @@ def delete_lesson(code: str, lesson_id: int):
     lesson = _course_lesson(course, lesson_id)
     if ConfirmForm().validate_on_submit():
         try:
-            ops.delete_lesson(lesson)
+            ops.delete_lesson(lesson, actor=_actor())
         except ops.CurriculumError as error:
             _fail(error)
         else:
@@ -451,7 +461,9 @@ def new_outcome(code: str):
     form = OutcomeForm()
     if form.validate_on_submit():
         try:
-            ops.add_outcome(course, text_en=form.text_en.data, text_bg=form.text_bg.data)
+            ops.add_outcome(
+                course, text_en=form.text_en.data, text_bg=form.text_bg.data, actor=_actor()
+            )
         except ops.CurriculumError as error:
             _fail(error)
         else:
@@ -470,7 +482,9 @@ def edit_outcome(code: str, outcome_id: int):
     form = OutcomeForm(obj=outcome)
     if form.validate_on_submit():
         try:
-            ops.update_outcome(outcome, text_en=form.text_en.data, text_bg=form.text_bg.data)
+            ops.update_outcome(
+                outcome, text_en=form.text_en.data, text_bg=form.text_bg.data, actor=_actor()
+            )
         except ops.CurriculumError as error:
             _fail(error)
         else:
@@ -488,7 +502,7 @@ def move_outcome(code: str, outcome_id: int):
     outcome = _course_outcome(course, outcome_id)
     form = MoveForm()
     if form.validate_on_submit():
-        ops.move_outcome(outcome, form.direction.data)
+        ops.move_outcome(outcome, form.direction.data, actor=_actor())
     return _back(course, "outcomes")
 
 
@@ -498,7 +512,7 @@ def delete_outcome(code: str, outcome_id: int):
     course = staff_course(code, current_user)
     outcome = _course_outcome(course, outcome_id)
     if ConfirmForm().validate_on_submit():
-        ops.delete_outcome(outcome)
+        ops.delete_outcome(outcome, actor=_actor())
         flash(_("Learning outcome deleted."), "success")
     return _back(course, "outcomes")
 
@@ -526,6 +540,7 @@ def new_programme():
                 summary_en=form.summary_en.data,
                 summary_bg=form.summary_bg.data,
                 courses=form.course_list,
+                actor=_actor(),
             )
         except ops.CurriculumError as error:
             _fail(error)
@@ -552,6 +567,7 @@ def edit_programme(code: str):
                 summary_en=form.summary_en.data,
                 summary_bg=form.summary_bg.data,
                 courses=form.course_list,
+                actor=_actor(),
             )
         except ops.CurriculumError as error:
             _fail(error)
@@ -567,6 +583,6 @@ def programme_state(code: str):
     item = _programme_or_404(code)
     form = StateForm()
     if form.validate_on_submit():
-        ops.set_programme_state(item, form.state.data)
+        ops.set_programme_state(item, form.state.data, actor=_actor())
         flash(_("Programme saved."), "success")
     return redirect(url_for("courses.programme", code=item.code))

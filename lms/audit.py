@@ -3,8 +3,6 @@
 import logging
 
 from blinker import Namespace
-from flask import has_request_context
-from flask_login import current_user
 
 from lms.extensions import db
 from lms.models import AuditLog, User
@@ -16,10 +14,13 @@ logger = logging.getLogger(__name__)
 recorded = Namespace().signal("audit-recorded")
 
 
-def record(action: str, obj, *, actor: User | None = None, **data) -> AuditLog:
-    """Add an audit row for ``action`` on ``obj`` by ``actor`` (default: the current user)."""
-    if actor is None and has_request_context() and current_user.is_authenticated:
-        actor = current_user._get_current_object()
+def record(action: str, obj, *, actor: User | None, **data) -> AuditLog:
+    """Add an audit row for ``action`` on ``obj`` by ``actor``.
+
+    Every caller names the actor: the person the operation checked, or ``None``
+    for the system itself (a scheduled job, the command line). The log never
+    guesses it from whoever happens to be signed in.
+    """
     object_id = getattr(obj, "id", None)
     entry = AuditLog(
         actor=actor,

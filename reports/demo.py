@@ -206,7 +206,7 @@ def _study(trainee, course, cohorts, when: datetime, now: datetime, rng) -> date
             )
         )
     db.session.flush()
-    completion = recompute_completion(course, trainee.id, NOTE)
+    completion = recompute_completion(course, trainee.id, NOTE, actor=None)
     if completion is None or not completion.completed:
         return None
     completion.completed_at = graded

@@ -8,6 +8,7 @@ from datetime import date
 from flask import Blueprint, Response, abort, render_template, request
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from flask_login import current_user
 
 from lms import audit
 from lms.db import utcnow, writing
@@ -31,7 +32,13 @@ PDF_LANGUAGES = ("en", "bg")
 def _audit(action: str, report: queries.Report, filters: Filters, **data) -> None:
     """Write the view or export to the audit log (its own short write, in a read request)."""
     with writing(db.session):
-        audit.record(action, report, filters=filters.to_args() or None, **data)
+        audit.record(
+            action,
+            report,
+            actor=current_user._get_current_object(),
+            filters=filters.to_args() or None,
+            **data,
+        )
 
 
 def _report(name: str, filters: Filters) -> queries.Report:

@@ -118,9 +118,9 @@ def _set_done(code: str, lesson_id: int, done: bool) -> dict:
     if lesson is None or lesson.module.course_id != course.id or not lesson.published:
         abort(404, "This course has no lesson with this id.")
     if done:
-        enrolment_ops.mark_lesson_done(current_api_user, lesson)
+        enrolment_ops.mark_lesson_done(current_api_user, lesson, actor=current_api_user)
     else:
-        enrolment_ops.mark_lesson_not_done(current_api_user, lesson)
+        enrolment_ops.mark_lesson_not_done(current_api_user, lesson, actor=current_api_user)
     return _lesson_state(course, lesson, done)
 
 
@@ -361,7 +361,7 @@ def start_attempt(quiz_id: int):
     """Start the next attempt, or return the one in progress (with its questions, no answers)."""
     quiz = _takeable_quiz(quiz_id)
     try:
-        attempt = quiz_ops.start_attempt(quiz, current_api_user)
+        attempt = quiz_ops.start_attempt(quiz, current_api_user, actor=current_api_user)
     except quiz_ops.QuizError as error:
         abort(409, str(error))
     location = url_for(".attempt", attempt_id=attempt.id)
@@ -400,7 +400,7 @@ def save_answers(data, attempt_id: int):
     for item in data["answers"]:
         responses[item["question_id"]] = item["response"]
     try:
-        warnings = quiz_ops.save_answers(attempt, responses, now=utcnow())
+        warnings = quiz_ops.save_answers(attempt, responses, actor=current_api_user, now=utcnow())
     except quiz_ops.AttemptClosed as error:
         _closed(error)
     except quiz_ops.QuizError as error:
@@ -529,7 +529,9 @@ def submit(data, assessment_id: int):
     if refusal:
         abort(409, refusal)
     try:
-        submission = assignment_ops.submit(assignment, current_api_user, text=data["text"])
+        submission = assignment_ops.submit(
+            assignment, current_api_user, text=data["text"], actor=current_api_user
+        )
     except assignment_ops.AssignmentError as error:
         abort(422, str(error), errors=[{"field": "text", "message": str(error)}])
     return serialise_submission(submission, course), 201
@@ -567,7 +569,9 @@ def submit_file(files, assessment_id: int):
                 max_bytes=assignment.max_file_bytes,
             )
         )
-        submission = assignment_ops.submit(assignment, current_api_user, files=stored)
+        submission = assignment_ops.submit(
+            assignment, current_api_user, files=stored, actor=current_api_user
+        )
         db.session.flush()  # constraints checked here, while the files can still be discarded
         web.on_rollback(lambda: storage.discard(stored))  # the commit after the view failed
     except (storage.UploadRefused, assignment_ops.AssignmentError) as error:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
+from courses.access import NotAllowed, require_admin, require_manager
 from courses.assessments.models import Assessment, Grade, GradeChange, GradeStatus
 from courses.competencies import framework_csv
 from courses.competencies.models import (
@@ -35,6 +36,7 @@ from courses.competencies.models import (
 )
 from courses.competencies.rules import CompetencyError, validate_evidence_note
 from courses.models import Cohort, Course, Enrolment, EnrolmentStatus, LearningOutcome
+from courses.permissions import can_manage_course
 from lms import audit
 from lms.extensions import db
 from lms.models import User
@@ -107,11 +109,12 @@ def create_framework(
     description_en: str = "",
     description_bg: str = "",
     source: str = "",
-    actor: User | None,
+    actor: User,
     scale: Sequence[tuple[str, str]] = DEFAULT_SCALE,
     proficient: int = DEFAULT_PROFICIENT,
 ) -> Framework:
     """Create a framework with a scale (by default five levels, the third proficient)."""
+    require_admin(actor)
     code = _check_code(code)
     if framework_code_taken(code):
         raise CompetencyError(_("A framework with the code %(code)s exists already.", code=code))
@@ -146,8 +149,9 @@ def update_framework(
     description_en: str = "",
     description_bg: str = "",
     source: str = "",
-    actor: User | None,
+    actor: User,
 ) -> Framework:
+    require_admin(actor)
     code = _check_code(code)
     if framework_code_taken(code, exclude=framework):
         raise CompetencyError(_("A framework with the code %(code)s exists already.", code=code))
@@ -185,7 +189,7 @@ def save_scale(
     rows: Sequence[LevelInput],
     *,
     proficient: int,
-    actor: User | None,
+    actor: User,
     record: bool = True,
 ) -> list[ProficiencyLevel]:
     """Set a framework's levels, lowest first, and which one (index in ``rows``) is proficient.
@@ -193,6 +197,7 @@ def save_scale(
     Existing levels keep their rank (evidence refers to them); new ones go above
     them. A level that evidence or a mapping uses cannot be removed.
     """
+    require_admin(actor)
     rows = [LevelInput(r.id, (r.name_en or "").strip(), (r.name_bg or "").strip()) for r in rows]
     if not rows:
         raise CompetencyError(_("A scale needs at least one level."))
@@ -378,8 +383,9 @@ def create_competency(
     parent: Competency | None = None,
     esco_uris: Sequence[str] = (),
     ecf_codes: Sequence[str] = (),
-    actor: User | None,
+    actor: User,
 ) -> Competency:
+    require_admin(actor)
     code = _check_competency(framework, None, code, title_en, title_bg, parent)
     alignments = _alignments(esco_uris, ecf_codes)
     competency = Competency(
@@ -417,8 +423,9 @@ def update_competency(
     parent: Competency | None = None,
     esco_uris: Sequence[str] = (),
     ecf_codes: Sequence[str] = (),
-    actor: User | None,
+    actor: User,
 ) -> Competency:
+    require_admin(actor)
     code = _check_competency(competency.framework, competency, code, title_en, title_bg, parent)
     alignments = _alignments(esco_uris, ecf_codes)
     competency.code = code
@@ -459,9 +466,10 @@ def check_import(framework: Framework, data: bytes | str) -> framework_csv.Parse
 
 
 def import_competencies(
-    framework: Framework, data: bytes | str, *, actor: User | None
+    framework: Framework, data: bytes | str, *, actor: User
 ) -> list[Competency]:
     """Add every competency of a framework CSV, or none if any row has an error."""
+    require_admin(actor)
     parsed = check_import(framework, data)
     if not parsed.ok:
         raise ImportRejected(parsed.errors or [(1, _("The file has no competencies."))])
@@ -508,12 +516,13 @@ def map_assessment(
     competency: Competency,
     level: ProficiencyLevel | None,
     *,
-    actor: User | None,
+    actor: User,
 ) -> AssessmentCompetency:
     """Say that passing ``assessment`` shows ``competency`` at ``level`` (or change the level).
 
     Trainees who have passed it already get their evidence now.
     """
+    require_manager(actor, assessment.course)
     level = _check_level(competency, level)
     mapping = db.session.scalar(
         sa.select(AssessmentCompetency).where(
@@ -543,8 +552,9 @@ def map_assessment(
     return mapping
 
 
-def unmap_assessment(mapping: AssessmentCompetency, *, actor: User | None) -> None:
+def unmap_assessment(mapping: AssessmentCompetency, *, actor: User) -> None:
     """Remove a mapping; evidence already given stays (it was shown at the time)."""
+    require_manager(actor, mapping.assessment.course)
     audit.record(
         "competency.unmap_assessment",
         mapping,
@@ -561,9 +571,10 @@ def map_outcome(
     competency: Competency,
     level: ProficiencyLevel | None,
     *,
-    actor: User | None,
+    actor: User,
 ) -> OutcomeCompetency:
     """Say that ``outcome`` addresses ``competency`` up to ``level`` (or change the level)."""
+    require_manager(actor, outcome.course)
     level = _check_level(competency, level)
     mapping = db.session.scalar(
         sa.select(OutcomeCompetency).where(
@@ -588,7 +599,8 @@ def map_outcome(
     return mapping
 
 
-def unmap_outcome(mapping: OutcomeCompetency, *, actor: User | None) -> None:
+def unmap_outcome(mapping: OutcomeCompetency, *, actor: User) -> None:
+    require_manager(actor, mapping.outcome.course)
     audit.record(
         "competency.unmap_outcome",
         mapping,
@@ -725,10 +737,6 @@ def is_enrolled_in(user: User, course: Course) -> bool:
     )
 
 
-def _may_record(actor: User, course: Course) -> bool:
-    return actor.is_admin or course.is_taught_by(actor)
-
-
 def record_evidence(
     user: User,
     competency: Competency,
@@ -739,8 +747,7 @@ def record_evidence(
     course: Course,
 ) -> Evidence:
     """Record an instructor's evidence for a trainee enrolled in the instructor's course."""
-    if not _may_record(actor, course):
-        raise CompetencyError(_("Only the course's instructors can record evidence for it."))
+    require_manager(actor, course)
     if not is_enrolled_in(user, course):
         raise CompetencyError(
             _("%(name)s is not enrolled in %(course)s.", name=user.name, course=course.code)
@@ -777,13 +784,15 @@ def can_withdraw(actor: User, row: Evidence) -> bool:
         return False
     if actor.is_admin:
         return True
-    return row.course is not None and row.course.is_taught_by(actor)
+    return row.course is not None and can_manage_course(actor, row.course)
 
 
 def withdraw_evidence(row: Evidence, *, actor: User, note: str) -> Evidence:
     """Withdraw instructor evidence with a note: a new row without a level supersedes it."""
-    if not can_withdraw(actor, row):
+    if row.source == EvidenceSource.ASSESSMENT:  # its grade decides, nobody by hand
         raise CompetencyError(_("You cannot withdraw this evidence."))
+    if not can_withdraw(actor, row):
+        raise NotAllowed(_("You cannot withdraw this evidence."))
     if row.level_id is None:
         raise CompetencyError(_("This row is a withdrawal already."))
     note = validate_evidence_note(note)

@@ -18,6 +18,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app, has_app_context
 from flask_babel import gettext as _
 
+from courses.access import require_manager, require_self_or_manager, require_student
 from courses.enrolment.csv_import import EMAIL_MAX_LENGTH, NAME_MAX_LENGTH, CsvRow
 from courses.models import (
     Cohort,
@@ -88,8 +89,9 @@ def _check_cohort_data(data: CohortData) -> None:
         raise EnrolmentError(_("Enrolment cannot close before it opens."))
 
 
-def create_cohort(course: Course, data: CohortData, *, actor: User | None = None) -> Cohort:
+def create_cohort(course: Course, data: CohortData, *, actor: User) -> Cohort:
     """Add a cohort to ``course``."""
+    require_manager(actor, course)
     _check_cohort_data(data)
     name = data.name.strip()
     taken = db.session.scalar(
@@ -115,8 +117,9 @@ def create_cohort(course: Course, data: CohortData, *, actor: User | None = None
     return cohort
 
 
-def update_cohort(cohort: Cohort, data: CohortData, *, actor: User | None = None) -> Cohort:
+def update_cohort(cohort: Cohort, data: CohortData, *, actor: User) -> Cohort:
     """Change a cohort; places freed by a higher capacity go to the waiting list at once."""
+    require_manager(actor, cohort.course)
     _check_cohort_data(data)
     lock_cohort(cohort)
     name = data.name.strip()
@@ -158,7 +161,7 @@ def update_cohort(cohort: Cohort, data: CohortData, *, actor: User | None = None
             changes[field] = [_plain(old), _plain(new)]
             setattr(cohort, field, new)
     db.session.flush()
-    promoted = promote_waiting_list(cohort, actor=actor)
+    promoted = _promote(cohort, actor=actor)
     audit.record(
         "cohort.update", cohort, actor=actor, changes=changes, promoted=len(promoted) or None
     )
@@ -202,8 +205,14 @@ def free_places(cohort: Cohort) -> int | None:
     return max(cohort.capacity - count_active(cohort), 0)
 
 
-def promote_waiting_list(cohort: Cohort, *, actor: User | None = None) -> list[Enrolment]:
+def promote_waiting_list(cohort: Cohort, *, actor: User) -> list[Enrolment]:
     """Give free places of a locked cohort to the waiting list, first come first served."""
+    require_manager(actor, cohort.course)
+    return _promote(cohort, actor=actor)
+
+
+def _promote(cohort: Cohort, *, actor: User) -> list[Enrolment]:
+    """Promote without asking who may: the caller has checked ``actor`` for its own change."""
     free = free_places(cohort)
     query = (
         sa.select(Enrolment)
@@ -294,7 +303,7 @@ def enrol(
     cohort: Cohort,
     user: User,
     *,
-    actor: User | None = None,
+    actor: User,
     by_staff: bool = False,
     today: date | None = None,
 ) -> Enrolment:
@@ -302,8 +311,13 @@ def enrol(
 
     A trainee enrolling themselves must meet the cohort's rules (published
     course, open window, self-enrolment allowed); staff only need an active
-    account and a course that is not archived.
+    account and a course that is not archived. Only the course's staff enrol
+    others; anyone else enrols only themselves.
     """
+    if by_staff:
+        require_manager(actor, cohort.course)
+    else:
+        require_self_or_manager(actor, user, cohort.course)
     if by_staff:
         if cohort.course.state == CourseState.ARCHIVED:
             raise EnrolmentError(_("This course is archived; nobody can be enrolled."))
@@ -333,8 +347,9 @@ def enrol(
     )
 
 
-def withdraw(enrolment: Enrolment, *, actor: User | None = None) -> Enrolment:
-    """Withdraw an enrolment; a place it frees goes to the first on the waiting list."""
+def withdraw(enrolment: Enrolment, *, actor: User) -> Enrolment:
+    """Withdraw an enrolment (its trainee, or the course's staff); a freed place is passed on."""
+    require_self_or_manager(actor, enrolment.user, enrolment.cohort.course)
     cohort = lock_cohort(enrolment.cohort)
     db.session.refresh(enrolment)
     if enrolment.status == EnrolmentStatus.WITHDRAWN:
@@ -346,7 +361,7 @@ def withdraw(enrolment: Enrolment, *, actor: User | None = None) -> Enrolment:
     audit.record("enrolment.withdraw", enrolment, actor=actor, cohort=cohort.id, was=str(was))
     logger.info("withdrew enrolment %s (was %s)", enrolment.id, was)
     if was == EnrolmentStatus.ACTIVE:
-        promote_waiting_list(cohort, actor=actor)
+        _promote(cohort, actor=actor)
     return enrolment
 
 
@@ -467,15 +482,14 @@ def default_name(email: str) -> str:
     return email.split("@", 1)[0]
 
 
-def import_csv_rows(
-    cohort: Cohort, rows: list[CsvRow], *, actor: User | None = None
-) -> list[Enrolment]:
+def import_csv_rows(cohort: Cohort, rows: list[CsvRow], *, actor: User) -> list[Enrolment]:
     """Enrol every row, creating trainee accounts for unknown addresses; all or nothing.
 
     Rows are checked again under the cohort lock, because the roster may have
     changed since the preview; one bad row refuses the whole file. People
     already enrolled or waiting in the cohort are skipped, not refused.
     """
+    require_manager(actor, cohort.course)
     if cohort.course.state == CourseState.ARCHIVED:
         raise EnrolmentError(_("This course is archived; nobody can be enrolled."))
     cohort = lock_cohort(cohort)
@@ -527,8 +541,12 @@ def import_csv_rows(
 # --- lesson progress ---------------------------------------------------------
 
 
-def mark_lesson_done(user: User, lesson: Lesson) -> LessonProgress:
-    """Record that ``user`` finished ``lesson``; doing it again changes nothing."""
+def mark_lesson_done(user: User, lesson: Lesson, *, actor: User) -> LessonProgress:
+    """Record that ``user`` finished ``lesson``; doing it again changes nothing.
+
+    Only the trainee themselves, studying the course, marks their lessons.
+    """
+    require_student(actor, user, lesson.module.course)
     progress = db.session.scalar(
         sa.select(LessonProgress).where(
             LessonProgress.user_id == user.id, LessonProgress.lesson_id == lesson.id
@@ -552,8 +570,9 @@ def mark_lesson_done(user: User, lesson: Lesson) -> LessonProgress:
     return progress
 
 
-def mark_lesson_not_done(user: User, lesson: Lesson) -> None:
+def mark_lesson_not_done(user: User, lesson: Lesson, *, actor: User) -> None:
     """Forget that ``user`` finished ``lesson``; doing it again changes nothing."""
+    require_student(actor, user, lesson.module.course)
     result = db.session.execute(
         sa.delete(LessonProgress).where(
             LessonProgress.user_id == user.id, LessonProgress.lesson_id == lesson.id

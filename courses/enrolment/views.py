@@ -409,9 +409,9 @@ def _set_done(code: str, lesson_id: int, done: bool):
     lesson = _lesson_of(course, lesson_id)
     if ConfirmForm().validate_on_submit():
         if done:
-            operations.mark_lesson_done(_me(), lesson)
+            operations.mark_lesson_done(_me(), lesson, actor=_me())
         else:
-            operations.mark_lesson_not_done(_me(), lesson)
+            operations.mark_lesson_not_done(_me(), lesson, actor=_me())
         if done:
             flash(_("Lesson marked as done."), "success")
         else:

@@ -19,6 +19,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
+from courses.access import require_manager
 from courses.assessments.gradebook import (
     MAX_REASON_LENGTH,
     GradebookError,
@@ -88,8 +89,9 @@ def _check_category(course: Course, data: CategoryData, category: GradeCategory 
     return name
 
 
-def create_category(course: Course, data: CategoryData, *, actor: User | None) -> GradeCategory:
+def create_category(course: Course, data: CategoryData, *, actor: User) -> GradeCategory:
     """Add a weighted category to the course's gradebook."""
+    require_manager(actor, course)
     name = _check_category(course, data, None)
     position = db.session.execute(
         sa.select(sa.func.coalesce(sa.func.max(GradeCategory.position), 0)).where(
@@ -115,14 +117,13 @@ def create_category(course: Course, data: CategoryData, *, actor: User | None) -
         drop_lowest=data.drop_lowest,
     )
     logger.info("created grade category %s of course %s", category.id, course.code)
-    recompute_course(course, _("The category %(name)s was added.", name=name))
+    _recompute_course(course, _("The category %(name)s was added.", name=name))
     return category
 
 
-def update_category(
-    category: GradeCategory, data: CategoryData, *, actor: User | None
-) -> GradeCategory:
+def update_category(category: GradeCategory, data: CategoryData, *, actor: User) -> GradeCategory:
     """Change a category's names, weight or drop-lowest."""
+    require_manager(actor, category.course)
     name = _check_category(category.course, data, category)
     changes = {}
     for attr, new in (
@@ -140,12 +141,13 @@ def update_category(
     db.session.flush()
     audit.record("grade_category.update", category, actor=actor, changes=changes)
     logger.info("updated grade category %s: %s", category.id, sorted(changes))
-    recompute_course(category.course, _("The category %(name)s was changed.", name=name))
+    _recompute_course(category.course, _("The category %(name)s was changed.", name=name))
     return category
 
 
-def delete_category(category: GradeCategory, *, actor: User | None) -> None:
+def delete_category(category: GradeCategory, *, actor: User) -> None:
     """Delete a category that no assessment uses."""
+    require_manager(actor, category.course)
     used = db.session.scalar(
         sa.select(sa.func.count(Assessment.id)).where(Assessment.category_id == category.id)
     )
@@ -163,11 +165,12 @@ def delete_category(category: GradeCategory, *, actor: User | None) -> None:
     db.session.delete(category)
     db.session.flush()
     logger.info("deleted grade category %s of course %s", category.id, course.code)
-    recompute_course(course, _("The category %(name)s was deleted.", name=category.name_en))
+    _recompute_course(course, _("The category %(name)s was deleted.", name=category.name_en))
 
 
-def set_pass_mark(course: Course, value: object, *, actor: User | None) -> Course:
+def set_pass_mark(course: Course, value: object, *, actor: User) -> Course:
     """Set the course grade a trainee needs for completion (0 to 100)."""
+    require_manager(actor, course)
     try:
         mark = validate_pass_mark(value)
     except GradebookError as error:
@@ -181,7 +184,9 @@ def set_pass_mark(course: Course, value: object, *, actor: User | None) -> Cours
     db.session.flush()
     audit.record("course.pass_mark", course, actor=actor, old=_text(old), new=str(mark))
     logger.info("pass mark of course %s: %s -> %s", course.code, old, mark)
-    recompute_course(course, _("The pass mark changed from %(old)s to %(new)s.", old=old, new=mark))
+    _recompute_course(
+        course, _("The pass mark changed from %(old)s to %(new)s.", old=old, new=mark)
+    )
     return course
 
 
@@ -217,10 +222,13 @@ def save_manual_assessment(
     course: Course,
     data: ManualAssessmentData,
     *,
-    actor: User | None,
+    actor: User,
     assessment: Assessment | None = None,
 ) -> Assessment:
     """Create or change a manually graded assessment (an oral examination, a defence)."""
+    require_manager(actor, course)
+    if assessment is not None:
+        require_manager(actor, assessment.course)
     _check_assessment(course, data)
     if assessment is not None:
         if assessment.kind != AssessmentKind.MANUAL:
@@ -281,16 +289,17 @@ def save_manual_assessment(
     )
     logger.info("%s manual assessment %s", "created" if creating else "updated", assessment.id)
     if not creating:
-        recompute_course(
+        _recompute_course(
             course, _("The assessment %(title)s was changed.", title=assessment.title_en)
         )
     return assessment
 
 
 def set_assessment_category(
-    assessment: Assessment, category: GradeCategory | None, *, actor: User | None
+    assessment: Assessment, category: GradeCategory | None, *, actor: User
 ) -> Assessment:
     """Put any assessment of a course (quiz, assignment, manual) into one of its categories."""
+    require_manager(actor, assessment.course)
     if category is not None and category.course_id != assessment.course_id:
         raise SetupError(_("Choose a category of this course."))
     new_id = None if category is None else category.id
@@ -301,7 +310,7 @@ def set_assessment_category(
     db.session.flush()
     audit.record("assessment.category", assessment, actor=actor, old=old_id, new=new_id)
     logger.info("assessment %s moved to category %s", assessment.id, new_id)
-    recompute_course(
+    _recompute_course(
         assessment.course,
         _("The assessment %(title)s moved to another category.", title=assessment.title_en),
     )
@@ -316,13 +325,14 @@ def grade_manual(
     user: User,
     points: Decimal | None,
     *,
-    actor: User | None,
+    actor: User,
     reason: str = "",
     excused: bool = False,
     release: bool | None = None,
     expected_version: int | None = None,
 ) -> Grade:
     """Save a grade of a manually graded assessment; changing a grade needs a reason."""
+    require_manager(actor, assessment.course)
     if assessment.kind != AssessmentKind.MANUAL:
         raise GradeError(_("This assessment is graded on its own page."))
     if points is None and not excused:
@@ -363,9 +373,10 @@ def grade_manual(
 
 
 def release_manual_grades(
-    assessment: Assessment, *, actor: User | None, user_ids: list[int] | None = None
+    assessment: Assessment, *, actor: User, user_ids: list[int] | None = None
 ) -> int:
     """Release every draft grade of a manual assessment (of ``user_ids`` if given)."""
+    require_manager(actor, assessment.course)
     if assessment.kind != AssessmentKind.MANUAL:
         raise GradeError(_("This assessment is graded and released on its own page."))
     query = (
@@ -411,9 +422,10 @@ def _computed_grade(course: Course, user: User) -> Decimal | None:
 
 
 def set_override(
-    course: Course, user: User, value: object, reason: object, *, actor: User | None
+    course: Course, user: User, value: object, reason: object, *, actor: User
 ) -> CourseGradeOverride:
     """Replace ``user``'s computed course grade by ``value`` (0-100), with a required reason."""
+    require_manager(actor, course)
     if not queries.is_member(course, user):
         raise GradebookError(_("%(name)s is not enrolled in this course.", name=user.name))
     override = validate_override(value, reason)
@@ -454,7 +466,7 @@ def set_override(
         reason=override.reason,
     )
     logger.info("override of user %s in %s: %s -> %s", user.id, course.code, old, override.value)
-    recompute_completion(
+    _recompute_completion(
         course,
         user.id,
         _(
@@ -468,9 +480,10 @@ def set_override(
 
 
 def remove_override(
-    course: Course, user: User, reason: object, *, actor: User | None
+    course: Course, user: User, reason: object, *, actor: User
 ) -> CourseGradeOverride:
     """Remove the override so the computed grade counts again; the reason is required."""
+    require_manager(actor, course)
     text = reason.strip() if isinstance(reason, str) else ""
     if not text:
         raise GradebookError(_("Give a reason for removing the override."))
@@ -501,7 +514,7 @@ def remove_override(
         "grade_override.remove", row, actor=actor, course=course.code, user=user.id, reason=text
     )
     logger.info("removed override of user %s in %s (was %s)", user.id, course.code, old)
-    recompute_completion(
+    _recompute_completion(
         course,
         user.id,
         _("The course grade override was removed: %(reason)s", reason=text),
@@ -619,6 +632,23 @@ def _apply(
 
 
 def recompute_completion(
+    course: Course,
+    user_id: int,
+    reason: str,
+    *,
+    actor: User | None,
+    take_back: TakeBack | None = None,
+) -> CourseCompletion | None:
+    """Recompute one trainee's completion when ``actor`` (the course's staff) asks.
+
+    ``actor=None`` is the system itself (the demo loaders, the command line).
+    """
+    if actor is not None:
+        require_manager(actor, course)
+    return _recompute_completion(course, user_id, reason, take_back=take_back)
+
+
+def _recompute_completion(
     course: Course, user_id: int, reason: str, *, take_back: TakeBack | None = None
 ) -> CourseCompletion | None:
     """Recompute one trainee's completion of ``course`` and record any change.
@@ -639,7 +669,14 @@ def recompute_completion(
     return record
 
 
-def recompute_course(course: Course, reason: str) -> int:
+def recompute_course(course: Course, reason: str, *, actor: User | None) -> int:
+    """Recompute the course's completions when ``actor`` (its staff) asks; None: the system."""
+    if actor is not None:
+        require_manager(actor, course)
+    return _recompute_course(course, reason)
+
+
+def _recompute_course(course: Course, reason: str) -> int:
     """Recompute every active trainee's completion of ``course``; return how many changed.
 
     A course-wide change never takes back a completion already reached.
@@ -688,7 +725,7 @@ def on_grade_changed(grade: Grade, change=None, **_extra) -> None:
         counts = assessment.published and assessment.required and passed_before
         return counts and not queries.passed(row.grades.get(assessment.id), assessment)
 
-    recompute_completion(
+    _recompute_completion(
         assessment.course,
         grade.user_id,
         _(
@@ -710,7 +747,7 @@ def on_lesson_progress_changed(user: User, lesson=None, done: bool = True, **_ex
     else:
         reason = _("The lesson %(title)s was marked not done.", title=lesson.title_en)
     undone = not done and lesson.required and lesson.published
-    recompute_completion(course, user.id, reason, take_back=lambda _row: undone)
+    _recompute_completion(course, user.id, reason, take_back=lambda _row: undone)
 
 
 def on_lesson_publication_changed(lesson, published: bool = True, **_extra) -> None:
@@ -724,4 +761,4 @@ def on_lesson_publication_changed(lesson, published: bool = True, **_extra) -> N
         reason = _("The lesson %(title)s was published.", title=lesson.title_en)
     else:
         reason = _("The lesson %(title)s was returned to draft.", title=lesson.title_en)
-    recompute_course(course, reason)
+    _recompute_course(course, reason)

@@ -283,7 +283,9 @@ def recompute(code: str):
     course = staff_course(code, current_user)
     if ConfirmForm().validate_on_submit():
         changed = operations.recompute_course(
-            course, _("Recomputed by %(name)s.", name=current_user.name)
+            course,
+            _("Recomputed by %(name)s.", name=current_user.name),
+            actor=current_user._get_current_object(),
         )
         flash(_("Completion recomputed: %(count)s trainees changed.", count=changed), "success")
     return redirect(url_for("gradebook.index", code=course.code))

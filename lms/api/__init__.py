@@ -26,7 +26,7 @@ reference page at ``/api/v1/docs``). A domain adds endpoints like this::
     def create(data):
         cohort = db.get_or_404(Cohort, data["cohort_id"])
         try:
-            enrolment = operations.enrol(current_api_user, cohort)   # the page's operation
+            enrolment = operations.enrol(cohort, current_api_user, actor=current_api_user)
         except operations.EnrolmentError as exc:
             abort(409, str(exc))             # -> RFC 9457 problem
         return enrolment                     # committed after the view (lms.web)

@@ -24,8 +24,12 @@ def test_issuing_stores_the_trainees_expired_attempt_and_counts_its_grade(
     exam = make_quiz(world.course, questions=[tf], time_limit_minutes=20)
     scheme = make_scheme(exam=exam.assessment)
     certifier = make_user(roles=[Role.CERTIFIER])
-    attempt = quiz_ops.start_attempt(exam, world.trainee, now=utcnow() - timedelta(hours=1))
-    quiz_ops.save_answers(attempt, {tf.id: "false"}, now=attempt.started_at + timedelta(minutes=2))
+    attempt = quiz_ops.start_attempt(
+        exam, world.trainee, now=utcnow() - timedelta(hours=1), actor=world.trainee
+    )
+    quiz_ops.save_answers(
+        attempt, {tf.id: "false"}, now=attempt.started_at + timedelta(minutes=2), actor=attempt.user
+    )
     db.session.commit()
 
     cert = ops.issue_certificate(scheme, world.trainee, actor=certifier)

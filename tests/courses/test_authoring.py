@@ -127,13 +127,13 @@ def test_operations_refuse_what_the_form_would(db, make_user, make_course):
     creator = make_user(roles=[Role.INSTRUCTOR])
     make_course(code="DUP-1")
     with pytest.raises(ops.CurriculumError, match="already exists"):
-        ops.create_course(code="dup-1", title_en="Again", creator=creator)
+        ops.create_course(code="dup-1", title_en="Again", actor=creator)
     with pytest.raises(ops.CurriculumError, match="workload"):
-        ops.create_course(code="NEG-1", title_en="Negative", workload_hours=-5, creator=creator)
+        ops.create_course(code="NEG-1", title_en="Negative", workload_hours=-5, actor=creator)
     with pytest.raises(ops.CurriculumError, match="required"):
-        ops.create_course(code="EMPTY-1", title_en=" ", creator=creator)
+        ops.create_course(code="EMPTY-1", title_en=" ", actor=creator)
     with pytest.raises(ops.CurriculumError, match="letters"):
-        ops.create_course(code="bad code", title_en="Bad", creator=creator)
+        ops.create_course(code="bad code", title_en="Bad", actor=creator)
     assert db.session.scalar(sa.select(sa.func.count(Course.id))) == 1
 
 

@@ -112,8 +112,9 @@ def test_bad_direction_changes_nothing(client, db, course, make_module):
 
 def test_reorder_after_a_deletion_leaves_a_gap_harmlessly(db, course, make_module):
     a, b, c = make_module(course), make_module(course), make_module(course)
-    ops.delete_module(b)
-    ops.move_module(c, ops.UP)
+    teacher = course.instructors[0]
+    ops.delete_module(b, actor=teacher)
+    ops.move_module(c, ops.UP, actor=teacher)
     rows = positions(db, Module, Module.course_id, course.id)
     assert [i for i, _ in rows] == [c.id, a.id]
     assert len({p for _, p in rows}) == 2
@@ -199,7 +200,7 @@ def test_a_lesson_cannot_move_to_another_course(
     db.session.refresh(lesson)
     assert lesson.module_id == module.id
     with pytest.raises(ops.CurriculumError):
-        ops.update_lesson(lesson, title_en="X", module=foreign)
+        ops.update_lesson(lesson, title_en="X", module=foreign, actor=course.instructors[0])
 
 
 def test_reorder_lessons(client, db, course, make_module, make_lesson):
@@ -292,12 +293,13 @@ def test_manage_page_links_everything(client, course, make_module, make_lesson, 
 def test_every_change_is_audited(db, course, make_user):
     from lms.models import AuditLog
 
-    module = ops.add_module(course, title_en="M")
-    lesson = ops.add_lesson(module, title_en="L")
-    ops.add_lesson(module, title_en="L2")
-    ops.move_lesson(lesson, ops.DOWN)
-    outcome = ops.add_outcome(course, text_en="O")
-    ops.update_outcome(outcome, text_en="O2")
+    teacher = course.instructors[0]
+    module = ops.add_module(course, title_en="M", actor=teacher)
+    lesson = ops.add_lesson(module, title_en="L", actor=teacher)
+    ops.add_lesson(module, title_en="L2", actor=teacher)
+    ops.move_lesson(lesson, ops.DOWN, actor=teacher)
+    outcome = ops.add_outcome(course, text_en="O", actor=teacher)
+    ops.update_outcome(outcome, text_en="O2", actor=teacher)
     actions = list(db.session.scalars(sa.select(AuditLog.action).order_by(AuditLog.id)))
     assert actions[-6:] == [
         "module.create",

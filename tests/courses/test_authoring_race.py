@@ -12,9 +12,10 @@ import sqlalchemy as sa
 from courses import operations as ops
 from courses.models import Course, Module
 from lms.extensions import db
+from lms.models import Role, User, UserRole
 
 
-def _race(app, moves: list[tuple[int, str]]) -> list[BaseException]:
+def _race(app, moves: list[tuple[int, str]], actor_id: int) -> list[BaseException]:
     barrier = threading.Barrier(len(moves), timeout=30)
     errors: list[BaseException] = []
 
@@ -22,7 +23,11 @@ def _race(app, moves: list[tuple[int, str]]) -> list[BaseException]:
         try:
             with app.app_context():
                 barrier.wait()
-                ops.move_module(db.session.get(Module, module_id), direction)
+                ops.move_module(
+                    db.session.get(Module, module_id),
+                    direction,
+                    actor=db.session.get(User, actor_id),
+                )
                 db.session.commit()
                 db.session.remove()
         except BaseException as error:  # reported to the main thread
@@ -37,15 +42,20 @@ def _race(app, moves: list[tuple[int, str]]) -> list[BaseException]:
 
 
 def test_concurrent_reorders_keep_positions_unique(committing_app):
-    course = Course(code="RACE-ORDER", title_en="Race", state="published")
+    teacher = User(email="race-order@example.org", name="Race Teacher")
+    teacher.role_rows = [UserRole(role=Role.INSTRUCTOR)]
+    course = Course(code="RACE-ORDER", title_en="Race", state="published", instructors=[teacher])
     course.modules = [Module(title_en=f"M{n}", position=n) for n in range(1, 5)]
     db.session.add(course)
     db.session.commit()
     ids = [m.id for m in course.modules]
     course_id = course.id
+    teacher_id = teacher.id
     db.session.remove()
 
-    errors = _race(committing_app, [(ids[1], ops.UP), (ids[3], ops.UP), (ids[2], ops.DOWN)])
+    errors = _race(
+        committing_app, [(ids[1], ops.UP), (ids[3], ops.UP), (ids[2], ops.DOWN)], teacher_id
+    )
 
     assert errors == []
     positions = list(

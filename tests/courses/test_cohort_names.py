@@ -87,7 +87,7 @@ def test_a_too_long_bulgarian_name_is_refused(db, client, course):
     assert db.session.scalar(sa.select(Cohort.id)) is None
 
 
-def test_the_operation_refuses_a_too_long_bulgarian_name(db, course):
+def test_the_operation_refuses_a_too_long_bulgarian_name(db, course, staff):
     data = operations.CohortData(
         name="Spring",
         name_bg="я" * 121,
@@ -99,7 +99,7 @@ def test_the_operation_refuses_a_too_long_bulgarian_name(db, course):
         self_enrolment=True,
     )
     with pytest.raises(operations.EnrolmentError, match="at most 120"):
-        operations.create_cohort(course, data)
+        operations.create_cohort(course, data, actor=staff)
 
 
 def test_uniqueness_stays_on_the_english_name(db, client, course, make_cohort):

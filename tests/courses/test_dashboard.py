@@ -37,9 +37,9 @@ def test_dashboard_shows_progress_and_where_to_continue(
 ):
     course, items = course_with_lessons(make_course, make_module, make_lesson, "DASH1", 4, 1)
     make_enrolment(make_cohort(course, name="Spring"), trainee)
-    mark_lesson_done(trainee, items[0])
-    mark_lesson_done(trainee, items[2])
-    mark_lesson_done(trainee, items[4])  # optional
+    mark_lesson_done(trainee, items[0], actor=trainee)
+    mark_lesson_done(trainee, items[2], actor=trainee)
+    mark_lesson_done(trainee, items[4], actor=trainee)  # optional
     html = client.get("/dashboard").text
     assert "Course DASH1" in html
     assert "2 of 4 required lessons done" in html
@@ -55,7 +55,7 @@ def test_a_finished_course_offers_a_review(
     course, items = course_with_lessons(make_course, make_module, make_lesson, "DASH2", 2)
     make_enrolment(make_cohort(course), trainee)
     for lesson in items:
-        mark_lesson_done(trainee, lesson)
+        mark_lesson_done(trainee, lesson, actor=trainee)
     html = client.get("/dashboard").text
     assert "2 of 2 required lessons done" in html
     assert "Review the course" in html
@@ -98,7 +98,7 @@ def test_the_dashboard_shows_only_my_progress(
     other = make_user(name="Busy Bee")
     make_enrolment(cohort, other)
     for lesson in items:
-        mark_lesson_done(other, lesson)
+        mark_lesson_done(other, lesson, actor=other)
     me = login_as(make_user())
     make_enrolment(cohort, me)
     html = client.get("/dashboard").text
@@ -124,7 +124,7 @@ def test_dashboard_query_count_is_constant(
             code = f"Q{next(codes):03d}"
             course, items = course_with_lessons(make_course, make_module, make_lesson, code, 3)
             make_enrolment(make_cohort(course), trainee)
-            mark_lesson_done(trainee, items[0])
+            mark_lesson_done(trainee, items[0], actor=trainee)
             full = make_cohort(course, capacity=1)
             make_enrolment(full, make_user())
             make_enrolment(full, trainee, status="waitlisted")

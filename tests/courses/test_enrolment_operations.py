@@ -8,14 +8,14 @@ import sqlalchemy as sa
 from courses.enrolment import operations
 from courses.enrolment.operations import CohortData, EnrolmentError
 from courses.models import CourseState, Enrolment, EnrolmentStatus
-from lms.models import AuditLog
+from lms.models import AuditLog, Role
 
 TODAY = date(2026, 3, 10)
 
 
 @pytest.fixture
-def course(make_course):
-    return make_course()
+def course(make_course, make_user):
+    return make_course(instructors=[make_user(roles=[Role.INSTRUCTOR])])
 
 
 def statuses(db, cohort) -> dict[str, str]:
@@ -65,14 +65,17 @@ def test_withdrawal_promotes_the_first_in_the_waiting_list(db, course, make_coho
     for user in queue:
         operations.enrol(cohort, user, actor=user)
 
-    operations.withdraw(db.session.scalar(sa.select(Enrolment).filter_by(user_id=holder.id)))
+    operations.withdraw(
+        db.session.scalar(sa.select(Enrolment).filter_by(user_id=holder.id)),
+        actor=course.instructors[0],
+    )
     result = statuses(db, cohort)
     assert result[holder.id] == "withdrawn"
     assert [result[u.id] for u in queue] == ["active", "waitlisted", "waitlisted"]
 
     promoted = db.session.scalar(sa.select(Enrolment).filter_by(user_id=queue[0].id))
     assert promoted.enrolled_at is not None
-    operations.withdraw(promoted)
+    operations.withdraw(promoted, actor=course.instructors[0])
     result = statuses(db, cohort)
     assert [result[u.id] for u in queue] == ["withdrawn", "active", "waitlisted"]
 
@@ -86,7 +89,7 @@ def test_promotion_follows_queue_time_not_insertion_order(
     base = datetime(2026, 1, 1, tzinfo=UTC)
     make_enrolment(cohort, late, status="waitlisted", queued_at=base + timedelta(hours=2))
     make_enrolment(cohort, early, status="waitlisted", queued_at=base + timedelta(hours=1))
-    operations.withdraw(holder)
+    operations.withdraw(holder, actor=course.instructors[0])
     result = statuses(db, cohort)
     assert result[early.id] == "active"
     assert result[late.id] == "waitlisted"
@@ -97,7 +100,10 @@ def test_withdrawing_from_the_waiting_list_promotes_nobody(db, course, make_coho
     holder, waiting, other = make_user(), make_user(), make_user()
     for user in (holder, waiting, other):
         operations.enrol(cohort, user, actor=user)
-    operations.withdraw(db.session.scalar(sa.select(Enrolment).filter_by(user_id=waiting.id)))
+    operations.withdraw(
+        db.session.scalar(sa.select(Enrolment).filter_by(user_id=waiting.id)),
+        actor=course.instructors[0],
+    )
     result = statuses(db, cohort)
     assert result == {holder.id: "active", waiting.id: "withdrawn", other.id: "waitlisted"}
 
@@ -106,9 +112,9 @@ def test_withdrawing_twice_is_refused(db, course, make_cohort, make_user):
     cohort = make_cohort(course)
     user = make_user()
     enrolment = operations.enrol(cohort, user, actor=user)
-    operations.withdraw(enrolment)
+    operations.withdraw(enrolment, actor=course.instructors[0])
     with pytest.raises(EnrolmentError, match="already withdrawn"):
-        operations.withdraw(enrolment)
+        operations.withdraw(enrolment, actor=course.instructors[0])
 
 
 def test_re_enrolling_after_withdrawal_reuses_the_row_and_queues_at_the_back(
@@ -117,7 +123,7 @@ def test_re_enrolling_after_withdrawal_reuses_the_row_and_queues_at_the_back(
     cohort = make_cohort(course, capacity=1)
     first, second = make_user(), make_user()
     row = operations.enrol(cohort, first, actor=first)
-    operations.withdraw(row)
+    operations.withdraw(row, actor=course.instructors[0])
     operations.enrol(cohort, second, actor=second)
     again = operations.enrol(cohort, first, actor=first)
     assert again.id == row.id
@@ -143,12 +149,12 @@ def test_raising_capacity_promotes_in_order(db, course, make_cohort, make_user):
         enrol_closes_on=None,
         self_enrolment=True,
     )
-    operations.update_cohort(cohort, data)
+    operations.update_cohort(cohort, data, actor=course.instructors[0])
     result = statuses(db, cohort)
     assert [result[u.id] for u in users] == ["active", "active", "active", "waitlisted"]
 
     data.capacity = None
-    operations.update_cohort(cohort, data)
+    operations.update_cohort(cohort, data, actor=course.instructors[0])
     assert set(statuses(db, cohort).values()) == {"active"}
 
 
@@ -159,7 +165,7 @@ def test_capacity_cannot_drop_below_the_enrolled(db, course, make_cohort, make_u
         operations.enrol(cohort, user, actor=user)
     data = CohortData(cohort.name, cohort.starts_on, cohort.ends_on, 1, None, None, True)
     with pytest.raises(EnrolmentError, match="cannot be lower than the 2 trainees"):
-        operations.update_cohort(cohort, data)
+        operations.update_cohort(cohort, data, actor=course.instructors[0])
 
 
 @pytest.mark.parametrize(
@@ -192,9 +198,9 @@ def test_window_bounds_are_inclusive(course, make_cohort, make_user):
 
 
 def test_staff_may_enrol_outside_the_window_and_in_drafts(make_course, make_cohort, make_user):
-    staff = make_user()
+    staff = make_user(roles=[Role.INSTRUCTOR])
     cohort = make_cohort(
-        make_course(state=CourseState.DRAFT),
+        make_course(state=CourseState.DRAFT, instructors=[staff]),
         self_enrolment=False,
         enrol_closes_on=TODAY - timedelta(days=1),
     )
@@ -205,24 +211,30 @@ def test_staff_may_enrol_outside_the_window_and_in_drafts(make_course, make_coho
 
 
 def test_nobody_is_enrolled_in_an_archived_course(make_course, make_cohort, make_user):
-    cohort = make_cohort(make_course(state=CourseState.ARCHIVED))
+    staff = make_user(roles=[Role.INSTRUCTOR])
+    cohort = make_cohort(make_course(state=CourseState.ARCHIVED, instructors=[staff]))
     with pytest.raises(EnrolmentError, match="archived"):
-        operations.enrol(cohort, make_user(), by_staff=True)
+        operations.enrol(cohort, make_user(), actor=staff, by_staff=True)
 
 
 def test_deactivated_accounts_cannot_be_enrolled(course, make_cohort, make_user):
     cohort = make_cohort(course)
     with pytest.raises(EnrolmentError, match="deactivated"):
-        operations.enrol(cohort, make_user(active=False), by_staff=True)
+        operations.enrol(
+            cohort, make_user(active=False), actor=course.instructors[0], by_staff=True
+        )
 
 
-def test_marking_a_lesson_done_is_idempotent(db, course, make_module, make_lesson, make_user):
+def test_marking_a_lesson_done_is_idempotent(
+    db, course, make_module, make_lesson, make_user, make_cohort, make_enrolment
+):
     from courses.models import LessonProgress
 
     lesson = make_lesson(make_module(course))
     user = make_user()
-    first = operations.mark_lesson_done(user, lesson)
-    assert operations.mark_lesson_done(user, lesson).id == first.id
-    operations.mark_lesson_not_done(user, lesson)
-    operations.mark_lesson_not_done(user, lesson)
+    make_enrolment(make_cohort(course), user)
+    first = operations.mark_lesson_done(user, lesson, actor=user)
+    assert operations.mark_lesson_done(user, lesson, actor=user).id == first.id
+    operations.mark_lesson_not_done(user, lesson, actor=user)
+    operations.mark_lesson_not_done(user, lesson, actor=user)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(LessonProgress)) == 0

@@ -153,7 +153,8 @@ def test_a_withdrawal_racing_an_enrolment_never_overfills(committing_app):
         try:
             with committing_app.app_context():
                 barrier.wait()
-                operations.withdraw(db.session.get(Enrolment, holder_id))
+                holder = db.session.get(Enrolment, holder_id)
+                operations.withdraw(holder, actor=holder.user)
                 db.session.commit()
                 db.session.remove()
         except BaseException as error:

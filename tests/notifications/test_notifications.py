@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from certificates import operations as cert_ops
 from courses.enrolment import operations as enrol_ops
 from lms.db import utcnow
+from lms.models import Role
 from notifications import operations as ops
 from notifications import reminders
 from notifications.models import Kind, MailState, Notification, OutgoingMail
@@ -110,6 +111,7 @@ def test_enrolment_and_promotion_are_notified(db, make_user, outbox):
     )
     db.session.add(course)
     db.session.flush()
+    admin = make_user(roles=[Role.ADMIN])
     cohort = enrol_ops.create_cohort(
         course,
         enrol_ops.CohortData(
@@ -121,6 +123,7 @@ def test_enrolment_and_promotion_are_notified(db, make_user, outbox):
             None,
             True,
         ),
+        actor=admin,
     )
     first, second = make_user(), make_user()
     second.locale = "bg"

@@ -101,7 +101,7 @@ def test_one_click_unsubscribe_from_the_mail(client, db, world, qualify, make_us
     assert client.post(path[:-3] + "abc").status_code == 404  # a forged token
 
 
-def test_calendar_feed_imports_and_can_be_revoked(client, db, login_as):
+def test_calendar_feed_imports_and_can_be_revoked(client, db, login_as, make_user):
     user = login_as(Role.TRAINEE)
     user.locale = "bg"
     course = Course(
@@ -123,11 +123,13 @@ def test_calendar_feed_imports_and_can_be_revoked(client, db, login_as):
         ]
     )
     db.session.flush()
+    admin = make_user(roles=[Role.ADMIN])
     cohort = enrol_ops.create_cohort(
         course,
         enrol_ops.CohortData("Spring", date(2027, 3, 1), date(2027, 3, 31), None, None, None, True),
+        actor=admin,
     )
-    enrol_ops.enrol(cohort, user, by_staff=True)
+    enrol_ops.enrol(cohort, user, actor=admin, by_staff=True)
     db.session.commit()
 
     page = client.post_form("/notifications/calendar").get_data(as_text=True)
@@ -187,14 +189,16 @@ def test_reminder_for_an_assignment_due_within_48_hours(db, make_user):
     db.session.add_all([course, assessment, Assignment(assessment=assessment)])
     db.session.flush()
     today = date.today()
+    admin = make_user(roles=[Role.ADMIN])
     cohort = enrol_ops.create_cohort(
         course,
         enrol_ops.CohortData(
             "Now", today - timedelta(days=5), today + timedelta(days=30), None, None, None, True
         ),
+        actor=admin,
     )
     trainee = make_user()
-    enrol_ops.enrol(cohort, trainee, by_staff=True)
+    enrol_ops.enrol(cohort, trainee, actor=admin, by_staff=True)
     db.session.commit()
     assert reminders.assignments_due(utcnow()) == 1
     assert reminders.assignments_due(utcnow()) == 0

@@ -227,10 +227,14 @@ def load() -> list[dict]:
     now = utcnow()
     waiting = find_user_by_email(WAITING)
     if waiting is not None and not ops.submission_refusal(assignment, waiting, now):
-        ops.submit(assignment, waiting, text=WAITING_TEXT, now=now - timedelta(hours=20))
+        ops.submit(
+            assignment, waiting, text=WAITING_TEXT, now=now - timedelta(hours=20), actor=waiting
+        )
     graded = find_user_by_email(RELEASED)
     if graded is not None and not ops.submission_refusal(assignment, graded, now):
-        submission = ops.submit(assignment, graded, text=RELEASED_TEXT, now=now - timedelta(days=2))
+        submission = ops.submit(
+            assignment, graded, text=RELEASED_TEXT, now=now - timedelta(days=2), actor=graded
+        )
         chosen = (2, 2, 1, 2)  # index of the level chosen per criterion
         ops.mark(
             submission,

@@ -18,6 +18,7 @@ from fractions import Fraction
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
+from courses.access import require_manager, require_self
 from courses.assessments import gradebook
 from courses.assessments.assignments.models import (
     Assignment,
@@ -137,8 +138,9 @@ def _apply(assignment: Assignment, data: AssignmentData) -> None:
     assignment.marking = str(data.marking)
 
 
-def create_assignment(course: Course, data: AssignmentData, *, actor: User | None) -> Assignment:
+def create_assignment(course: Course, data: AssignmentData, *, actor: User) -> Assignment:
     """Create an assessment of kind assignment and its settings."""
+    require_manager(actor, course)
     _check_data(course, data)
     position = db.session.execute(
         sa.select(sa.func.coalesce(sa.func.max(Assessment.position), 0)).where(
@@ -175,9 +177,10 @@ def grading_started(assignment: Assignment) -> bool:
     return bool(marked or graded)
 
 
-def update_assignment(assignment: Assignment, data: AssignmentData, *, actor: User | None):
+def update_assignment(assignment: Assignment, data: AssignmentData, *, actor: User):
     """Change an assignment; its marking scheme and points are fixed once grading began."""
     assessment = assignment.assessment
+    require_manager(actor, assessment.course)
     _check_data(assessment.course, data)
     if (
         data.marking != assignment.marking or data.max_points != assessment.max_points
@@ -221,9 +224,10 @@ def add_criterion(
     description_en: str = "",
     description_bg: str = "",
     guide_max: Decimal | None = None,
-    actor: User | None = None,
+    actor: User,
 ) -> RubricCriterion:
     """Append a criterion to the assignment's rubric or marking guide."""
+    require_manager(actor, assignment.assessment.course)
     _unlocked(assignment)
     if assignment.marking == MarkingScheme.POINTS:
         raise AssignmentError(_("This assignment is marked with points only: it has no criteria."))
@@ -251,9 +255,10 @@ def update_criterion(
     description_en: str = "",
     description_bg: str = "",
     guide_max: Decimal | None = None,
-    actor: User | None = None,
+    actor: User,
 ) -> RubricCriterion:
     """Change a criterion's text (and maximum, in a marking guide)."""
+    require_manager(actor, criterion.assignment.assessment.course)
     _unlocked(criterion.assignment)
     if not title_en.strip():
         raise AssignmentError(_("Give the criterion a title."))
@@ -267,9 +272,10 @@ def update_criterion(
     return criterion
 
 
-def delete_criterion(criterion: RubricCriterion, *, actor: User | None = None) -> None:
+def delete_criterion(criterion: RubricCriterion, *, actor: User) -> None:
     """Remove a criterion and its levels."""
     assignment = criterion.assignment
+    require_manager(actor, assignment.assessment.course)
     _unlocked(assignment)
     audit.record("rubric.criterion.delete", criterion, actor=actor, title=criterion.title_en)
     assignment.criteria.remove(criterion)
@@ -291,9 +297,10 @@ def add_level(
     title_bg: str = "",
     description_en: str = "",
     description_bg: str = "",
-    actor: User | None = None,
+    actor: User,
 ) -> RubricLevel:
     """Add a level with its points to a rubric criterion."""
+    require_manager(actor, criterion.assignment.assessment.course)
     _unlocked(criterion.assignment)
     if criterion.assignment.marking != MarkingScheme.RUBRIC:
         raise AssignmentError(_("Only rubric criteria have levels."))
@@ -321,9 +328,10 @@ def update_level(
     title_bg: str = "",
     description_en: str = "",
     description_bg: str = "",
-    actor: User | None = None,
+    actor: User,
 ) -> RubricLevel:
     """Change a level's text and points."""
+    require_manager(actor, level.criterion.assignment.assessment.course)
     _unlocked(level.criterion.assignment)
     _check_level(title_en, points)
     if any(other.points == points for other in level.criterion.levels if other is not level):
@@ -338,8 +346,9 @@ def update_level(
     return level
 
 
-def delete_level(level: RubricLevel, *, actor: User | None = None) -> None:
+def delete_level(level: RubricLevel, *, actor: User) -> None:
     """Remove a level from its criterion."""
+    require_manager(actor, level.criterion.assignment.assessment.course)
     criterion = level.criterion
     _unlocked(criterion.assignment)
     audit.record("rubric.level.delete", level, actor=actor, title=level.title_en)
@@ -423,8 +432,13 @@ def submit(
     text: str = "",
     files: Sequence[StoredFile] = (),
     now: datetime | None = None,
+    actor: User,
 ) -> Submission:
-    """Hand in text and/or already stored files as the trainee's next attempt."""
+    """Hand in text and/or already stored files as the trainee's next attempt.
+
+    Only the trainee hands in their own work (``actor`` is ``user``).
+    """
+    require_self(actor, user)
     now = now or utcnow()
     text = (text or "").replace("\r\n", "\n")
     if not text.strip():
@@ -577,6 +591,7 @@ def mark(
     """
     assignment = submission.assignment
     assessment = assignment.assessment
+    require_manager(actor, assessment.course)
     user = submission.user
     submission = _lock(submission)
     if (
@@ -690,6 +705,7 @@ def mark(
 
 def release(submission: Submission, *, actor: User) -> Submission:
     """Show a marked submission's grade, rubric choices and feedback to its trainee."""
+    require_manager(actor, submission.assignment.assessment.course)
     submission = _lock(submission)
     if submission.status != SubmissionStatus.GRADED:
         raise AssignmentError(_("Only a graded submission can be released."))
@@ -719,6 +735,7 @@ def release(submission: Submission, *, actor: User) -> Submission:
 
 def release_all(assignment: Assignment, *, actor: User) -> int:
     """Release every graded, not yet released latest submission; return how many."""
+    require_manager(actor, assignment.assessment.course)
     rows = db.session.scalars(
         sa.select(Submission)
         .where(Submission.assignment_id == assignment.id)

@@ -443,7 +443,7 @@ def submit(code: str, assessment_id: int):
                     max_bytes=assignment.max_file_bytes,
                 )
             )
-        submission = ops.submit(assignment, me, text=form.text.data or "", files=stored)
+        submission = ops.submit(assignment, me, text=form.text.data or "", files=stored, actor=me)
         db.session.flush()  # constraints checked here, while the files can still be discarded
         web.on_rollback(lambda: storage.discard(stored))  # the commit after the view failed
     except (storage.UploadRefused, ops.AssignmentError) as error:

@@ -28,6 +28,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy.orm.attributes import set_committed_value
 
+from courses.access import require_manager, require_self
 from courses.assessments import scoring
 from courses.assessments.grades import is_enrolled, set_grade
 from courses.assessments.models import Assessment, AssessmentKind, GradeCategory
@@ -190,8 +191,9 @@ def _apply(question: Question, data: QuestionData) -> None:
         question.options.remove(row)
 
 
-def create_question(course: Course, data: QuestionData, *, actor: User | None) -> Question:
+def create_question(course: Course, data: QuestionData, *, actor: User) -> Question:
     """Add a question to the course's bank."""
+    require_manager(actor, course)
     check_question(data)
     question = Question(course=course, kind=str(QuestionKind(data.kind)))
     _apply(question, data)
@@ -202,8 +204,9 @@ def create_question(course: Course, data: QuestionData, *, actor: User | None) -
     return question
 
 
-def update_question(question: Question, data: QuestionData, *, actor: User | None) -> Question:
+def update_question(question: Question, data: QuestionData, *, actor: User) -> Question:
     """Change a bank question; its kind stays."""
+    require_manager(actor, question.course)
     data.kind = QuestionKind(question.kind)
     check_question(data)
     _apply(question, data)
@@ -220,8 +223,9 @@ def question_in_use(question: Question) -> bool:
     return bool(db.session.scalar(sa.select(sa.or_(sa.exists(used), sa.exists(answered)))))
 
 
-def delete_question(question: Question, *, actor: User | None) -> None:
+def delete_question(question: Question, *, actor: User) -> None:
     """Delete a question that no quiz uses and no attempt answered."""
+    require_manager(actor, question.course)
     if question_in_use(question):
         raise QuestionInUse(
             _(
@@ -312,8 +316,9 @@ def _apply_settings(quiz: Quiz, settings: QuizSettings) -> None:
     quiz.shuffle_options = settings.shuffle_options
 
 
-def create_quiz(course: Course, settings: QuizSettings, *, actor: User | None) -> Quiz:
+def create_quiz(course: Course, settings: QuizSettings, *, actor: User) -> Quiz:
     """Create a quiz (an unpublished gradebook assessment with its settings)."""
+    require_manager(actor, course)
     check_settings(course, settings)
     position = db.session.execute(
         sa.select(sa.func.coalesce(sa.func.max(Assessment.position), 0)).where(
@@ -332,8 +337,9 @@ def create_quiz(course: Course, settings: QuizSettings, *, actor: User | None) -
     return quiz
 
 
-def update_quiz(quiz: Quiz, settings: QuizSettings, *, actor: User | None) -> Quiz:
+def update_quiz(quiz: Quiz, settings: QuizSettings, *, actor: User) -> Quiz:
     """Change a quiz's settings; attempts already started keep their deadline."""
+    require_manager(actor, quiz.assessment.course)
     check_settings(quiz.assessment.course, settings)
     _apply_settings(quiz, settings)
     db.session.flush()
@@ -342,8 +348,9 @@ def update_quiz(quiz: Quiz, settings: QuizSettings, *, actor: User | None) -> Qu
     return quiz
 
 
-def set_questions(quiz: Quiz, question_ids: Sequence[int], *, actor: User | None) -> Quiz:
+def set_questions(quiz: Quiz, question_ids: Sequence[int], *, actor: User) -> Quiz:
     """Make the quiz ask these bank questions, in this order."""
+    require_manager(actor, quiz.assessment.course)
     ids = list(question_ids)
     if len(set(ids)) != len(ids):
         raise QuizError(_("Each question can be in the quiz only once."))
@@ -372,8 +379,9 @@ def set_questions(quiz: Quiz, question_ids: Sequence[int], *, actor: User | None
     return quiz
 
 
-def set_published(quiz: Quiz, published: bool, *, actor: User | None) -> Quiz:
+def set_published(quiz: Quiz, published: bool, *, actor: User) -> Quiz:
     """Publish a quiz to the course's trainees, or take it back."""
+    require_manager(actor, quiz.assessment.course)
     if published and not quiz.items:
         raise QuizError(_("Add at least one question before publishing the quiz."))
     quiz.assessment.published = published
@@ -422,8 +430,9 @@ def _in_progress(quiz: Quiz, user: User) -> Attempt | None:
     )
 
 
-def start_attempt(quiz: Quiz, user: User, *, now: datetime | None = None) -> Attempt:
-    """Start the trainee's next attempt, or return the one in progress."""
+def start_attempt(quiz: Quiz, user: User, *, actor: User, now: datetime | None = None) -> Attempt:
+    """Start the trainee's next attempt, or return the one in progress (``actor`` is them)."""
+    require_self(actor, user)
     now = now or utcnow()
     if not quiz.assessment.published:
         raise QuizNotOpen(_("This quiz is not published."))
@@ -509,14 +518,20 @@ def _storable(question: Question, raw: Any) -> Any:
 
 
 def save_answers(
-    attempt: Attempt, responses: Mapping[int, Any], *, now: datetime | None = None
+    attempt: Attempt,
+    responses: Mapping[int, Any],
+    *,
+    actor: User,
+    now: datetime | None = None,
 ) -> dict[int, str]:
     """Save responses by question id; return warnings for answers kept but not valid.
 
     A numeric answer that is not a number is kept as typed, with a warning, and
     scores 0. Any other response that cannot belong to its question, or a
-    question that is not in this attempt, refuses the whole save.
+    question that is not in this attempt, refuses the whole save. Only the
+    trainee whose attempt it is (``actor``) answers.
     """
+    require_self(actor, attempt.user)
     now = now or utcnow()
     attempt = _lock(attempt)
     if expire_if_due(attempt, now=now):
@@ -665,14 +680,13 @@ def write_quiz_grade(quiz: Quiz, user: User, *, reason: str) -> None:
     set_grade(assessment, user, points, actor=None, release=True, reason=reason)
 
 
-def submit_attempt(
-    attempt: Attempt, *, actor: User | None = None, now: datetime | None = None
-) -> Attempt:
-    """Submit and grade the attempt once; a second submit raises AttemptClosed.
+def submit_attempt(attempt: Attempt, *, actor: User, now: datetime | None = None) -> Attempt:
+    """Submit and grade the attempt once (its trainee only); a second submit raises AttemptClosed.
 
     Past the deadline and the grace, the attempt is graded as expired at its
     deadline instead, and AttemptClosed says so.
     """
+    require_self(actor, attempt.user)
     now = now or utcnow()
     if expire_if_due(attempt, now=now):
         raise AttemptClosed(

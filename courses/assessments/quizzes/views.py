@@ -354,7 +354,7 @@ def start(code: str, quiz_id: int):
     course, quiz, _staff = _visible_quiz(code, quiz_id)
     require(queries.can_take(current_user, quiz))
     try:
-        attempt = ops.start_attempt(quiz, _me())
+        attempt = ops.start_attempt(quiz, _me(), actor=_me())
     except ops.QuizError as error:
         _fail(error)
         return redirect(url_for("quizzes.quiz", code=course.code, quiz_id=quiz.id))
@@ -426,7 +426,7 @@ def attempt_post(attempt_id: int):
     submit = request.form.get("action") == "submit"
     try:
         responses = responses_from_form(request.form, ops.attempt_questions(attempt))
-        warnings = ops.save_answers(attempt, responses)
+        warnings = ops.save_answers(attempt, responses, actor=_me())
     except ops.AttemptClosed as error:
         flash(str(error), "warning")
         return redirect(_review_url(attempt))
@@ -460,7 +460,7 @@ def save_answer(attempt_id: int):
         responses = responses_from_form(
             request.form, ops.attempt_questions(attempt), only=question_id
         )
-        warnings = ops.save_answers(attempt, responses)
+        warnings = ops.save_answers(attempt, responses, actor=_me())
     except ops.AttemptClosed as error:
         web.keep_changes()  # keep the grading the expired attempt received
         return jsonify(

@@ -40,10 +40,12 @@ def test_enrol_take_a_quiz_read_the_gradebook_issue_and_verify(
     trainee = make_user(roles=[Role.TRAINEE], name="Мария Иванова", email="maria@example.org")
     course = make_course(code="SC-E2E", instructors=[instructor])
     cohort = make_cohort(course, self_enrolment=False)
-    question = quiz_ops.create_question(course, question_data("single"), actor=None)
-    quiz = quiz_ops.create_quiz(course, quiz_ops.QuizSettings(title_en="Final check"), actor=None)
-    quiz_ops.set_questions(quiz, [question.id], actor=None)
-    quiz_ops.set_published(quiz, True, actor=None)
+    question = quiz_ops.create_question(course, question_data("single"), actor=instructor)
+    quiz = quiz_ops.create_quiz(
+        course, quiz_ops.QuizSettings(title_en="Final check"), actor=instructor
+    )
+    quiz_ops.set_questions(quiz, [question.id], actor=instructor)
+    quiz_ops.set_published(quiz, True, actor=instructor)
     scheme = make_scheme(exam=quiz.assessment)
     db.session.commit()
 

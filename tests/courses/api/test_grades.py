@@ -8,6 +8,7 @@ import pytest
 
 from courses.assessments.grades import set_grade
 from courses.competencies import operations as competency_ops
+from lms.models import Role
 from tests.api_helpers import assert_matches_openapi
 from tests.courses.api.test_enrolments import CALLERS
 
@@ -136,14 +137,17 @@ def test_gradebook_query_count_is_constant(
 
 
 @pytest.fixture
-def mapped(db, world):
+def mapped(db, world, make_user):
     """Map the quiz to a competency, so the trainee's profile shows the framework."""
-    framework = competency_ops.create_framework(code="S4C-API", name_en="API framework", actor=None)
+    admin = make_user(roles=[Role.ADMIN])
+    framework = competency_ops.create_framework(
+        code="S4C-API", name_en="API framework", actor=admin
+    )
     competency = competency_ops.create_competency(
-        framework, code="PM.1", title_en="Plan a project", parent=None, actor=None
+        framework, code="PM.1", title_en="Plan a project", parent=None, actor=admin
     )
     level = next(lv for lv in framework.levels if lv.rank == 3)
-    competency_ops.map_assessment(world.quiz.assessment, competency, level, actor=None)
+    competency_ops.map_assessment(world.quiz.assessment, competency, level, actor=admin)
     db.session.commit()
     return competency
 

@@ -342,11 +342,14 @@ def test_an_expired_attempt_reads_as_graded_without_a_write(
     app, client, call, db, world, token_for
 ):
     world.quiz.time_limit_minutes = 20
-    attempt = quiz_ops.start_attempt(world.quiz, world.trainee, now=utcnow() - timedelta(hours=1))
+    attempt = quiz_ops.start_attempt(
+        world.quiz, world.trainee, now=utcnow() - timedelta(hours=1), actor=world.trainee
+    )
     quiz_ops.save_answers(
         attempt,
         {world.tf.id: False},  # the statement is false: right, and saved in time
         now=attempt.started_at + timedelta(minutes=2),
+        actor=attempt.user,
     )
     db.session.commit()
     headers = token_for(world.trainee, "read")

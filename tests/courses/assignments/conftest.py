@@ -109,6 +109,8 @@ def make_assignment(db):
         published=True,
         actor=None,
     ):
+        if actor is None:  # the course's first instructor sets it up
+            actor = course.instructors[0]
         data = ops.AssignmentData(
             title_en=title,
             max_points=max_points,
@@ -132,11 +134,15 @@ def make_assignment(db):
             ]
         for title_en, spec in criteria or []:
             if marking == MarkingScheme.RUBRIC:
-                criterion = ops.add_criterion(assignment, title_en=title_en)
+                criterion = ops.add_criterion(assignment, title_en=title_en, actor=actor)
                 for level_title, points in spec:
-                    ops.add_level(criterion, title_en=level_title, points=Decimal(points))
+                    ops.add_level(
+                        criterion, title_en=level_title, points=Decimal(points), actor=actor
+                    )
             else:
-                ops.add_criterion(assignment, title_en=title_en, guide_max=Decimal(spec))
+                ops.add_criterion(
+                    assignment, title_en=title_en, guide_max=Decimal(spec), actor=actor
+                )
         db.session.commit()
         return assignment
 

@@ -125,7 +125,7 @@ def test_rubric_is_locked_once_grading_began(client, db, world, login_as, make_a
     w = world
     assignment = make_assignment(w.course)
     ids = levels(assignment)
-    submission = ops.submit(assignment, w.trainee, text="x")
+    submission = ops.submit(assignment, w.trainee, text="x", actor=w.trainee)
     one, two = assignment.criteria
     ops.mark(
         submission,

@@ -124,7 +124,9 @@ def test_not_enrolled_trainee_cannot_hand_in(client, db, app, world, login_as, m
 
 
 def _submitted(db, w, assignment, user=None, **kwargs):
-    submission = ops.submit(assignment, user or w.trainee, text=kwargs.get("text", "My map"))
+    submission = ops.submit(
+        assignment, user or w.trainee, text=kwargs.get("text", "My map"), actor=user or w.trainee
+    )
     db.session.commit()
     return submission
 

@@ -67,8 +67,8 @@ def test_queue_query_count_does_not_grow_with_the_class(
     for size in (3, 30):
         users = _class(db, make_user, make_enrolment, w.cohort, size, prefix=f"S{size}")
         for user in users:
-            ops.submit(assignment, user, text="map")
-            ops.submit(other, user, text="second")
+            ops.submit(assignment, user, text="map", actor=user)
+            ops.submit(other, user, text="second", actor=user)
         db.session.commit()
         counts.append(
             (
@@ -88,10 +88,18 @@ def test_queue_filters_sort_and_pagination(
     ids = levels(assignment)
     late_user = make_user(roles=[Role.TRAINEE], name="Zoe Late")
     make_enrolment(w.cohort_b, late_user)
-    ops.submit(assignment, w.trainee, text="on time")
-    ops.submit(assignment, w.classmate, text="first")
-    ops.submit(assignment, w.classmate, text="second attempt")  # only the latest is listed
-    ops.submit(assignment, late_user, text="late", now=utcnow() + timedelta(days=2, hours=1))
+    ops.submit(assignment, w.trainee, text="on time", actor=w.trainee)
+    ops.submit(assignment, w.classmate, text="first", actor=w.classmate)
+    ops.submit(
+        assignment, w.classmate, text="second attempt", actor=w.classmate
+    )  # only the latest is listed
+    ops.submit(
+        assignment,
+        late_user,
+        text="late",
+        now=utcnow() + timedelta(days=2, hours=1),
+        actor=late_user,
+    )
     db.session.commit()
     done = db.session.scalars(sa.select(Submission).where(Submission.user_id == w.trainee.id)).one()
     ops.mark(done, actor=w.instructor, choices=_choice(assignment, ids))
@@ -140,7 +148,7 @@ def test_queue_paginates(
     w = world
     assignment = make_assignment(w.course)
     for user in _class(db, make_user, make_enrolment, w.cohort, 23):
-        ops.submit(assignment, user, text="x")
+        ops.submit(assignment, user, text="x", actor=user)
     db.session.commit()
     login_as(w.instructor)
     first = client.get(_url(w, assignment, "/grading?sort=name")).text
@@ -161,8 +169,10 @@ def test_save_and_next_walks_the_ungraded_queue(
     w = world
     assignment = make_assignment(w.course)
     ids = levels(assignment)
-    first = ops.submit(assignment, w.trainee, text="a")
-    second = ops.submit(assignment, w.classmate, text="b", now=utcnow() + timedelta(minutes=1))
+    first = ops.submit(assignment, w.trainee, text="a", actor=w.trainee)
+    second = ops.submit(
+        assignment, w.classmate, text="b", now=utcnow() + timedelta(minutes=1), actor=w.classmate
+    )
     db.session.commit()
     login_as(w.instructor)
     page = client.get(_url(w, assignment, f"/submissions/{first.id}?status=ungraded"))
@@ -192,7 +202,7 @@ def test_two_instructors_saving_at_once_the_second_is_told(
     w = world
     assignment = make_assignment(w.course)
     ids = levels(assignment)
-    submission = ops.submit(assignment, w.trainee, text="a")
+    submission = ops.submit(assignment, w.trainee, text="a", actor=w.trainee)
     db.session.commit()
     login_as(w.instructor)
     url = _url(w, assignment, f"/submissions/{submission.id}")
@@ -229,7 +239,7 @@ def test_a_grade_changed_elsewhere_makes_the_marking_page_stale(
     w = world
     assignment = make_assignment(w.course)
     ids = levels(assignment)
-    submission = ops.submit(assignment, w.trainee, text="a")
+    submission = ops.submit(assignment, w.trainee, text="a", actor=w.trainee)
     ops.mark(submission, actor=w.instructor, choices=_choice(assignment, ids))
     db.session.commit()
     version = get_grade(assignment.assessment, w.trainee).version
@@ -268,7 +278,7 @@ def test_late_penalty_follows_the_policy(
     ids = levels(assignment)
     due = assignment.assessment.due_at
     when = due + timedelta(days=days_late - 1, hours=1) if days_late else due - timedelta(hours=1)
-    submission = ops.submit(assignment, w.trainee, text="x", now=when)
+    submission = ops.submit(assignment, w.trainee, text="x", now=when, actor=w.trainee)
     assert submission.days_late == days_late
     ops.mark(submission, actor=w.instructor, choices=_choice(assignment, ids, "Complete", "Some"))
     assert submission.raw_points == Decimal(7)
@@ -280,31 +290,33 @@ def test_resubmission_rules(db, world, make_assignment, levels):
     w = world
     until_graded = make_assignment(w.course, resubmission="graded")
     ids = levels(until_graded)
-    ops.submit(until_graded, w.trainee, text="one")
-    second = ops.submit(until_graded, w.trainee, text="two")
+    ops.submit(until_graded, w.trainee, text="one", actor=w.trainee)
+    second = ops.submit(until_graded, w.trainee, text="two", actor=w.trainee)
     assert second.attempt == 2
     ops.mark(second, actor=w.instructor, choices=_choice(until_graded, ids))
     with pytest.raises(ops.AssignmentError, match="has been graded"):
-        ops.submit(until_graded, w.trainee, text="three")
+        ops.submit(until_graded, w.trainee, text="three", actor=w.trainee)
 
     once = make_assignment(w.course, resubmission="never")
-    ops.submit(once, w.trainee, text="one")
+    ops.submit(once, w.trainee, text="one", actor=w.trainee)
     with pytest.raises(ops.AssignmentError, match="one submission"):
-        ops.submit(once, w.trainee, text="two")
+        ops.submit(once, w.trainee, text="two", actor=w.trainee)
 
     until_due = make_assignment(w.course, resubmission="due", due_in=timedelta(days=1))
-    ops.submit(until_due, w.trainee, text="one")
-    ops.submit(until_due, w.trainee, text="two")
+    ops.submit(until_due, w.trainee, text="one", actor=w.trainee)
+    ops.submit(until_due, w.trainee, text="two", actor=w.trainee)
     with pytest.raises(ops.AssignmentError, match="due date has passed"):
-        ops.submit(until_due, w.trainee, text="late", now=utcnow() + timedelta(days=2))
+        ops.submit(
+            until_due, w.trainee, text="late", now=utcnow() + timedelta(days=2), actor=w.trainee
+        )
 
 
 def test_an_older_attempt_cannot_be_marked(db, world, make_assignment, levels):
     w = world
     assignment = make_assignment(w.course)
     ids = levels(assignment)
-    old = ops.submit(assignment, w.trainee, text="one")
-    ops.submit(assignment, w.trainee, text="two")
+    old = ops.submit(assignment, w.trainee, text="one", actor=w.trainee)
+    ops.submit(assignment, w.trainee, text="two", actor=w.trainee)
     with pytest.raises(ops.AssignmentError, match="newer attempt"):
         ops.mark(old, actor=w.instructor, choices=_choice(assignment, ids))
 
@@ -315,7 +327,7 @@ def test_release_one_then_trainee_sees_it_and_regrading_hides_it_again(
     w = world
     assignment = make_assignment(w.course)
     ids = levels(assignment)
-    submission = ops.submit(assignment, w.trainee, text="a")
+    submission = ops.submit(assignment, w.trainee, text="a", actor=w.trainee)
     ops.mark(
         submission,
         actor=w.instructor,
@@ -356,8 +368,8 @@ def test_release_all_releases_only_graded_drafts(db, world, make_assignment, lev
     w = world
     assignment = make_assignment(w.course)
     ids = levels(assignment)
-    graded = ops.submit(assignment, w.trainee, text="a")
-    waiting = ops.submit(assignment, w.classmate, text="b")
+    graded = ops.submit(assignment, w.trainee, text="a", actor=w.trainee)
+    waiting = ops.submit(assignment, w.classmate, text="b", actor=w.classmate)
     ops.mark(graded, actor=w.instructor, choices=_choice(assignment, ids))
     assert ops.release_all(assignment, actor=w.instructor) == 1
     assert graded.marking_status == MarkingStatus.RELEASED
@@ -377,7 +389,7 @@ def test_marking_guide_and_points_only(db, world, make_assignment):
         max_points=Decimal(50),
     )
     analysis, presentation = guide.criteria
-    submission = ops.submit(guide, w.trainee, text="x")
+    submission = ops.submit(guide, w.trainee, text="x", actor=w.trainee)
     ops.mark(
         submission,
         actor=w.instructor,
@@ -387,7 +399,7 @@ def test_marking_guide_and_points_only(db, world, make_assignment):
     assert submission.points == Decimal("41.25")  # 16.5 of 20 scaled to 50
 
     points = make_assignment(w.course, marking="points", max_points=Decimal(20))
-    submission = ops.submit(points, w.trainee, text="x")
+    submission = ops.submit(points, w.trainee, text="x", actor=w.trainee)
     ops.mark(submission, actor=w.instructor, points=Decimal("17.5"))
     assert get_grade(points.assessment, w.trainee).points == Decimal("17.50")
 
@@ -411,14 +423,14 @@ def test_marking_page_query_count_does_not_grow_with_the_class(
 ):
     w = world
     assignment = make_assignment(w.course)
-    target = ops.submit(assignment, w.trainee, text="mine")
+    target = ops.submit(assignment, w.trainee, text="mine", actor=w.trainee)
     db.session.commit()
     login_as(w.instructor)
     url = _url(w, assignment, f"/submissions/{target.id}?status=ungraded")
     counts = []
     for size in (2, 25):
         for user in _class(db, make_user, make_enrolment, w.cohort, size, prefix=f"M{size}"):
-            ops.submit(assignment, user, text="x")
+            ops.submit(assignment, user, text="x", actor=user)
         db.session.commit()
         client.get(url)
         with count_queries(app) as counter:

@@ -61,7 +61,9 @@ def scene(app, db, world, make_assignment):
         stored = storage.store(
             io.BytesIO(PDF), "map.pdf", allowed=assignment.type_keys, max_bytes=10_000
         )
-    submission = ops.submit(assignment, world.trainee, text="Secret map of Мария", files=[stored])
+    submission = ops.submit(
+        assignment, world.trainee, text="Secret map of Мария", files=[stored], actor=world.trainee
+    )
     db.session.commit()
     criterion = assignment.criteria[0]
     return {

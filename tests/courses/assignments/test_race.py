@@ -48,9 +48,9 @@ def _arrange() -> dict:
     assignment = ops.create_assignment(
         course, ops.AssignmentData(title_en="Map", published=True), actor=markers[0]
     )
-    criterion = ops.add_criterion(assignment, title_en="Quality")
-    low = ops.add_level(criterion, title_en="Low", points=Decimal(1))
-    high = ops.add_level(criterion, title_en="High", points=Decimal(5))
+    criterion = ops.add_criterion(assignment, title_en="Quality", actor=markers[0])
+    low = ops.add_level(criterion, title_en="Low", points=Decimal(1), actor=markers[0])
+    high = ops.add_level(criterion, title_en="High", points=Decimal(5), actor=markers[0])
     db.session.commit()
     return {
         "assignment": assignment.id,
@@ -91,6 +91,7 @@ def test_two_markers_at_once_one_is_told_nothing_lost(committing_app):
         db.session.get(Assignment, ids["assignment"]),
         db.session.get(User, ids["trainee"]),
         text="map",
+        actor=db.session.get(User, ids["trainee"]),
     )
     db.session.commit()
     submission_id = submission.id
@@ -131,6 +132,7 @@ def test_double_submit_keeps_attempt_numbers_unique(committing_app):
             db.session.get(Assignment, ids["assignment"]),
             db.session.get(User, ids["trainee"]),
             text="same moment",
+            actor=db.session.get(User, ids["trainee"]),
         )
 
     errors = _run(committing_app, [hand_in, hand_in])

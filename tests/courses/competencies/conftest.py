@@ -18,13 +18,26 @@ _counter = itertools.count(1)
 
 
 @pytest.fixture
-def make_framework(db):
+def framework_admin(make_user):
+    """The administrator who keeps the frameworks, created when first asked for."""
+    made: list[User] = []
+
+    def get() -> User:
+        if not made:
+            made.append(make_user(roles=[Role.ADMIN], name="Framework Admin"))
+        return made[0]
+
+    return get
+
+
+@pytest.fixture
+def make_framework(db, framework_admin):
     """Create a framework with the default five-level scale (level 3 proficient)."""
 
     def make(*, code: str | None = None, name_en: str | None = None) -> Framework:
         n = next(_counter)
         framework = ops.create_framework(
-            code=code or f"FW{n}", name_en=name_en or f"Framework {n}", actor=None
+            code=code or f"FW{n}", name_en=name_en or f"Framework {n}", actor=framework_admin()
         )
         db.session.commit()
         return framework
@@ -33,7 +46,7 @@ def make_framework(db):
 
 
 @pytest.fixture
-def make_competency(db):
+def make_competency(db, framework_admin):
     def make(framework: Framework, *, code: str | None = None, parent=None, **kw) -> Competency:
         n = next(_counter)
         competency = ops.create_competency(
@@ -41,7 +54,7 @@ def make_competency(db):
             code=code or f"K{n}",
             title_en=kw.pop("title_en", f"Competency {n}"),
             parent=parent,
-            actor=None,
+            actor=framework_admin(),
             **kw,
         )
         db.session.commit()

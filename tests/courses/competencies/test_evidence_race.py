@@ -36,8 +36,11 @@ def _arrange() -> tuple[int, list[int]]:
         ends_on=date.today() + timedelta(days=30),
     )
     db.session.add(Enrolment(cohort=cohort, user=trainee, status=EnrolmentStatus.ACTIVE))
-    framework = ops.create_framework(code="RACE-F", name_en="Race framework", actor=None)
-    competency = ops.create_competency(framework, code="R.1", title_en="Run", actor=None)
+    admin = create_user(
+        email="race-admin@example.org", name="Admin", password=None, roles=[Role.ADMIN]
+    )
+    framework = ops.create_framework(code="RACE-F", name_en="Race framework", actor=admin)
+    competency = ops.create_competency(framework, code="R.1", title_en="Run", actor=admin)
     row = ops.record_evidence(
         trainee,
         competency,

@@ -75,8 +75,12 @@ ROUTES = [
 def world(db, classroom, make_assessment, make_outcome):
     assessment = make_assessment(classroom.course)
     outcome = make_outcome(classroom.course)
-    amap = ops.map_assessment(assessment, classroom.competencies[1], classroom.level(3), actor=None)
-    omap = ops.map_outcome(outcome, classroom.competencies[2], classroom.level(2), actor=None)
+    amap = ops.map_assessment(
+        assessment, classroom.competencies[1], classroom.level(3), actor=classroom.admin
+    )
+    omap = ops.map_outcome(
+        outcome, classroom.competencies[2], classroom.level(2), actor=classroom.admin
+    )
     evidence = ops.record_evidence(
         classroom.trainee,
         classroom.competencies[1],
@@ -135,7 +139,9 @@ def test_unknown_trainee_and_framework_are_not_found(client, login_as, world):
 def test_a_mapping_of_another_course_is_not_found(client, db, login_as, world, make_assessment):
     classroom, _ids = world
     other = make_assessment(classroom.other_course)
-    mapping = ops.map_assessment(other, classroom.competencies[1], classroom.level(2), actor=None)
+    mapping = ops.map_assessment(
+        other, classroom.competencies[1], classroom.level(2), actor=classroom.admin
+    )
     db.session.commit()
     login_as(classroom.instructor)
     url = f"/courses/{classroom.course.code}/competencies/assessment-mappings/{mapping.id}/delete"

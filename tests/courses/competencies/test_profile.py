@@ -26,7 +26,9 @@ def _text(data: bytes) -> str:
 @pytest.fixture
 def record(db, classroom, make_assessment):
     assessment = make_assessment(classroom.course, title_en="Charter review", pass_percent=50)
-    ops.map_assessment(assessment, classroom.competencies[1], classroom.level(3), actor=None)
+    ops.map_assessment(
+        assessment, classroom.competencies[1], classroom.level(3), actor=classroom.admin
+    )
     set_grade(assessment, classroom.trainee, Decimal(70), actor=classroom.instructor, release=True)
     ops.record_evidence(
         classroom.trainee,

@@ -55,8 +55,8 @@ def test_completion_follows_lessons_grades_and_is_undone_with_a_reason(db, setup
     assert _record(db, world).completed is False  # lessons not done yet
     assert _record(db, world).grade == D("75.00")
 
-    mark_lesson_done(trainee, lessons[0])
-    mark_lesson_done(trainee, lessons[1])
+    mark_lesson_done(trainee, lessons[0], actor=trainee)
+    mark_lesson_done(trainee, lessons[1], actor=trainee)
     record = _record(db, world)
     assert record.completed is True
     assert record.completed_at is not None
@@ -79,12 +79,12 @@ def test_completion_follows_lessons_grades_and_is_undone_with_a_reason(db, setup
 def test_the_optional_lesson_is_not_needed_and_undoing_a_lesson_undoes_completion(db, setup):
     world, lessons, exam = setup
     trainee = world.trainees[0]
-    mark_lesson_done(trainee, lessons[0])
-    mark_lesson_done(trainee, lessons[1])
+    mark_lesson_done(trainee, lessons[0], actor=trainee)
+    mark_lesson_done(trainee, lessons[1], actor=trainee)
     set_grade(exam, trainee, D(20), actor=world.instructor, release=True)
     assert _record(db, world).completed is True
 
-    mark_lesson_not_done(trainee, lessons[1])
+    mark_lesson_not_done(trainee, lessons[1], actor=trainee)
     record = _record(db, world)
     assert record.completed is False
     lesson_title = db.session.get(Lesson, lessons[1].id).title_en
@@ -95,7 +95,7 @@ def test_draft_grades_never_count(db, setup):
     world, lessons, exam = setup
     trainee = world.trainees[0]
     for lesson in lessons[:2]:
-        mark_lesson_done(trainee, lesson)
+        mark_lesson_done(trainee, lesson, actor=trainee)
     set_grade(exam, trainee, D(20), actor=world.instructor)  # a draft
     record = _record(db, world)
     assert record is None or (record.completed is False and record.grade is None)
@@ -111,7 +111,7 @@ def test_the_course_grade_must_reach_the_pass_mark(db, setup, make_assessment):
     world, lessons, exam = setup
     trainee = world.trainees[0]
     for lesson in lessons[:2]:
-        mark_lesson_done(trainee, lesson)
+        mark_lesson_done(trainee, lesson, actor=trainee)
     essay = make_assessment(world.course, max_points=10)
     set_grade(exam, trainee, D(12), actor=world.instructor, release=True)  # 60 %, passes
     set_grade(essay, trainee, D(2), actor=world.instructor, release=True)  # 20 %
@@ -128,7 +128,7 @@ def test_overrides_change_completion_and_are_kept_in_history(db, setup):
     world, lessons, exam = setup
     trainee = world.trainees[0]
     for lesson in lessons[:2]:
-        mark_lesson_done(trainee, lesson)
+        mark_lesson_done(trainee, lesson, actor=trainee)
     operations.set_pass_mark(world.course, "70", actor=world.instructor)
     set_grade(exam, trainee, D(12), actor=world.instructor, release=True)
     assert _record(db, world).completed is False
@@ -147,7 +147,7 @@ def test_completion_is_written_in_the_same_transaction_as_the_grade(db, setup):
     world, lessons, exam = setup
     trainee = world.trainees[0]
     for lesson in lessons[:2]:
-        mark_lesson_done(trainee, lesson)
+        mark_lesson_done(trainee, lesson, actor=trainee)
     db.session.commit()
     savepoint = db.session.begin_nested()
     set_grade(exam, trainee, D(20), actor=world.instructor, release=True)
@@ -171,7 +171,7 @@ def test_recompute_course_only_writes_changes(db, setup):
     trainee = world.trainees[0]
     set_grade(exam, trainee, D(20), actor=world.instructor, release=True)
     before = len(_changes(db, _record(db, world)))
-    assert operations.recompute_course(world.course, "again") == 0
+    assert operations.recompute_course(world.course, "again", actor=world.instructor) == 0
     assert len(_changes(db, _record(db, world))) == before
 
 
@@ -189,7 +189,7 @@ def test_course_wide_changes_never_take_back_a_completion(db, setup, make_lesson
     world, lessons, exam = setup
     trainee = world.trainees[0]
     for lesson in lessons[:2]:
-        mark_lesson_done(trainee, lesson)
+        mark_lesson_done(trainee, lesson, actor=trainee)
     set_grade(exam, trainee, D(12), actor=world.instructor, release=True)  # 60 %
     reached = _record(db, world).completed_at
     assert reached is not None
@@ -197,12 +197,16 @@ def test_course_wide_changes_never_take_back_a_completion(db, setup, make_lesson
     from courses import operations as authoring
 
     module = lessons[0].module
-    draft = authoring.add_lesson(module, title_en="Added later", published=False)
+    draft = authoring.add_lesson(
+        module, title_en="Added later", published=False, actor=world.instructor
+    )
     assert _record(db, world).completed is True
-    authoring.set_lesson_published(draft, True)
+    authoring.set_lesson_published(draft, True, actor=world.instructor)
     operations.set_pass_mark(world.course, "90", actor=world.instructor)
     late = make_assessment(world.course, max_points=10, pass_percent=50, required=True)
-    operations.recompute_course(world.course, "A required assessment was published.")
+    operations.recompute_course(
+        world.course, "A required assessment was published.", actor=world.instructor
+    )
     set_grade(late, trainee, D(1), actor=world.instructor, release=True)  # a first grade
     record = _record(db, world)
     assert (record.completed, record.completed_at) == (True, reached)
@@ -212,13 +216,13 @@ def test_course_wide_changes_never_take_back_a_completion(db, setup, make_lesson
 def test_a_required_lesson_returned_to_draft_no_longer_counts(db, setup):
     world, lessons, exam = setup
     trainee = world.trainees[0]
-    mark_lesson_done(trainee, lessons[0])
+    mark_lesson_done(trainee, lessons[0], actor=trainee)
     set_grade(exam, trainee, D(20), actor=world.instructor, release=True)
     assert _record(db, world).completed is False
 
     from courses import operations as authoring
 
-    authoring.set_lesson_published(lessons[1], False)
+    authoring.set_lesson_published(lessons[1], False, actor=world.instructor)
     record = _record(db, world)
     assert record.completed is True
     assert "returned to draft" in _changes(db, record)[-1].reason

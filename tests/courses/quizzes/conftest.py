@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -53,14 +54,33 @@ def question_data(kind: str, **overrides) -> ops.QuestionData:
     return ops.QuestionData(kind=kind, **base)
 
 
+_authors = itertools.count(1)
+
+
+def _author(course: Course) -> User:
+    """Who sets up the course's quizzes: its first instructor, or else a new admin."""
+    if course.instructors:
+        return course.instructors[0]
+    from lms.auth.operations import create_user
+
+    n = next(_authors)
+    return create_user(
+        email=f"quiz.author{n}@example.org",
+        name=f"Quiz Author {n}",
+        password=None,
+        roles=[Role.ADMIN],
+    )
+
+
 @pytest.fixture
 def make_question(db):
     """Add a question to ``course``'s bank: ``make_question(course, "numeric", points=2)``."""
 
-    def make(course: Course, kind: str = "single", **overrides) -> Question:
+    def make(course: Course, kind: str = "single", *, actor=None, **overrides) -> Question:
         if "points" in overrides:
             overrides["points"] = Decimal(str(overrides["points"]))
-        question = ops.create_question(course, question_data(kind, **overrides), actor=None)
+        actor = actor or _author(course)
+        question = ops.create_question(course, question_data(kind, **overrides), actor=actor)
         db.session.commit()
         return question
 
@@ -71,12 +91,15 @@ def make_question(db):
 def make_quiz(db):
     """Create a quiz: ``make_quiz(course, questions=[q1, q2], attempt_limit=2, published=True)``."""
 
-    def make(course: Course, *, questions=(), published: bool = True, **settings) -> Quiz:
+    def make(
+        course: Course, *, questions=(), published: bool = True, actor=None, **settings
+    ) -> Quiz:
         settings.setdefault("title_en", "Smart-city basics check")
-        quiz = ops.create_quiz(course, ops.QuizSettings(**settings), actor=None)
-        ops.set_questions(quiz, [q.id for q in questions], actor=None)
+        actor = actor or _author(course)
+        quiz = ops.create_quiz(course, ops.QuizSettings(**settings), actor=actor)
+        ops.set_questions(quiz, [q.id for q in questions], actor=actor)
         if published:
-            ops.set_published(quiz, True, actor=None)
+            ops.set_published(quiz, True, actor=actor)
         db.session.commit()
         return quiz
 

@@ -16,9 +16,13 @@ def test_expire_stores_attempts_past_their_deadline_and_their_grades(app, db, wo
     tf = world.questions["true_false"]
     timed = make_quiz(world.course, questions=[tf], time_limit_minutes=20)
     untimed = make_quiz(world.course, questions=[tf])
-    late = ops.start_attempt(timed, world.trainee, now=utcnow() - timedelta(hours=1))
-    ops.save_answers(late, {tf.id: "false"}, now=late.started_at + timedelta(minutes=2))
-    going = ops.start_attempt(untimed, world.trainee)
+    late = ops.start_attempt(
+        timed, world.trainee, now=utcnow() - timedelta(hours=1), actor=world.trainee
+    )
+    ops.save_answers(
+        late, {tf.id: "false"}, now=late.started_at + timedelta(minutes=2), actor=late.user
+    )
+    going = ops.start_attempt(untimed, world.trainee, actor=world.trainee)
     db.session.commit()
 
     result = app.test_cli_runner().invoke(args=["quizzes", "expire"])

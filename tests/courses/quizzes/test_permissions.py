@@ -59,9 +59,9 @@ ROUTES = {
 
 @pytest.fixture
 def ids(db, world, make_question, make_course, make_user):
-    graded = ops.start_attempt(world.quiz, world.trainee)
-    ops.submit_attempt(graded)
-    attempt = ops.start_attempt(world.quiz, world.trainee)
+    graded = ops.start_attempt(world.quiz, world.trainee, actor=world.trainee)
+    ops.submit_attempt(graded, actor=graded.user)
+    attempt = ops.start_attempt(world.quiz, world.trainee, actor=world.trainee)
     spare = make_question(world.course, "short")
     db.session.commit()
     return {

@@ -18,7 +18,7 @@ from courses.assessments.quizzes.models import Attempt, AttemptStatus, Quiz
 from courses.models import Cohort, Course, Enrolment, EnrolmentStatus
 from lms.auth.operations import create_user
 from lms.extensions import db
-from lms.models import AuditLog, User
+from lms.models import AuditLog, Role, User
 
 from .conftest import question_data
 
@@ -32,18 +32,22 @@ def _arrange(start: bool) -> tuple[int, int, int | None]:
         ends_on=date.today() + timedelta(days=30),
     )
     trainee = create_user(email="quiz.racer@example.org", name="Racer", password=None)
+    teacher = create_user(
+        email="quiz.teacher@example.org", name="Teacher", password=None, roles=[Role.INSTRUCTOR]
+    )
+    course.instructors = [teacher]
     db.session.add_all(
         [cohort, Enrolment(cohort=cohort, user=trainee, status=EnrolmentStatus.ACTIVE)]
     )
     db.session.flush()
-    question = ops.create_question(course, question_data("true_false"), actor=None)
-    quiz = ops.create_quiz(course, ops.QuizSettings(title_en="Race quiz"), actor=None)
-    ops.set_questions(quiz, [question.id], actor=None)
-    ops.set_published(quiz, True, actor=None)
+    question = ops.create_question(course, question_data("true_false"), actor=teacher)
+    quiz = ops.create_quiz(course, ops.QuizSettings(title_en="Race quiz"), actor=teacher)
+    ops.set_questions(quiz, [question.id], actor=teacher)
+    ops.set_published(quiz, True, actor=teacher)
     attempt_id = None
     if start:
-        attempt = ops.start_attempt(quiz, trainee)
-        ops.save_answers(attempt, {question.id: "false"})
+        attempt = ops.start_attempt(quiz, trainee, actor=trainee)
+        ops.save_answers(attempt, {question.id: "false"}, actor=attempt.user)
         attempt_id = attempt.id
     db.session.commit()
     return quiz.id, trainee.id, attempt_id
@@ -81,7 +85,8 @@ def test_a_quiz_submitted_twice_in_parallel_is_graded_once(committing_app):
     db.session.remove()
 
     def submit():
-        return ops.submit_attempt(db.session.get(Attempt, attempt_id)).id
+        attempt = db.session.get(Attempt, attempt_id)
+        return ops.submit_attempt(attempt, actor=attempt.user).id
 
     results, errors = _in_threads(committing_app, submit)
 
@@ -103,7 +108,8 @@ def test_parallel_starts_make_one_attempt(committing_app):
 
     def start():
         quiz = db.session.get(Quiz, quiz_id)
-        return ops.start_attempt(quiz, db.session.get(User, user_id)).number
+        trainee = db.session.get(User, user_id)
+        return ops.start_attempt(quiz, trainee, actor=trainee).number
 
     results, errors = _in_threads(committing_app, start)
 

@@ -339,7 +339,7 @@ def test_autosave_saves_one_answer_and_reports_problems_in_json(client, login_as
     assert "is not a number" in html
 
     # A question of another quiz, or a missing one: refused, nothing saved.
-    other = ops.create_question(world.course, question_data("true_false"), actor=None)
+    other = ops.create_question(world.course, question_data("true_false"), actor=world.instructor)
     db.session.commit()
     response = client.post_form(url, {"question": other.id, f"q{other.id}": "true"})
     assert response.status_code == 400
@@ -447,8 +447,12 @@ def test_an_expired_attempt_shows_as_graded_on_every_page_without_a_write(
 ):
     tf = world.questions["true_false"]
     quiz = make_quiz(world.course, questions=[tf], time_limit_minutes=20)
-    attempt = ops.start_attempt(quiz, world.trainee, now=utcnow() - timedelta(hours=1))
-    ops.save_answers(attempt, {tf.id: "false"}, now=attempt.started_at + timedelta(minutes=2))
+    attempt = ops.start_attempt(
+        quiz, world.trainee, now=utcnow() - timedelta(hours=1), actor=world.trainee
+    )
+    ops.save_answers(
+        attempt, {tf.id: "false"}, now=attempt.started_at + timedelta(minutes=2), actor=attempt.user
+    )
     db.session.commit()
     login_as(world.trainee)
     with count_queries(app) as counter:
@@ -478,8 +482,12 @@ def test_the_next_start_stores_the_expired_attempt_and_its_grade(
 ):
     tf = world.questions["true_false"]
     quiz = make_quiz(world.course, questions=[tf], time_limit_minutes=20, attempt_limit=2)
-    attempt = ops.start_attempt(quiz, world.trainee, now=utcnow() - timedelta(hours=1))
-    ops.save_answers(attempt, {tf.id: "false"}, now=attempt.started_at + timedelta(minutes=2))
+    attempt = ops.start_attempt(
+        quiz, world.trainee, now=utcnow() - timedelta(hours=1), actor=world.trainee
+    )
+    ops.save_answers(
+        attempt, {tf.id: "false"}, now=attempt.started_at + timedelta(minutes=2), actor=attempt.user
+    )
     db.session.commit()
     login_as(world.trainee)
     client.post_form(f"/courses/QZ-1/quizzes/{quiz.id}/start")
@@ -494,7 +502,9 @@ def test_an_answer_after_the_deadline_is_refused_and_the_attempt_graded(
 ):
     tf = world.questions["true_false"]
     quiz = make_quiz(world.course, questions=[tf], time_limit_minutes=20)
-    attempt = ops.start_attempt(quiz, world.trainee, now=utcnow() - timedelta(hours=1))
+    attempt = ops.start_attempt(
+        quiz, world.trainee, now=utcnow() - timedelta(hours=1), actor=world.trainee
+    )
     db.session.commit()
     login_as(world.trainee)
     response = client.post_form(
@@ -564,8 +574,8 @@ def test_staff_attempts_page_query_count_does_not_grow(
         for _ in range(n):
             trainee = make_user()
             make_enrolment(world.cohort, trainee)
-            attempt = ops.start_attempt(world.quiz, trainee)
-            ops.submit_attempt(attempt)
+            attempt = ops.start_attempt(world.quiz, trainee, actor=trainee)
+            ops.submit_attempt(attempt, actor=attempt.user)
         db.session.commit()
         with count_queries(app) as counter:
             response = client.get(url)

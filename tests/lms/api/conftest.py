@@ -125,7 +125,8 @@ def create_note(data):
 
     if data["fail"]:
         abort(409, "Refused on purpose.")
-    entry = audit.record("test.note", current_api_user._get_current_object(), note=data["note"])
+    me = current_api_user._get_current_object()
+    entry = audit.record("test.note", me, actor=me, note=data["note"])
     _db.session.flush()
     _db.session.commit()
     return (
