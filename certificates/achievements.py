@@ -6,7 +6,6 @@ and the public ``/achievements/<code>`` document.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,8 +19,6 @@ from certificates.credentials.openbadges import (
 from certificates.eligibility import COMPETENCY, COURSE, EXAM, number
 from certificates.models import Scheme
 from courses.competencies.framework_csv import ecf_competences
-
-logger = logging.getLogger(__name__)
 
 #: Where the e-CF (EN 16234-1) competences are described; a code is appended as a fragment.
 ECF_URL = (

@@ -6,14 +6,11 @@ Other modules add commands to :data:`certificates_group` (``verify`` does).
 from __future__ import annotations
 
 import json
-import logging
 
 import click
 from flask.cli import with_appcontext
 
 from lms.extensions import db
-
-logger = logging.getLogger(__name__)
 
 
 @click.group("certificates")

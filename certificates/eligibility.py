@@ -9,15 +9,12 @@ eligible: a certificate always certifies something.
 from __future__ import annotations
 
 import enum
-import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
 from flask_babel import gettext as _
-
-logger = logging.getLogger(__name__)
 
 COURSE = "course"
 COMPETENCY = "competency"

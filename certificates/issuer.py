@@ -14,7 +14,6 @@ before the DID existed name ``<BASE_URL>/issuer`` as issuer and
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -31,8 +30,6 @@ from certificates.credentials.jsonld import (
     VC_V2_URL,
 )
 from certificates.credentials.openbadges import IssuerSnapshot, build_issuer
-
-logger = logging.getLogger(__name__)
 
 #: The contexts of the DID document: DID v1 first (verifiers recognise a DID document
 #: by it and then read ``assertionMethod`` without JSON-LD framing), then Multikey v1,

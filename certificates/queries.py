@@ -6,7 +6,6 @@ number of trainees or certificates.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -47,8 +46,6 @@ from lms.db import utcnow
 from lms.extensions import db
 from lms.models import User, display_name
 from lms.paging import ComputedPage, paginate
-
-logger = logging.getLogger(__name__)
 
 #: Certificates ending within this many days are listed as nearing expiry.
 NEARING_EXPIRY_DAYS = 60

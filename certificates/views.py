@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import logging
 
 import sqlalchemy as sa
 from flask import (
@@ -48,8 +47,6 @@ from lms.forms import ConfirmForm
 from lms.models import Role, User
 from lms.paging import page_arg
 from lms.permissions import roles_required
-
-logger = logging.getLogger(__name__)
 
 bp = Blueprint("certificates", __name__, template_folder="templates")
 

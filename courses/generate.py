@@ -17,7 +17,6 @@ cohorts; most of them complete it and become eligible for its scheme.
 
 from __future__ import annotations
 
-import logging
 from datetime import timedelta
 from decimal import Decimal
 from fractions import Fraction
@@ -66,8 +65,6 @@ from courses.models import (
 )
 from lms.extensions import db
 from lms.generate import CODE_PREFIX, GenerationRun
-
-logger = logging.getLogger(__name__)
 
 FRAMEWORK_CODE = f"{CODE_PREFIX}SCF"
 ESCO = "http://data.europa.eu/esco/skill/"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import date
 
 import sqlalchemy as sa
@@ -25,8 +24,6 @@ from lms.db import utcnow
 from lms.extensions import db
 from lms.models import Role, User, UserRole
 from lms.paging import paginate
-
-logger = logging.getLogger(__name__)
 
 
 def local_today() -> date:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import logging
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -32,8 +31,6 @@ from lms.pdf import (
     truncate,
     visual,
 )
-
-logger = logging.getLogger(__name__)
 
 PAGE_WIDTH, PAGE_HEIGHT = A4
 MARGIN = 18 * mm

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -33,8 +31,6 @@ from lms.markdown import render_markdown
 from lms.models import Role, User
 from lms.paging import page_arg
 from lms.permissions import roles_required
-
-logger = logging.getLogger(__name__)
 
 bp = Blueprint("courses", __name__, template_folder="templates")
 

@@ -23,14 +23,11 @@ import csv
 import datetime as dt
 import io
 import itertools
-import logging
 import math
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from typing import Any
-
-logger = logging.getLogger(__name__)
 
 BOM = "\ufeff"
 CSV_MIMETYPE = "text/csv; charset=utf-8"

@@ -8,7 +8,6 @@ competencies and schemes.
 
 from __future__ import annotations
 
-import logging
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -56,8 +55,6 @@ from lms.i18n import current_language
 from lms.models import User
 from reports.filters import Filters
 from reports.tables import Column, Table, build_table
-
-logger = logging.getLogger(__name__)
 
 ENROLMENT_STATUSES = ("active", "waitlisted", "withdrawn")
 CERTIFICATE_STATUSES = ("active", "suspended", "revoked", "expired", "superseded")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import date
 
 from flask import Blueprint, Response, abort, render_template, request
@@ -21,8 +20,6 @@ from reports.filters import Filters
 from reports.pdf import FunderReport, Section, chart_from
 from reports.svg import bar_chart
 from reports.tables import MIN_GROUP, chart_value, display
-
-logger = logging.getLogger(__name__)
 
 bp = Blueprint("reports", __name__, url_prefix="/reports", template_folder="templates")
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,8 +16,6 @@ from lms import audit, jobs
 from lms.db import affected_rows
 from lms.extensions import db
 from lms.models import User
-
-logger = logging.getLogger(__name__)
 
 DEFAULT_LEASE_SECONDS = 300
 

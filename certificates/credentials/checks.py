@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,7 +10,6 @@ from lms.i18n import N_
 
 __all__ = ["N_"]  # re-exported: what checks say is marked with it
 
-logger = logging.getLogger(__name__)
 
 #: Check names, in the order a report lists them.
 FORMAT = "format"

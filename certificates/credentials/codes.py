@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import logging
 import secrets
-
-logger = logging.getLogger(__name__)
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 GROUPS = 4

@@ -11,7 +11,6 @@ afterwards, as before.
 from __future__ import annotations
 
 import functools
-import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,8 +18,6 @@ from jsonschema import Draft202012Validator, ValidationError
 from jsonschema.exceptions import best_match
 
 from certificates.credentials.checks import N_, Message, message
-
-logger = logging.getLogger(__name__)
 
 #: The most entries any list in a credential of ours has (alignments, results, tags...).
 MAX_ITEMS = 128

@@ -17,15 +17,12 @@ import binascii
 import gzip
 import hashlib
 import hmac
-import logging
 import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from certificates.credentials.jsonld import VC_V2_URL
-
-logger = logging.getLogger(__name__)
 
 #: The specification's minimum list length, for herd privacy.
 MIN_ENTRIES = 131_072

@@ -11,15 +11,12 @@ a millisecond per kilobyte. Canonicalisation itself also has a deterministic wor
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Iterable
 from typing import Any
 
 from certificates.credentials import shape
 from certificates.credentials.checks import N_, Explained, Message, message
 from certificates.credentials.verification import issuer_id
-
-logger = logging.getLogger(__name__)
 
 #: A credential of ours is a few kilobytes; a PDF's embedded one is refused beyond this.
 MAX_CREDENTIAL_BYTES = 256 * 1024

@@ -18,7 +18,6 @@ PDF can be genuine while the page around it was painted over.
 from __future__ import annotations
 
 import json
-import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,8 +33,6 @@ from certificates.credentials.checks import ISSUER_KEY, STATUS
 from certificates.credentials.verification import issuer_id
 from certificates.verify import bounds, service
 from lms import pdfsign
-
-logger = logging.getLogger(__name__)
 
 #: Offline, a file larger than this is not a certificate of ours.
 MAX_FILE_BYTES = 20 * 1024 * 1024

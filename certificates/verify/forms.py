@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import logging
-
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
-
-logger = logging.getLogger(__name__)
 
 #: Long enough for a code typed with spaces and hyphens, far too short for anything else.
 CODE_MAX = 80

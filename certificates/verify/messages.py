@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -30,8 +29,6 @@ from certificates.verify import service
 from certificates.verify.service import Report
 from lms.extensions import db
 from lms.i18n import current_language, format_moment
-
-logger = logging.getLogger(__name__)
 
 
 def _(string: str, **variables: Any) -> str:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 import marshmallow as ma
 import sqlalchemy as sa
 from flask import url_for
@@ -14,8 +12,6 @@ from courses.models import Cohort, Course, Programme
 from courses.permissions import can_view_course
 from lms.api import ApiSchema, PageArgs, abort, api_blueprint, optional_scope, page_schema
 from lms.extensions import db
-
-logger = logging.getLogger(__name__)
 
 bp = api_blueprint(
     "api_catalogue",

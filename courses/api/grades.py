@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 import marshmallow as ma
 from flask import url_for
 
@@ -17,8 +15,6 @@ from lms.api import ApiSchema, PageArgs, abort, api_blueprint, current_api_user,
 from lms.api.loading import MAX_ID, load
 from lms.models import User
 from lms.permissions import require
-
-logger = logging.getLogger(__name__)
 
 bp = api_blueprint("api_grades", __name__, description="Grades, gradebooks and competency profiles")
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import math
 
 import marshmallow as ma
@@ -29,8 +28,6 @@ from lms.api.loading import MAX_ID, load
 from lms.db import utcnow
 from lms.extensions import db
 from lms.permissions import require
-
-logger = logging.getLogger(__name__)
 
 bp = api_blueprint(
     "api_learning", __name__, description="Lesson progress, quiz attempts and assignment work"

@@ -50,7 +50,6 @@ Late policy
 from __future__ import annotations
 
 import enum
-import logging
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -63,8 +62,6 @@ from flask_babel import gettext as _
 
 from courses.assessments.scoring import round_half_up
 from lms.exceptions import UserError
-
-logger = logging.getLogger(__name__)
 
 #: Longest reason accepted for a manual override (match the column length).
 MAX_REASON_LENGTH = 500

@@ -34,7 +34,6 @@ reject it before storing anything.
 from __future__ import annotations
 
 import enum
-import logging
 import math
 import random
 import re
@@ -47,8 +46,6 @@ from fractions import Fraction
 from typing import Any, TypeVar
 
 from flask_babel import gettext as _
-
-logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 

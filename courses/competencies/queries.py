@@ -13,7 +13,6 @@ released pass. The highest such level is the current level.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -45,9 +44,6 @@ from courses.transcript_pdf import CompetencyRow, CourseRow, TranscriptSnapshot
 from lms.db import utcnow
 from lms.extensions import db
 from lms.models import Role, User
-
-logger = logging.getLogger(__name__)
-
 
 # --- frameworks ------------------------------------------------------------
 

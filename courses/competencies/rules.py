@@ -35,7 +35,6 @@ from __future__ import annotations
 import calendar
 import enum
 import itertools
-import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -43,8 +42,6 @@ from datetime import datetime
 from flask_babel import gettext as _
 
 from lms.exceptions import UserError
-
-logger = logging.getLogger(__name__)
 
 #: Longest note an instructor may give with manual evidence (match the column length).
 MAX_NOTE_LENGTH = 2000

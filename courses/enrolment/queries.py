@@ -6,7 +6,6 @@ cohorts or courses involved.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -27,8 +26,6 @@ from courses.models import (
 from courses.permissions import can_manage_course, can_view_course
 from lms.extensions import db
 from lms.models import User
-
-logger = logging.getLogger(__name__)
 
 
 def cohort_or_404(course: Course, cohort_id: int) -> Cohort:

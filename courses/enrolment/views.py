@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 import re
 import secrets
@@ -27,8 +26,6 @@ from lms.forms import ConfirmForm
 from lms.home import learns
 from lms.models import Role
 from lms.permissions import roles_required
-
-logger = logging.getLogger(__name__)
 
 bp = Blueprint("enrolment", __name__, template_folder="../templates")
 

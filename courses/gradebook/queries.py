@@ -24,7 +24,6 @@ How the database rows become the inputs of the pure rules in
 from __future__ import annotations
 
 import enum
-import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -65,8 +64,6 @@ from lms.db import utcnow
 from lms.extensions import db
 from lms.models import User
 from lms.paging import ComputedPage
-
-logger = logging.getLogger(__name__)
 
 #: Key of the implicit category of a course that has no categories.
 ALL_ITEMS = "all"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -48,8 +47,6 @@ from lms.extensions import db
 from lms.forms import ConfirmForm
 from lms.models import User
 from lms.permissions import require
-
-logger = logging.getLogger(__name__)
 
 bp = Blueprint("gradebook", __name__, template_folder="../templates")
 

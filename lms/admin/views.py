@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -17,8 +15,6 @@ from lms.extensions import db
 from lms.models import Role, User
 from lms.paging import page_arg, paginate
 from lms.permissions import roles_required
-
-logger = logging.getLogger(__name__)
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

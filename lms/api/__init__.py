@@ -62,7 +62,6 @@ from __future__ import annotations
 
 import hashlib
 import http
-import logging
 from pathlib import Path
 
 import flask_smorest
@@ -73,8 +72,6 @@ from werkzeug.exceptions import HTTPException
 
 from lms.api.errors import PROBLEM_CONTENT_TYPE, ProblemSchema, abort, handle_api_error
 from lms.extensions import csrf, limiter, remote_address
-
-logger = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1"
 EXTENSION_KEY = "lms-api"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import NoReturn
 
 import marshmallow as ma
@@ -12,8 +11,6 @@ from werkzeug.exceptions import HTTPException
 
 from lms.errors import problem
 from lms.extensions import db
-
-logger = logging.getLogger(__name__)
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 

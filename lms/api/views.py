@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import UTC, datetime, time
 
 import sqlalchemy as sa
@@ -29,8 +28,6 @@ from lms.auth import sessions
 from lms.db import utcnow
 from lms.extensions import db
 from lms.urls import safe_next
-
-logger = logging.getLogger(__name__)
 
 bp = Blueprint("api_tokens", __name__, url_prefix="/account/tokens")
 

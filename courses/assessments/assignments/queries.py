@@ -7,7 +7,6 @@ for the page's grades and one for the page's cohorts.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -27,8 +26,6 @@ from courses.models import Cohort, Course, Enrolment, EnrolmentStatus
 from lms.extensions import db
 from lms.models import User
 from lms.paging import paginate
-
-logger = logging.getLogger(__name__)
 
 STATUS_FILTERS = ("", "ungraded", "graded", "released")
 SORTS = {

@@ -6,7 +6,6 @@ attempts or trainees.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -27,8 +26,6 @@ from courses.assessments.quizzes.models import (
 from courses.models import Cohort, Course, CourseState, Enrolment, EnrolmentStatus
 from lms.extensions import db
 from lms.models import User
-
-logger = logging.getLogger(__name__)
 
 
 def quiz_or_404(course: Course, quiz_id: int) -> Quiz:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from decimal import Decimal
 
 from flask import (
@@ -43,8 +42,6 @@ from lms import web
 from lms.db import utcnow
 from lms.extensions import db
 from lms.permissions import require
-
-logger = logging.getLogger(__name__)
 
 bp = Blueprint(
     "quizzes",
