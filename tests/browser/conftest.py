@@ -53,10 +53,9 @@ class Site:
     accounts: dict[str, dict] = field(default_factory=dict)
 
 
-@pytest.fixture(scope="session")
-def site(tmp_path_factory) -> Iterator[Site]:
-    """The demo, served by a real HTTP server in a thread."""
-    instance = tmp_path_factory.mktemp("browser-site")
+@contextlib.contextmanager
+def demo_site(instance: Path) -> Iterator[Site]:
+    """Serve the demo from ``instance`` with a real HTTP server in a thread."""
     app = create_app(
         {
             "INSTANCE_PATH": str(instance),
@@ -74,10 +73,34 @@ def site(tmp_path_factory) -> Iterator[Site]:
         db.session.commit()
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield Site(base, app, {a["email"]: a for a in accounts})
-    server.shutdown()
-    with app.app_context():
-        db.engine.dispose()
+    try:
+        yield Site(base, app, {a["email"]: a for a in accounts})
+    finally:
+        server.shutdown()
+        with app.app_context():
+            db.engine.dispose()
+
+
+@contextlib.contextmanager
+def launch_chromium():
+    """Debian's Chromium driven by Playwright; never a downloaded browser."""
+    from playwright.sync_api import sync_playwright
+
+    executable = shutil.which("chromium")
+    assert executable, "install Debian's chromium (apt-get install chromium)"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory) -> Iterator[Site]:
+    """The demo, served by a real HTTP server in a thread."""
+    with demo_site(tmp_path_factory.mktemp("browser-site")) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
@@ -85,14 +108,8 @@ def chromium(site):
     """Chromium, started after the site and stopped after each module: the demo signs PDFs
     with asyncio, which Playwright's event loop in the same thread would refuse (here and in
     the other browser tests' own demo sites)."""
-    from playwright.sync_api import sync_playwright
-
-    executable = shutil.which("chromium")
-    assert executable, "install Debian's chromium (apt-get install chromium)"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
+    with launch_chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="session")

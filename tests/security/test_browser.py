@@ -9,16 +9,12 @@ the templates are exercised (the language menu, the j/k keys of grading).
 
 from __future__ import annotations
 
-import shutil
-import threading
 from collections import deque
 from urllib.parse import urljoin, urlsplit
 
 import pytest
-from werkzeug.serving import make_server
 
-from lms import create_app
-from lms.extensions import db
+from tests.browser.conftest import demo_site, launch_chromium
 
 pytestmark = pytest.mark.browser
 
@@ -48,40 +44,15 @@ document.addEventListener("securitypolicyviolation", (e) => {
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     """The demo, served by a real HTTP server in a thread; yields (base URL, accounts)."""
-    instance = tmp_path_factory.mktemp("browser")
-    app = create_app(
-        {
-            "INSTANCE_PATH": str(instance),
-            "SECRET_KEY": "browser-test-" * 4,
-            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
-            "RATELIMIT_ENABLED": False,
-        }
-    )
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    base = f"http://127.0.0.1:{server.server_port}"
-    app.config["BASE_URL"] = base
-    with app.app_context():
-        db.create_all()
-        accounts = [a for loader in app.extensions["lms_demo_loaders"] for a in loader()]
-        db.session.commit()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield base, accounts
-    server.shutdown()
-    with app.app_context():
-        db.engine.dispose()
+    with demo_site(tmp_path_factory.mktemp("browser")) as running:
+        yield running.base, list(running.accounts.values())
 
 
 @pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    executable = shutil.which("chromium")
-    assert executable, "install Debian's chromium (apt-get install chromium)"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
-        yield browser
-        browser.close()
+def browser(site):
+    """Chromium, started after the site (see ``tests.browser.conftest.chromium``)."""
+    with launch_chromium() as chromium:
+        yield chromium
 
 
 class Watched:
