@@ -23,6 +23,7 @@ from typing import Any, cast
 import click
 from celery import Celery, Task
 from celery.schedules import crontab, schedule
+from celery.signals import worker_ready
 from flask import Flask, current_app, g, has_app_context
 from flask.cli import with_appcontext
 from sqlalchemy import event
@@ -35,6 +36,8 @@ logger = logging.getLogger(__name__)
 celery = Celery("lms")
 #: Periodic tasks for beat: name -> (task name, schedule), filled by ``periodic``.
 PERIODIC: dict[str, tuple[str, Any]] = {}
+#: Tasks sent whenever a worker starts: task name -> keyword arguments (``at_worker_start``).
+AT_WORKER_START: dict[str, dict[str, Any]] = {}
 
 # Seconds a message may stay unacknowledged on Redis before it is handed to another
 # worker: the time after which a killed worker's job is redone. Longer than any
@@ -118,6 +121,23 @@ def periodic(name: str, every: Any) -> Callable:
         return declared
 
     return decorator
+
+
+def at_worker_start(task_: Any, **kwargs: Any) -> None:
+    """Send ``task_`` with ``kwargs`` each time a worker starts: recovery after a crash.
+
+    A job is sent to the broker only after its transaction commits; a process
+    killed between the two leaves committed work whose job never left. A task
+    registered here finds such work and sends the jobs again.
+    """
+    AT_WORKER_START[task_.name] = kwargs
+
+
+@worker_ready.connect
+def _on_worker_ready(sender: Any = None, **_signal: Any) -> None:
+    for name, kwargs in AT_WORKER_START.items():
+        celery.send_task(name, kwargs=kwargs)
+        logger.info("job %s%r sent at worker start", name, kwargs)
 
 
 def eager(app: Flask | None = None) -> bool:
@@ -219,7 +239,13 @@ def init_app(app: Flask) -> None:
         config.update(
             broker_url=broker,
             result_backend=app.config.get("CELERY_RESULT_BACKEND") or broker,
-            broker_transport_options={"visibility_timeout": visibility},
+            broker_transport_options={
+                "visibility_timeout": visibility,
+                # Look for a killed worker's messages every few seconds, not every
+                # 10 x 10 s that kombu's defaults add up to.
+                "unacked_restore_interval": max(1, min(10, visibility // 3)),
+                "unacked_restore_throttle": 1,
+            },
             result_backend_transport_options={"visibility_timeout": visibility},
             task_always_eager=False,
         )
@@ -305,4 +331,13 @@ def commit() -> None:
         db.session.commit()
 
 
-__all__ = ["celery", "commit", "crontab", "enqueue", "init_app", "periodic", "task"]
+__all__ = [
+    "at_worker_start",
+    "celery",
+    "commit",
+    "crontab",
+    "enqueue",
+    "init_app",
+    "periodic",
+    "task",
+]

@@ -53,11 +53,26 @@ def build(mail: OutgoingMail) -> EmailMessage:
     max_retries=MAX_RETRIES,
 )
 def deliver_mail(self, mail_id: int) -> bool:
-    """Send one stored e-mail unless it went out already; raise (and retry) when SMTP fails."""
+    """Send one stored e-mail unless it went out already; raise (and retry) when SMTP fails.
+
+    The attempt is claimed and committed before the message is sent: of two jobs for
+    the same e-mail (a redelivered message, a resend), only one sends it.
+    """
     mail = db.session.get(OutgoingMail, mail_id)
     if mail is None or mail.sent_at is not None:
         return False  # rolled back with its transaction, or a repeat of a delivered job
-    mail.attempts += 1
+    claimed = db.session.execute(
+        sa.update(OutgoingMail)
+        .where(
+            OutgoingMail.id == mail_id,
+            OutgoingMail.sent_at.is_(None),
+            OutgoingMail.attempts == mail.attempts,
+        )
+        .values(attempts=OutgoingMail.attempts + 1)
+    )
+    if not claimed.rowcount:  # type: ignore[attr-defined]
+        return False  # another job has just taken this attempt
+    jobs.commit()
     try:
         deliver(build(mail))
     except (smtplib.SMTPException, OSError) as error:
@@ -74,17 +89,26 @@ def deliver_mail(self, mail_id: int) -> bool:
 
 
 @jobs.periodic("notifications.resend_unsent", 15 * 60)
-def resend_unsent() -> int:
-    """Queue again the e-mails whose retries ran out (the mail server was down for long)."""
-    cutoff = utcnow() - timedelta(minutes=30)
+def resend_unsent(older_than: float = 30 * 60) -> int:
+    """Queue again the e-mails still unsent ``older_than`` seconds after they were written.
+
+    On beat: those whose retries ran out (the mail server was down for long). When a
+    worker starts: also those whose job never reached the broker, because the
+    process that wrote them was killed between its commit and sending the job.
+    """
+    cutoff = utcnow() - timedelta(seconds=older_than)
     ids = db.session.scalars(
         sa.select(OutgoingMail.id).where(
-            OutgoingMail.sent_at.is_(None), OutgoingMail.created_at < cutoff
+            OutgoingMail.sent_at.is_(None), OutgoingMail.created_at <= cutoff
         )
     ).all()
     for mail_id in ids:
         jobs.enqueue(deliver_mail, mail_id)
+    jobs.commit()  # the jobs leave when the transaction ends
     return len(ids)
+
+
+jobs.at_worker_start(resend_unsent, older_than=0)
 
 
 @jobs.periodic("notifications.reminders", 60 * 60)

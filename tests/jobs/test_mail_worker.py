@@ -89,3 +89,31 @@ def test_mail_waits_for_the_server_and_is_delivered_once(make_site):
     text = message.get_body(preferencelist=("plain",)).get_content()
     assert "Вашият сертификат S4C-7 е отнет: Подправени документи" in text
     assert message.get_body(preferencelist=("html",)) is not None
+
+
+def test_a_mail_whose_job_never_left_goes_out_when_a_worker_starts(make_site):
+    port = free_port()
+    site = make_site(MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_USE_TLS=False)
+    inbox = Inbox()
+    server = Controller(inbox, hostname="127.0.0.1", port=port)
+    server.start()
+    try:
+        with site.app.app_context():
+            # Committed by a process killed before it sent the job: nothing is on the broker.
+            db.session.add(OutgoingMail(recipient="ana@example.org", subject="Hello", text="Hi"))
+            db.session.commit()
+            mail_id = read(site.app, lambda: db.session.scalar(sa.select(OutgoingMail.id)))
+            site.start_worker("mail")
+            wait_for(
+                lambda: read(site.app, lambda: db.session.get(OutgoingMail, mail_id).sent_at),
+                what="the delivery",
+            )
+            # Two more jobs for it (a resend, a redelivered message): neither sends it again.
+            client = site.app.extensions["celery_client"]
+            again = [client.send_task("notifications.deliver_mail", args=[mail_id]) for _ in "ab"]
+            assert [result.get(timeout=120) for result in again] == [False, False]
+            attempts = read(site.app, lambda: db.session.get(OutgoingMail, mail_id).attempts)
+    finally:
+        server.stop()
+    assert len(inbox.messages) == 1
+    assert attempts == 1
