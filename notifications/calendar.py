@@ -40,7 +40,7 @@ def feed(user: User) -> bytes:
             event = Event()
             event.add("uid", f"cohort-{cohort.id}@{host}")
             event.add("dtstamp", stamp)
-            event.add("summary", f"{course.tr('title')} ({cohort.name})")
+            event.add("summary", f"{course.tr('title')} ({cohort.tr('name')})")
             event.add("dtstart", cohort.starts_on)
             event.add("dtend", cohort.ends_on + timedelta(days=1))  # all-day: end is exclusive
             event.add("url", absolute(path_for("courses.detail", code=course.code)))

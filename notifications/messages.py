@@ -59,18 +59,18 @@ _RENDER: dict[str, Callable[[dict[str, Any]], str]] = {
     Kind.ENROLMENT_CONFIRMED: lambda p: _(
         "You are enrolled in %(course)s (%(cohort)s), starting on %(date)s.",
         course=pick(p.get("course")),
-        cohort=p.get("cohort", ""),
+        cohort=pick(p.get("cohort")),
         date=p.get("starts_on", ""),
     ),
     Kind.PROMOTED: lambda p: _(
         "A place came free: you moved from the waiting list into %(course)s (%(cohort)s).",
         course=pick(p.get("course")),
-        cohort=p.get("cohort", ""),
+        cohort=pick(p.get("cohort")),
     ),
     Kind.COHORT_STARTS: lambda p: _(
         "%(course)s (%(cohort)s) starts on %(date)s.",
         course=pick(p.get("course")),
-        cohort=p.get("cohort", ""),
+        cohort=pick(p.get("cohort")),
         date=p.get("starts_on", ""),
     ),
     Kind.ASSIGNMENT_DUE: lambda p: _(

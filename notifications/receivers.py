@@ -42,7 +42,7 @@ def _enrolment_params(enrolment) -> dict[str, Any]:
     cohort = enrolment.cohort
     return {
         "course": bilingual(cohort.course, "title"),
-        "cohort": cohort.name,
+        "cohort": bilingual(cohort, "name"),
         "starts_on": cohort.starts_on.isoformat(),
     }
 

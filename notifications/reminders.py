@@ -50,7 +50,7 @@ def cohorts_starting(now: datetime) -> int:
     for user_id, cohort, course in rows:
         params = {
             "course": bilingual(course, "title"),
-            "cohort": cohort.name,
+            "cohort": bilingual(cohort, "name"),
             "starts_on": cohort.starts_on.isoformat(),
         }
         link = ops.path_for("courses.detail", code=course.code)

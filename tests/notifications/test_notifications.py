@@ -122,6 +122,7 @@ def test_enrolment_and_promotion_are_notified(db, make_user, outbox):
             None,
             None,
             True,
+            name_bg="Пролет",
         ),
         actor=admin,
     )
@@ -137,7 +138,10 @@ def test_enrolment_and_promotion_are_notified(db, make_user, outbox):
     assert promoted.kind == Kind.PROMOTED
     subjects = [m["Subject"] for m in outbox()]
     assert any(s.startswith("Enrolment confirmed") for s in subjects)
-    assert any("Умно осветление" in parts(m)[0] for m in outbox() if m["To"] == second.email)
+    assert any(
+        "Умно осветление (Пролет)" in parts(m)[0] for m in outbox() if m["To"] == second.email
+    )
+    assert any("Smart lighting (Spring)" in parts(m)[0] for m in outbox() if m["To"] == first.email)
 
 
 def test_reminders_tell_of_expiring_certificates_once(db, world, qualify, make_user):

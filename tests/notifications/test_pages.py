@@ -126,7 +126,9 @@ def test_calendar_feed_imports_and_can_be_revoked(client, db, login_as, make_use
     admin = make_user(roles=[Role.ADMIN])
     cohort = enrol_ops.create_cohort(
         course,
-        enrol_ops.CohortData("Spring", date(2027, 3, 1), date(2027, 3, 31), None, None, None, True),
+        enrol_ops.CohortData(
+            "Spring", date(2027, 3, 1), date(2027, 3, 31), None, None, None, True, "Пролет"
+        ),
         actor=admin,
     )
     enrol_ops.enrol(cohort, user, actor=admin, by_staff=True)
@@ -140,7 +142,7 @@ def test_calendar_feed_imports_and_can_be_revoked(client, db, login_as, make_use
     calendar = Calendar.from_ical(response.data)
     events = {str(e["uid"]).split("@")[0]: e for e in calendar.walk("VEVENT")}
     term = events[f"cohort-{cohort.id}"]
-    assert str(term["summary"]) == "Умна вода (Spring)"
+    assert str(term["summary"]) == "Умна вода (Пролет)"
     assert term.decoded("dtstart") == date(2027, 3, 1)
     assert term.decoded("dtend") == date(2027, 4, 1)
     deadline = next(e for k, e in events.items() if k.startswith("due-"))
