@@ -155,7 +155,7 @@ def _create_private(path: Path) -> None:
 
 def _init_extensions(app: Flask) -> None:
     from lms.extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
-    from lms.i18n import register_filters, select_locale
+    from lms.i18n import install_translations, register_filters, select_locale
 
     db.init_app(app)
     from lms import storage
@@ -168,6 +168,7 @@ def _init_extensions(app: Flask) -> None:
         locale_selector=select_locale,
         default_translation_directories=str(Path(__file__).parent / "translations"),
     )
+    install_translations(app)
     register_filters(app)
     bootstrap.init_app(app)
     limiter.init_app(app)

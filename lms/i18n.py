@@ -4,8 +4,8 @@ from datetime import date as date_type
 from datetime import datetime
 
 from babel import dates as babel_dates
-from flask import current_app, has_request_context, request, session
-from flask_babel import get_locale, to_user_timezone
+from flask import Flask, current_app, g, has_request_context, request, session
+from flask_babel import get_locale, get_translations, to_user_timezone
 from flask_login import current_user
 
 
@@ -30,6 +30,35 @@ def select_locale() -> str:
     if isinstance(chosen, str) and chosen in languages:
         return chosen
     return request.accept_languages.best_match(list(languages)) or "en"
+
+
+def _translations():
+    """Return the catalogue of the language in force, looked up once per request.
+
+    Flask-Babel finds it anew for every string a template translates; a page has
+    dozens. The catalogue is kept beside Babel's own state with the locale it is
+    for, so ``force_locale`` (an e-mail in its reader's language) still switches it.
+    """
+    state = g.get("_flask_babel")
+    kept = getattr(state, "lms_translations", None)
+    if kept is not None and kept[0] is getattr(state, "babel_locale", None):
+        return kept[1]
+    translations = get_translations()
+    state = g.get("_flask_babel")
+    if state is not None:
+        state.lms_translations = (getattr(state, "babel_locale", None), translations)
+    return translations
+
+
+def install_translations(app: Flask) -> None:
+    """Give templates ``_``/``gettext``/``ngettext`` that use the request's catalogue."""
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=lambda s: _translations().ugettext(s),
+        ngettext=lambda s, p, n: _translations().ungettext(s, p, n),
+        pgettext=lambda c, s: _translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n),
+        newstyle=True,
+    )
 
 
 def current_language() -> str:

@@ -8,6 +8,7 @@ from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
+from flask_babel import force_locale
 
 from courses.models import Course, CourseState
 from lms.models import Role
@@ -132,3 +133,19 @@ def test_choice_is_remembered_on_the_account_across_sessions(app, client, login_
     page = other.get("/courses", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert '<html lang="bg">' in page
     assert "Каталог" in page
+
+
+def test_templates_follow_a_forced_language_within_a_request(app):
+    """The request keeps its catalogue, yet an e-mail rendered in another language gets it."""
+    line = app.jinja_env.from_string(
+        "{{ _('Log in') }}|{{ ngettext('%(num)s row', '%(num)s rows', 2) }}"
+    )
+    with app.test_request_context("/", headers={"Accept-Language": "bg"}):
+        bulgarian = line.render()
+        with force_locale("en"):
+            english = line.render()
+        again = line.render()
+    messages = _messages(_catalogue())
+    rows = messages[("%(num)s row", "%(num)s rows")][1].replace("%(num)s", "2")
+    assert bulgarian == again == f"{messages['Log in']}|{rows}"
+    assert english == "Log in|2 rows"
