@@ -119,8 +119,8 @@ def stage_timers() -> Iterator[dict[str, list[float]]]:
     is a few microseconds a call.
     """
     from certificates import eligibility, queries
-    from certificates import operations as ops
     from certificates.credentials import openbadges
+    from certificates.operations import issuance
 
     totals: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0])
     patches = [
@@ -129,9 +129,9 @@ def stage_timers() -> Iterator[dict[str, list[float]]]:
         (queries, "load_records", "eligibility (per trainee)"),
         (eligibility, "evaluate", "eligibility (per trainee)"),
         (openbadges, "issue_credential", "signing (build, schema, sign)"),
-        (ops.CertificatePDF, "render", "PDF render"),
-        (ops, "embed_credential", "PDF embed credential"),
-        (ops, "sign_pdf", "PDF signature (PAdES)"),
+        (issuance.CertificatePDF, "render", "PDF render"),
+        (issuance, "embed_credential", "PDF embed credential"),
+        (issuance, "sign_pdf", "PDF signature (PAdES)"),
     ]
     originals = []
     depth = [0]
@@ -190,6 +190,7 @@ def run(url: str | None, args, *, sign: bool = True) -> tuple[float, float]:
 
     from certificates import operations as ops
     from certificates.models import Certificate, Scheme
+    from certificates.operations import issuance
     from lms.models import User
 
     with app.app_context():
@@ -200,7 +201,7 @@ def run(url: str | None, args, *, sign: bool = True) -> tuple[float, float]:
         ops.current_status_list()
         pdfsign.current_identity()
         db.session.commit()
-        unsigned = mock.patch.object(ops, "sign_pdf", lambda pdf: pdf)
+        unsigned = mock.patch.object(issuance, "sign_pdf", lambda pdf: pdf)
         with contextlib.ExitStack() as stack:
             if not sign:
                 stack.enter_context(unsigned)

@@ -4,7 +4,7 @@ Issues N certificates through ``issue_batch`` on a fresh SQLite file (the data i
 built by ``bench_issue.build``) and measures, on the engine, the time between each
 ``BEGIN IMMEDIATE`` and its commit or rollback: the time every other writer of the
 site would wait. Beside it, the time spent signing the credential and rendering and
-signing the PDF (``operations._make``), which runs with no transaction open.
+signing the PDF (``operations.issuance._make``), which runs with no transaction open.
 
 Prints both per certificate and the share of issuance that holds the lock; before
 the credential and PDF were made outside the transaction, the lock was held across
@@ -49,6 +49,7 @@ def main() -> None:
 
     from certificates import operations as ops
     from certificates.models import Scheme
+    from certificates.operations import issuance
     from lms.models import User
 
     # Wall clock and CPU time of this process: on a busy machine the CPU time is the
@@ -67,7 +68,7 @@ def main() -> None:
             held["cpu"] += time.process_time() - started[1]
             held["transactions"] += 1
 
-    real_make = ops._make
+    real_make = issuance._make
 
     def timed_make(draft):
         started, cpu = time.perf_counter(), time.process_time()
@@ -89,7 +90,7 @@ def main() -> None:
         sa.event.listen(engine, "begin", on_begin)
         sa.event.listen(engine, "commit", on_end)
         sa.event.listen(engine, "rollback", on_end)
-        ops._make = timed_make
+        issuance._make = timed_make
         try:
             wall, cpu = time.perf_counter(), time.process_time()
             batch = ops.issue_batch(
@@ -98,7 +99,7 @@ def main() -> None:
             db.session.commit()
             wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         finally:
-            ops._make = real_make
+            issuance._make = real_make
             for name, listener in (("begin", on_begin), ("commit", on_end), ("rollback", on_end)):
                 sa.event.remove(engine, name, listener)
         issued = batch.issued

@@ -4,7 +4,7 @@ Runs after every ``courses`` loader. Стефан Маринов holds the proje
 certificate; Jonas Weber's was revoked (the reason is kept); Елена Николова
 meets every requirement but has no certificate yet, so a certifier can issue
 one in the demo. Each scheme requires courses and competencies of the demo
-framework (``courses.competencies.demo``) at its proficient level. Where the
+framework (``courses.demo.competencies``) at its proficient level. Where the
 other loaders left these trainees short of a course or a competency level the
 project-manager scheme requires, they are given the record that earns it
 through the real rules (enrolment, lessons done, released grades and
@@ -28,9 +28,9 @@ from certificates import queries
 from certificates.eligibility import COMPETENCY
 from courses.assessments.grades import get_grade, set_grade
 from courses.assessments.models import Assessment, GradeStatus
-from courses.competencies.demo import FRAMEWORK_CODE
 from courses.competencies.models import Competency, Framework
 from courses.competencies.operations import CompetencyError, record_evidence
+from courses.demo.competencies import FRAMEWORK_CODE
 from courses.enrolment.operations import enrol, free_places, mark_lesson_done
 from courses.enrolment.queries import course_outline, has_active_enrolment
 from courses.gradebook.models import CourseCompletion

@@ -42,6 +42,7 @@ from courses.models import Course, Programme
 from lms import web
 from lms.auth.operations import find_user_by_email
 from lms.cors import public_read
+from lms.db import utcnow
 from lms.extensions import db, limiter
 from lms.forms import ConfirmForm
 from lms.models import Role, User
@@ -509,7 +510,7 @@ def certificate(code: str):
         reason_form=ReasonForm(),
         note_form=OptionalReasonForm(),
         confirm=ConfirmForm(),
-        renewal_problem=ops.renewal_due_reason(cert, ops.utcnow())
+        renewal_problem=ops.renewal_due_reason(cert, utcnow())
         if cert.scheme.renewal_rule
         else None,
     )

@@ -989,7 +989,7 @@ def _completions(run: GenerationRun, course: dict) -> None:
     """Compute every member's completion with the real gradebook and store it in bulk."""
     row = db.session.get(Course, course["id"])
     assert row is not None, "the generator inserted this course"
-    book = gradebook.load_gradebook(row, now=run.now)
+    book = gradebook.compute_gradebook(row, now=run.now)
     records = []
     for trainee in book.rows:
         complete = trainee.completion.complete

@@ -229,12 +229,12 @@ def _register_blueprints(app: Flask) -> None:
     import certificates.overview
     import certificates.verify.cli  # adds "lms certificates verify"
     import courses.api
-    import courses.assessments.assignments.demo
-    import courses.assessments.quizzes.demo
-    import courses.competencies.demo
     import courses.demo
+    import courses.demo.assignments
+    import courses.demo.competencies
+    import courses.demo.gradebook
+    import courses.demo.quizzes
     import courses.generate
-    import courses.gradebook.demo
     import courses.overview
     import lms.api
     import lms.generate
@@ -291,10 +291,10 @@ def _register_blueprints(app: Flask) -> None:
     # Demo loaders in order: each builds on what the ones before it created.
     for loader in (
         courses.demo.load,
-        courses.assessments.quizzes.demo.load,
-        courses.assessments.assignments.demo.load,
-        courses.gradebook.demo.load,  # categorises the quizzes and assignments
-        courses.competencies.demo.load,  # maps the assessments the loaders above added
+        courses.demo.quizzes.load,
+        courses.demo.assignments.load,
+        courses.demo.gradebook.load,  # categorises the quizzes and assignments
+        courses.demo.competencies.load,  # maps the assessments the loaders above added
         certificates.demo.load,  # certifies the trainees of every courses loader
         reports.demo.load,  # months of history for the reports
     ):

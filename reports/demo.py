@@ -23,9 +23,9 @@ from babel.dates import format_date
 from certificates import operations as cert_ops
 from certificates.models import Scheme
 from courses.assessments.models import Assessment, Grade, GradeChange, GradeStatus
-from courses.competencies.demo import FRAMEWORK_CODE
 from courses.competencies.models import Competency, Evidence, Framework, ProficiencyLevel
 from courses.competencies.rules import EvidenceSource
+from courses.demo.competencies import FRAMEWORK_CODE
 from courses.gradebook.models import CourseCompletion
 from courses.gradebook.operations import recompute_completion
 from courses.models import Cohort, Course, Enrolment, Lesson, LessonProgress, Module

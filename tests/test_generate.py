@@ -106,7 +106,7 @@ def test_work_agrees_with_the_real_rules(db):
     ).all()
     assert {(a, u): p for a, u, p in quiz_grades} == best
     for course in db.session.scalars(sa.select(Course)):
-        book = gradebook.load_gradebook(course)
+        book = gradebook.compute_gradebook(course)
         stored = {
             c.user_id: c
             for c in db.session.scalars(

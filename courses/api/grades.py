@@ -118,7 +118,7 @@ def my_grades(code: str):
     """Return the token user's released grades and course grade in a course they study."""
     course = visible_course(code, current_api_user)
     me = current_api_user
-    book = gradebook_queries.load_gradebook(course, user_ids=[me.id])
+    book = gradebook_queries.compute_gradebook(course, user_ids=[me.id])
     row = book.row_for(me.id)
     require(row is not None)
     assert row is not None, "require() refused the request otherwise"

@@ -1,1 +1,1 @@
-"""Quizzes, assignments and the gradebook: pure rules in ``scoring`` and ``gradebook``."""
+"""Quizzes, assignments and the gradebook: pure rules in ``scoring`` and ``grading_rules``."""

@@ -29,7 +29,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from courses.assessments.gradebook import MAX_REASON_LENGTH
+from courses.assessments.grading_rules import MAX_REASON_LENGTH
 from courses.assessments.models import Assessment, GradeCategory
 from courses.gradebook.operations import CategoryData, ManualAssessmentData
 from courses.models import Course

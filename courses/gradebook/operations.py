@@ -20,14 +20,14 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from courses.access import require_manager
-from courses.assessments.gradebook import (
+from courses.assessments.grades import GradeError, StaleGrade, get_grade, set_grade
+from courses.assessments.grading_rules import (
     MAX_REASON_LENGTH,
     GradebookError,
     passes,
     validate_override,
     validate_pass_mark,
 )
-from courses.assessments.grades import GradeError, StaleGrade, get_grade, set_grade
 from courses.assessments.models import (
     Assessment,
     AssessmentKind,
@@ -417,7 +417,7 @@ def _locked_override(course: Course, user: User) -> CourseGradeOverride | None:
 
 
 def _computed_grade(course: Course, user: User) -> Decimal | None:
-    row = queries.load_gradebook(course, user_ids=[user.id]).row_for(user.id)
+    row = queries.compute_gradebook(course, user_ids=[user.id]).row_for(user.id)
     return None if row is None else row.result.computed
 
 
@@ -660,7 +660,7 @@ def _recompute_completion(
     if not db.session.scalar(queries.members(course, user_ids=[user_id]).limit(1)):
         return None
     record = _lock_completions(course, [user_id])[user_id]
-    row = queries.load_gradebook(course, user_ids=[user_id]).row_for(user_id)
+    row = queries.compute_gradebook(course, user_ids=[user_id]).row_for(user_id)
     assert row is not None, "an active member has a gradebook row"
     row.record = record
     undo = take_back is not None and not row.completion.complete and take_back(row)
@@ -683,7 +683,7 @@ def _recompute_course(course: Course, reason: str) -> int:
     """
     user_ids = list(db.session.scalars(queries.members(course).distinct()))
     records = _lock_completions(course, user_ids)
-    book = queries.load_gradebook(course)
+    book = queries.compute_gradebook(course)
     changed = sum(
         _apply(records[row.user.id], row.completion.complete, row.result.grade, reason)
         for row in book.rows

@@ -6,7 +6,7 @@ limited) before reading their grades; the CSV export walks the class in
 batches (:func:`iter_rows`).
 
 How the database rows become the inputs of the pure rules in
-``courses.assessments.gradebook``:
+``courses.assessments.grading_rules``:
 
 - Only **published** assessments count, in the course grade and as required work.
 - Only **released** grades count. A draft grade is as if not graded yet, and it
@@ -33,7 +33,7 @@ from typing import Protocol
 import sqlalchemy as sa
 from sqlalchemy.orm import contains_eager
 
-from courses.assessments.gradebook import (
+from courses.assessments.grading_rules import (
     Category,
     CompletionResult,
     CourseGrade,
@@ -212,7 +212,7 @@ def assessments_of(course: Course) -> list[Assessment]:
     )
 
 
-def load_gradebook(
+def compute_gradebook(
     course: Course,
     *,
     cohort: Cohort | None = None,

@@ -25,8 +25,8 @@ from flask_login import current_user, login_required
 import courses.assessments.models
 import courses.gradebook.models  # noqa: F401 - register the gradebook tables
 from courses.access import staff_course, visible_course
-from courses.assessments.gradebook import GradebookError
 from courses.assessments.grades import GradeError, StaleGrade, get_grade
+from courses.assessments.grading_rules import GradebookError
 from courses.assessments.models import Assessment, AssessmentKind, GradeCategory
 from courses.enrolment.queries import cohort_or_404
 from courses.gradebook import operations, queries
@@ -567,7 +567,7 @@ def _categories_by_key(book: queries.Gradebook) -> dict:
 
 
 def _trainee_page(course: Course, trainee: User, override_form, remove_form, status=200):
-    book = queries.load_gradebook(course, user_ids=[trainee.id])
+    book = queries.compute_gradebook(course, user_ids=[trainee.id])
     row = book.row_for(trainee.id)
     override = db.session.scalar(
         sa.select(CourseGradeOverride).where(
@@ -637,7 +637,7 @@ def override_remove(code: str, user_id: int):
 def history(code: str, user_id: int):
     course = staff_course(code, current_user)
     trainee = _trainee_of(course, user_id)
-    book = queries.load_gradebook(course, user_ids=[trainee.id])
+    book = queries.compute_gradebook(course, user_ids=[trainee.id])
     return render_template(
         "gradebook/history.html",
         course=course,
@@ -658,7 +658,7 @@ def my_grades(code: str):
     if can_manage_course(current_user, course):
         return redirect(url_for("gradebook.index", code=course.code))
     me = _me()
-    book = queries.load_gradebook(course, user_ids=[me.id])
+    book = queries.compute_gradebook(course, user_ids=[me.id])
     row = book.row_for(me.id)
     require(row is not None)
     return render_template(

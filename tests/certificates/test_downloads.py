@@ -8,7 +8,7 @@ import json
 import pytest
 
 from certificates import operations as ops
-from certificates.pdf import extract_credential
+from certificates.pdf import CertificatePDF, extract_credential
 
 
 @pytest.fixture
@@ -20,7 +20,7 @@ def cert(db, world, trainee):
 
 def test_pdf_is_the_stored_bytes(client, cert, monkeypatch):
     # Rendering again would be a bug: make it fail loudly.
-    monkeypatch.setattr(ops.CertificatePDF, "render", lambda self: pytest.fail("re-rendered"))
+    monkeypatch.setattr(CertificatePDF, "render", lambda self: pytest.fail("re-rendered"))
     response = client.get(f"/certificates/{cert.code}.pdf")
     assert response.status_code == 200
     assert response.mimetype == "application/pdf"

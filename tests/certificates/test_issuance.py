@@ -14,6 +14,7 @@ from certificates import operations as ops
 from certificates.credentials.openbadges import matches_email, validate_schema
 from certificates.credentials.verification import verify_credential
 from certificates.models import Certificate, ImpartialityWaiver, StatusList
+from certificates.operations import issuance
 from certificates.pdf import extract_credential
 from lms.models import AuditLog, Role
 from tests.certificates.conftest import release_exam
@@ -131,7 +132,7 @@ def test_codes_and_indexes_are_distinct(db, world, make_user, qualify):
 def test_collision_retries(db, world, trainee, make_user, qualify, monkeypatch):
     other = ops.issue_certificate(world.scheme, qualify(make_user(), world), actor=world.certifier)
     codes = iter([other.code, "ABCDE-FGHJK-MNPQR-STVWX"])
-    monkeypatch.setattr(ops, "generate_code", lambda: next(codes))
+    monkeypatch.setattr(issuance, "generate_code", lambda: next(codes))
     cert = ops.issue_certificate(world.scheme, trainee, actor=world.certifier)
     assert cert.code == "ABCDE-FGHJK-MNPQR-STVWX"
 

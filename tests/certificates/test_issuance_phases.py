@@ -22,6 +22,7 @@ from certificates import operations as ops
 from certificates.credentials import openbadges
 from certificates.credentials import status_list as bitstring
 from certificates.models import Certificate, CertificateStatus, RenewalRule, Scheme, StatusList
+from certificates.operations import issuance
 from courses.assessments.models import Assessment, Grade, GradeStatus
 from courses.gradebook.models import CourseCompletion
 from courses.models import Course, CourseState
@@ -48,7 +49,7 @@ def _allocated() -> int:
 
 def during_slow_step(monkeypatch, action, *, times: int = 1):
     """Run ``action()`` in the slow step of the next ``times`` issuances (then run it)."""
-    real = ops._make
+    real = issuance._make
     calls = []
 
     def make(draft):
@@ -57,7 +58,7 @@ def during_slow_step(monkeypatch, action, *, times: int = 1):
             action()
         return real(draft)
 
-    monkeypatch.setattr(ops, "_make", make)
+    monkeypatch.setattr(issuance, "_make", make)
     return calls
 
 
@@ -145,17 +146,17 @@ def probed(monkeypatch):
 
         return probe
 
-    class ProbedPDF(ops.CertificatePDF):
+    class ProbedPDF(issuance.CertificatePDF):
         def render(self):
             _write_lock_is_free()
             checked.append("render")
             return super().render()
 
-    monkeypatch.setattr(ops, "CertificatePDF", ProbedPDF)
+    monkeypatch.setattr(issuance, "CertificatePDF", ProbedPDF)
     monkeypatch.setattr(
         openbadges, "issue_credential", wrap("credential", openbadges.issue_credential)
     )
-    monkeypatch.setattr(ops, "sign_pdf", wrap("sign_pdf", ops.sign_pdf))
+    monkeypatch.setattr(issuance, "sign_pdf", wrap("sign_pdf", issuance.sign_pdf))
     return checked
 
 
@@ -245,7 +246,7 @@ def test_a_failed_render_leaves_no_certificate_and_no_open_transaction(committin
     def broken(self):
         raise RenderFailed
 
-    monkeypatch.setattr(ops.CertificatePDF, "render", broken)
+    monkeypatch.setattr(issuance.CertificatePDF, "render", broken)
     with pytest.raises(RenderFailed):
         ops.issue_certificate(scheme, trainee, actor=certifier)
     assert not _db.session().in_transaction()
@@ -393,7 +394,7 @@ def test_a_failed_render_in_a_batch_stops_it_and_the_rerun_finishes(
     db, world, make_user, qualify, monkeypatch
 ):
     trainees = [qualify(make_user(), world) for _ in range(4)]
-    real = ops._make
+    real = issuance._make
     made = []
 
     def fail_third(draft):
@@ -403,12 +404,12 @@ def test_a_failed_render_in_a_batch_stops_it_and_the_rerun_finishes(
         made.append(draft.user_id)
         return real(draft)
 
-    monkeypatch.setattr(ops, "_make", fail_third)
+    monkeypatch.setattr(issuance, "_make", fail_third)
     with pytest.raises(RenderFailed):
         ops.issue_batch(world.scheme, world.certifier, chunk_size=10)
     db.session.rollback()
     assert _count() == 2  # the two made before; nothing for the failed one
-    monkeypatch.setattr(ops, "_make", real)
+    monkeypatch.setattr(issuance, "_make", real)
     batch = ops.issue_batch(world.scheme, world.certifier, chunk_size=10)
     assert (batch.issued, batch.skipped) == (4, 0)
     assert sorted(db.session.scalars(sa.select(Certificate.user_id))) == sorted(

@@ -31,6 +31,7 @@ from lms.extensions import db
 app = create_app()
 with app.app_context():
     from certificates import operations as ops
+    from certificates.operations import issuance
     from courses.assessments.models import Assessment
     from courses.gradebook.models import CourseCompletion
     from courses.models import Course, CourseState
@@ -58,7 +59,7 @@ with app.app_context():
     release_exam(db, trainee, exam, 90)
     db.session.commit()
 
-    real_put = ops.put_bytes
+    real_put = issuance.put_bytes
 
     def put_then_stall(store, data):
         key = real_put(store, data)
@@ -66,7 +67,7 @@ with app.app_context():
             marker.write(key)
         time.sleep(600)  # killed here: the file is written, the row is not
 
-    ops.put_bytes = put_then_stall
+    issuance.put_bytes = put_then_stall
     ops.issue_certificate(scheme, trainee, actor=None)
     db.session.commit()
     sys.exit("issuance finished: the process was not killed")

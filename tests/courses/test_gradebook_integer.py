@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
 
-from courses.assessments.gradebook import (
+from courses.assessments.grading_rules import (
     Category,
     CategoryResult,
     CourseGrade,

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from courses.assessments.gradebook import (
+from courses.assessments.grading_rules import (
     Category,
     CompletionResult,
     GradebookError,

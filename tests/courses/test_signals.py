@@ -32,7 +32,7 @@ def test_receivers_are_connected_without_any_page_module():
     ).stdout
     found = json.loads(out)
     assert found["grade"] == [
-        "certificates.operations.on_grade_changed",
+        "certificates.operations.review.on_grade_changed",
         "courses.competencies.operations.on_grade_changed",
         "courses.gradebook.operations.on_grade_changed",
     ]

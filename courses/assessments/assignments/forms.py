@@ -42,7 +42,7 @@ from courses.assessments.assignments.models import (
 )
 from courses.assessments.assignments.operations import MAX_TEXT_LENGTH, AssignmentData
 from courses.assessments.assignments.storage import FILE_TYPES
-from courses.assessments.gradebook import LatePolicy
+from courses.assessments.grading_rules import LatePolicy
 from courses.assessments.models import GradeCategory
 from lms.forms import strip
 

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from courses.access import require_manager, require_self
-from courses.assessments import gradebook
+from courses.assessments import grading_rules
 from courses.assessments.assignments.models import (
     Assignment,
     CriterionMark,
@@ -73,7 +73,7 @@ class AssignmentData:
     allowed_types: Sequence[str] = ()
     max_file_bytes: int = 5 * 1024 * 1024
     max_files: int = 3
-    late_policy: str = gradebook.LatePolicy.ACCEPT
+    late_policy: str = grading_rules.LatePolicy.ACCEPT
     late_percent_per_day: Decimal = Decimal(0)
     resubmission: str = Resubmission.UNTIL_GRADED
     marking: str = MarkingScheme.RUBRIC
@@ -96,16 +96,16 @@ def _check_data(course: Course, data: AssignmentData) -> None:
     if data.due_at is not None and data.due_at.tzinfo is None:
         raise ValueError("due_at must be timezone-aware")
     try:
-        rule = gradebook.LateRule(
-            gradebook.LatePolicy(data.late_policy),
+        rule = grading_rules.LateRule(
+            grading_rules.LatePolicy(data.late_policy),
             data.late_percent_per_day
-            if data.late_policy == gradebook.LatePolicy.PENALISE
+            if data.late_policy == grading_rules.LatePolicy.PENALISE
             else Decimal(0),
         )
-    except (gradebook.GradebookError, ValueError) as error:
+    except (grading_rules.GradebookError, ValueError) as error:
         raise AssignmentError(getattr(error, "message", _("Unknown late policy."))) from None
     data.late_percent_per_day = rule.percent_per_day
-    if data.late_policy != gradebook.LatePolicy.ACCEPT and data.due_at is None:
+    if data.late_policy != grading_rules.LatePolicy.ACCEPT and data.due_at is None:
         raise AssignmentError(_("A late policy other than 'accept' needs a due date."))
     if data.resubmission not in set(Resubmission):
         raise AssignmentError(_("Unknown resubmission rule."))
@@ -386,9 +386,9 @@ def latest_submission(assignment: Assignment, user: User, *, lock: bool = False)
     return db.session.scalar(query)
 
 
-def late_rule(assignment: Assignment) -> gradebook.LateRule:
-    return gradebook.LateRule(
-        gradebook.LatePolicy(assignment.late_policy), assignment.late_percent_per_day
+def late_rule(assignment: Assignment) -> grading_rules.LateRule:
+    return grading_rules.LateRule(
+        grading_rules.LatePolicy(assignment.late_policy), assignment.late_percent_per_day
     )
 
 
@@ -402,7 +402,7 @@ def submission_refusal(
         return _("This assignment is not open yet.")
     if not is_enrolled(user, assessment):
         return _("Only trainees enrolled in this course can hand in this assignment.")
-    outcome = gradebook.late_outcome(late_rule(assignment), now, assessment.due_at)
+    outcome = grading_rules.late_outcome(late_rule(assignment), now, assessment.due_at)
     if not outcome.accepted:
         return _(
             "The due date (%(due)s) has passed and late submissions are not accepted.",
@@ -468,7 +468,7 @@ def submit(
         attempt=(latest.attempt + 1) if latest else 1,
         text=text,
         submitted_at=now,
-        days_late=gradebook.days_late(now, assignment.assessment.due_at),
+        days_late=grading_rules.days_late(now, assignment.assessment.due_at),
         status=SubmissionStatus.SUBMITTED,
         marking_status=MarkingStatus.DRAFT,
         files=[
@@ -633,11 +633,11 @@ def mark(
         scaled = round_half_up(Fraction(raw) * Fraction(assessment.max_points) / Fraction(maximum))
         scaled = min(scaled, assessment.max_points)
 
-    outcome = gradebook.late_outcome(
+    outcome = grading_rules.late_outcome(
         late_rule(assignment), submission.submitted_at, assessment.due_at
     )
     if outcome.accepted:
-        final = gradebook.apply_late_penalty(scaled, outcome)
+        final = grading_rules.apply_late_penalty(scaled, outcome)
         penalty = outcome.penalty_percent
     else:  # late under a refuse policy (the due date moved): staff chose to grade it anyway
         final, penalty = scaled, Decimal(0)

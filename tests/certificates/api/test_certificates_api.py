@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from certificates import operations as ops
 from certificates.models import Certificate
+from certificates.operations import issuance
 from lms.models import Role
 from tests.api_helpers import assert_matches_openapi, bearer, make_token
 
@@ -258,7 +259,7 @@ def test_a_key_left_by_a_worker_killed_while_rendering_is_freed_later(
 
     # The first write commits the key's placeholder; the worker dies while rendering,
     # before anything could free the key again.
-    monkeypatch.setattr(ops, "_make", killed)
+    monkeypatch.setattr(issuance, "_make", killed)
     monkeypatch.setattr(idempotency, "_release", lambda record_id: None)
     with pytest.raises(Killed):
         call("certifier-certify", "POST", "/api/v1/certificates", json=body, headers=headers)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from courses import demo as courses_demo
-from courses.assessments.assignments import demo
 from courses.assessments.assignments.models import (
     Assignment,
     MarkingStatus,
@@ -13,6 +12,7 @@ from courses.assessments.assignments.models import (
     SubmissionStatus,
 )
 from courses.assessments.models import Grade, GradeStatus
+from courses.demo import assignments as demo
 
 
 def _count(db, model):

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from courses import demo as course_demo
 from courses.assessments.grades import set_grade
 from courses.assessments.models import Assessment, AssessmentKind
-from courses.competencies import demo, framework_csv, queries
+from courses.competencies import framework_csv, queries
 from courses.competencies.models import (
     AssessmentCompetency,
     Competency,
@@ -17,6 +17,7 @@ from courses.competencies.models import (
     Framework,
     OutcomeCompetency,
 )
+from courses.demo import competencies as demo
 from courses.models import Course
 from lms.auth.operations import find_user_by_email
 from tests.standards import DATA

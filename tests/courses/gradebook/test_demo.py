@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from courses import demo as courses_demo
 from courses.assessments.models import Assessment, Grade, GradeCategory
-from courses.gradebook import demo
+from courses.demo import gradebook as demo
 from courses.gradebook.models import CompletionChange, CourseCompletion
 from courses.models import Course
 from lms.auth.operations import find_user_by_email

@@ -9,10 +9,10 @@ import sqlalchemy as sa
 from courses import demo as course_demo
 from courses.assessments.grades import get_grade
 from courses.assessments.models import GradeStatus
-from courses.assessments.quizzes import demo
 from courses.assessments.quizzes import operations as ops
 from courses.assessments.quizzes.models import Attempt, AttemptStatus, Question, Quiz
 from courses.assessments.scoring import QuestionKind
+from courses.demo import quizzes as demo
 from lms.auth.operations import find_user_by_email
 from lms.db import utcnow
 from lms.models import Role

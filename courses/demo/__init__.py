@@ -4,6 +4,9 @@
 the first programme's code, and returns the demo accounts to print either way.
 Lesson bodies are Markdown files in ``courses/data/demo/<course code>.<language>.md``,
 one section per lesson headed by a ``=== <module>.<lesson> ===`` line.
+
+The loaders that build on it are the modules beside this one, run in this order:
+:mod:`.quizzes`, :mod:`.assignments`, :mod:`.gradebook` and :mod:`.competencies`.
 """
 
 # ruff: noqa: RUF001 - Bulgarian text and typographic dashes are intended
@@ -40,7 +43,7 @@ from lms.models import Role, User
 
 logger = logging.getLogger(__name__)
 
-CONTENT_DIR = Path(__file__).parent / "data" / "demo"
+CONTENT_DIR = Path(__file__).parent.parent / "data" / "demo"
 MARKER_PROGRAMME = "S4C-PM"
 _SECTION = re.compile(r"^=== (\d+)\.(\d+) ===$", re.MULTILINE)
 
