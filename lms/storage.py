@@ -1,4 +1,4 @@
-"""Stored files: certificate PDFs and other content-addressed objects.
+"""Stored files: certificate PDFs, files handed in for assignments, content-addressed.
 
 One interface, two backends. ``LocalStorage`` (the default) keeps the files in
 ``<instance>/storage``; ``S3Storage`` keeps them in any S3-compatible bucket
@@ -301,13 +301,16 @@ def orphans(store: Storage, named: set[str], grace_seconds: float) -> list[str]:
 
 
 def named_keys() -> set[str]:
-    """Every key a database row names (certificate PDFs)."""
+    """Every key a database row names (certificate PDFs, files handed in for assignments)."""
     import sqlalchemy as sa
 
     from certificates.models import Certificate
+    from courses.assessments.assignments.models import SubmissionFile
     from lms.extensions import db
 
-    return set(db.session.scalars(sa.select(Certificate.pdf_key)))
+    return set(db.session.scalars(sa.select(Certificate.pdf_key))) | set(
+        db.session.scalars(sa.select(SubmissionFile.file_key))
+    )
 
 
 def remove_orphans(grace_seconds: float | None = None) -> int:
