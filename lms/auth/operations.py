@@ -402,6 +402,16 @@ def password_link(token: str) -> str:
     return current_app.config["BASE_URL"].rstrip("/") + path
 
 
+def without_password_links(text: str) -> str:
+    """Return ``text`` with the tokens of its password links cut off.
+
+    For the copy of an e-mail kept once it was sent: the recipient's inbox holds the
+    only working link, not the database or its backups.
+    """
+    prefix = password_link("-")[:-1]
+    return re.sub(re.escape(prefix) + r"[A-Za-z0-9_.\-]+", prefix + "…", text)
+
+
 def send_password_email(user: User, purpose: str = "reset") -> None:
     """E-mail ``user`` a link to choose a password, in the user's language."""
     link = password_link(make_password_token(user, purpose))
@@ -443,7 +453,8 @@ def _send_later(user: User, subject: str, body: str) -> None:
     """Store the e-mail to ``user`` and let a job send it, as notifications are sent.
 
     The job gets the e-mail's id only: a password link is in the stored body, which
-    must carry it, and nowhere else (not in the job's arguments, logs or audit log).
+    must carry it until it is sent, and nowhere else (not in the job's arguments, logs
+    or audit log).
     """
     from notifications.models import OutgoingMail
     from notifications.operations import send_later

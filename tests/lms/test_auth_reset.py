@@ -264,4 +264,6 @@ def test_a_reset_request_stores_the_mail_and_a_job_sends_it(
     assert link_in(message) == f"/reset-password/{token}"
     db.session.refresh(mail)
     assert mail.sent_at is not None
+    assert token not in mail.text  # the copy kept once sent has no working link
+    assert "http://localhost/reset-password/…" in mail.text
     assert client.get(link_in(message)).status_code == 200
