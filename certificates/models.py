@@ -127,7 +127,7 @@ class Scheme(Bilingual, Model):
     @property
     def design_logo(self) -> bytes | None:
         """The logo's bytes, read from the file store and checked against its key."""
-        return _read_stored(self.design_logo_key)
+        return _read_stored(self, self.design_logo_key)
 
     @design_logo.setter
     def design_logo(self, data: bytes | None) -> None:
@@ -136,17 +136,23 @@ class Scheme(Bilingual, Model):
     @property
     def signature_image(self) -> bytes | None:
         """The signature image's bytes, read from the file store and checked against its key."""
-        return _read_stored(self.signature_image_key)
+        return _read_stored(self, self.signature_image_key)
 
     @signature_image.setter
     def signature_image(self, data: bytes | None) -> None:
         self.signature_image_key = _put_stored(data)
 
 
-def _read_stored(key: str | None) -> bytes | None:
+def _read_stored(owner: Model, key: str | None) -> bytes | None:
+    """Read a stored object once per loaded row: issuing a certificate asks several times."""
     from lms.storage import read_bytes, storage
 
-    return None if key is None else read_bytes(storage(), key)
+    if key is None:
+        return None
+    read = vars(owner).setdefault("_stored_bytes", {})
+    if key not in read:
+        read[key] = read_bytes(storage(), key)
+    return read[key]
 
 
 def _put_stored(data: bytes | None) -> str | None:

@@ -40,6 +40,18 @@ def test_logo_and_signature_are_stored_by_content_address(client, db, login_as, 
     assert scheme.signature_image is None
 
 
+def test_a_loaded_scheme_reads_its_logo_from_the_store_once(db, world, monkeypatch):
+    logo = _image("PNG")
+    world.scheme.design_logo = logo
+    db.session.commit()
+    store, opened = storage(), []
+    real_open = store.open
+    monkeypatch.setattr(store, "open", lambda key: opened.append(key) or real_open(key))
+    db.session.expire_all()
+    assert [world.scheme.design_logo for _ in range(3)] == [logo] * 3
+    assert opened == [world.scheme.design_logo_key]
+
+
 def test_images_move_to_the_store_and_back(tmp_path):
     url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
     app = create_app(
