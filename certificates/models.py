@@ -105,11 +105,12 @@ class Scheme(Bilingual, Model):
     # Alignments: whitespace-separated ESCO skill URIs and e-CF codes.
     esco_uris: Mapped[str] = mapped_column(sa.Text, default="")
     ecf_codes: Mapped[str] = mapped_column(sa.String(200), default="")
-    # Design of the printed certificate, chosen by an admin.
+    # Design of the printed certificate, chosen by an admin. The logo and the signatory's
+    # handwritten signature (PNG or JPEG, printed above their name) live in the file
+    # store (lms.storage) under these keys, written before the row that names them commits.
     design_colour: Mapped[str] = mapped_column(sa.String(7), default="#0b5394")
-    design_logo: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
-    # The signatory's handwritten signature (PNG or JPEG), printed above their name.
-    signature_image: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    design_logo_key: Mapped[str | None] = mapped_column(sa.String(64))
+    signature_image_key: Mapped[str | None] = mapped_column(sa.String(64))
     signatory_name: Mapped[str] = mapped_column(sa.String(200), default="")
     signatory_title: Mapped[str] = mapped_column(sa.String(200), default="")
     active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
@@ -122,6 +123,43 @@ class Scheme(Bilingual, Model):
 
     def __repr__(self) -> str:
         return f"<Scheme {self.code}>"
+
+    @property
+    def design_logo(self) -> bytes | None:
+        """The logo's bytes, read from the file store and checked against its key."""
+        return _read_stored(self, self.design_logo_key)
+
+    @design_logo.setter
+    def design_logo(self, data: bytes | None) -> None:
+        self.design_logo_key = _put_stored(data)
+
+    @property
+    def signature_image(self) -> bytes | None:
+        """The signature image's bytes, read from the file store and checked against its key."""
+        return _read_stored(self, self.signature_image_key)
+
+    @signature_image.setter
+    def signature_image(self, data: bytes | None) -> None:
+        self.signature_image_key = _put_stored(data)
+
+
+def _read_stored(owner: Model, key: str | None) -> bytes | None:
+    """Read a stored object once per loaded row: issuing a certificate asks several times."""
+    from lms.storage import read_bytes, storage
+
+    if key is None:
+        return None
+    read = vars(owner).setdefault("_stored_bytes", {})
+    if key not in read:
+        read[key] = read_bytes(storage(), key)
+    return read[key]
+
+
+def _put_stored(data: bytes | None) -> str | None:
+    """Write ``data`` to the file store and return its key (None for no data)."""
+    from lms.storage import put_bytes, storage
+
+    return put_bytes(storage(), data) if data else None
 
 
 class SchemeRequirement(Model):

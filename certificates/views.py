@@ -254,10 +254,13 @@ def design(code: str):
             return redirect(url_for(".design", code=scheme.code))
     version = hashlib.sha256(
         "|".join(
-            [scheme.design_colour, scheme.signatory_name, scheme.signatory_title]
-            + [
-                hashlib.sha256(b or b"").hexdigest()
-                for b in (scheme.design_logo, scheme.signature_image)
+            [
+                scheme.design_colour,
+                scheme.signatory_name,
+                scheme.signatory_title,
+                # The images' keys in the file store are their sha256.
+                scheme.design_logo_key or "",
+                scheme.signature_image_key or "",
             ]
         ).encode()
     ).hexdigest()[:16]
@@ -280,10 +283,9 @@ def design_preview(code: str):
 @bp.get("/admin/schemes/<code>/signature")
 @roles_required(Role.ADMIN)
 def signature(code: str):
-    scheme = _scheme_or_404(code)
-    if not scheme.signature_image:
+    data = _scheme_or_404(code).signature_image  # read from the file store once
+    if not data:
         abort(404)
-    data = scheme.signature_image
     response = Response(data, mimetype="image/png" if data.startswith(b"\x89PNG") else "image/jpeg")
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
@@ -292,11 +294,10 @@ def signature(code: str):
 @bp.get("/admin/schemes/<code>/logo")
 @roles_required(Role.ADMIN)
 def logo(code: str):
-    scheme = _scheme_or_404(code)
-    if not scheme.design_logo:
+    data = _scheme_or_404(code).design_logo  # read from the file store once
+    if not data:
         abort(404)
-    mimetype = "image/png" if scheme.design_logo.startswith(b"\x89PNG") else "image/jpeg"
-    response = Response(scheme.design_logo, mimetype=mimetype)
+    response = Response(data, mimetype="image/png" if data.startswith(b"\x89PNG") else "image/jpeg")
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 

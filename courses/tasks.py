@@ -46,8 +46,9 @@ def remove_old_files(folder: Path, pattern: str, max_age: float) -> int:
 def clean_stale_files() -> dict[str, int]:
     """Remove enrolment CSV previews nobody confirmed and files a killed process left.
 
-    That is partial uploads, and stored files (certificate PDFs) that no row names,
-    written by a process that died before its row committed.
+    That is partial uploads, and stored files (certificate PDFs, assignment uploads,
+    scheme images) that no row names, written by a process that died before its row
+    committed.
     """
     from courses.assessments.assignments import storage
     from lms import storage as file_store

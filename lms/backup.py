@@ -3,11 +3,12 @@
 One ``.tar.gz`` holds everything an instance needs to come back: the database
 (an SQLite online backup, or ``pg_dump --format=custom`` for PostgreSQL), the
 instance folder's files (secret key, signing keys, badges, uploads) and a
-``manifest.json`` with the sha256 of every member. Stored files (certificate PDFs)
-come along: inside the instance folder with it, and from an S3 bucket as ``stored/``
-members, put back into the restoring instance's store. Restoring checks every
-digest before it writes anything, and only ever fills an empty instance and
-database: it never merges into, or overwrites, a live one.
+``manifest.json`` with the sha256 of every member. Stored files (certificate PDFs,
+assignment uploads, scheme images) come along: inside the instance folder with it,
+and from an S3 bucket as ``stored/`` members, put back into the restoring
+instance's store. Restoring checks every digest before it writes anything, and
+only ever fills an empty instance and database: it never merges into, or
+overwrites, a live one.
 """
 
 from __future__ import annotations

@@ -71,10 +71,10 @@ class DefaultConfig:
     # Background jobs: a Redis URL (LMS_CELERY_BROKER_URL=redis://host:6379/0) sends them
     # to Celery workers ("lms worker", "lms beat"); unset, they run in the web process.
     CELERY_BROKER_URL: str | None = None
-    # Stored files (certificate PDFs): "local" keeps them in <instance>/storage (or
-    # LMS_STORAGE_PATH); "s3" in LMS_STORAGE_S3_BUCKET of any S3-compatible store (see
-    # lms/storage.py for the other LMS_STORAGE_S3_* settings). Credentials come from
-    # the environment, never from a file in the repository.
+    # Stored files (certificate PDFs, assignment uploads, scheme images): "local" keeps them in
+    # <instance>/storage (or LMS_STORAGE_PATH); "s3" in LMS_STORAGE_S3_BUCKET of any
+    # S3-compatible store (see lms/storage.py for the other LMS_STORAGE_S3_* settings).
+    # Credentials come from the environment, never from a file in the repository.
     STORAGE_BACKEND = "local"
     STORAGE_PATH: str | None = None
     STORAGE_S3_BUCKET: str | None = None

@@ -1,4 +1,4 @@
-"""Stored files: certificate PDFs and other content-addressed objects.
+"""Stored files: certificate PDFs, assignment uploads, scheme logos, content-addressed.
 
 One interface, two backends. ``LocalStorage`` (the default) keeps the files in
 ``<instance>/storage``; ``S3Storage`` keeps them in any S3-compatible bucket
@@ -301,13 +301,27 @@ def orphans(store: Storage, named: set[str], grace_seconds: float) -> list[str]:
 
 
 def named_keys() -> set[str]:
-    """Every key a database row names (certificate PDFs)."""
+    """Every key a database row names.
+
+    Certificate PDFs, files handed in for assignments, and the logos and signature
+    images of certification schemes.
+    """
     import sqlalchemy as sa
 
-    from certificates.models import Certificate
+    from certificates.models import Certificate, Scheme
+    from courses.assessments.assignments.models import SubmissionFile
     from lms.extensions import db
 
-    return set(db.session.scalars(sa.select(Certificate.pdf_key)))
+    columns = (
+        Certificate.pdf_key,
+        SubmissionFile.file_key,
+        Scheme.design_logo_key,
+        Scheme.signature_image_key,
+    )
+    named: set[str] = set()
+    for column in columns:
+        named.update(db.session.scalars(sa.select(column).where(column.is_not(None))))
+    return named
 
 
 def remove_orphans(grace_seconds: float | None = None) -> int:

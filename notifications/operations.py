@@ -179,14 +179,24 @@ def queue_mail(user: User, items: list[Notification], *, kind: str | None) -> Ou
         }
         text = render_template("notifications/mail/notification.txt", **context)
         html = render_template("notifications/mail/notification.html", **context)
-    mail = OutgoingMail(
-        user_id=user.id,
-        recipient=user.email,
-        subject=f"{subject} · {current_app.config['CENTRE_NAME']}",
-        text=text,
-        html=html,
-        unsubscribe_url=unsubscribe if kind is not None else "",
+    return send_later(
+        OutgoingMail(
+            user_id=user.id,
+            recipient=user.email,
+            subject=f"{subject} · {current_app.config['CENTRE_NAME']}",
+            text=text,
+            html=html,
+            unsubscribe_url=unsubscribe if kind is not None else "",
+        )
     )
+
+
+def send_later(mail: OutgoingMail) -> OutgoingMail:
+    """Store ``mail`` and send it by a job, retried while the mail server is unreachable.
+
+    With a broker the job leaves when the caller's transaction commits, so a page
+    never waits for the mail server; without one it runs at once, in-process.
+    """
     db.session.add(mail)
     db.session.flush()
     from notifications.tasks import deliver_mail

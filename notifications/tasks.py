@@ -13,6 +13,7 @@ from celery.schedules import crontab
 from flask import current_app
 
 from lms import jobs
+from lms.auth.operations import without_password_links
 from lms.db import utcnow
 from lms.extensions import db
 from lms.mail import deliver
@@ -84,6 +85,7 @@ def deliver_mail(self, mail_id: int) -> bool:
         raise
     mail.sent_at = utcnow()
     mail.last_error = ""
+    mail.text = without_password_links(mail.text)  # the inbox keeps the only working link
     jobs.commit()
     return True
 

@@ -10,7 +10,6 @@ import sqlalchemy as sa
 from flask import g, has_request_context
 from flask_babel import format_decimal, get_locale, get_translations
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import defer
 
 from certificates import issuer
 from certificates.achievements import translated_result_names
@@ -241,9 +240,7 @@ def _schemes(summaries: list[dict[str, Any]]) -> dict[str, Scheme]:
     key = ("verify_schemes", frozenset(codes))
     known = g.get("verify_schemes", {}) if has_request_context() else {}
     if key not in known:
-        rows = db.session.scalars(
-            sa.select(Scheme).where(Scheme.code.in_(codes)).options(defer(Scheme.design_logo))
-        )
+        rows = db.session.scalars(sa.select(Scheme).where(Scheme.code.in_(codes)))
         known[key] = {issuer.achievement_url(scheme.code): scheme for scheme in rows}
         if has_request_context():
             g.verify_schemes = known

@@ -559,7 +559,7 @@ def submit_file(files, assessment_id: int):
     stored: list[storage.StoredFile] = []
     try:
         stored.append(
-            storage.store(
+            storage.receive(
                 upload.stream,
                 upload.filename,
                 allowed=assignment.type_keys,
@@ -569,14 +569,14 @@ def submit_file(files, assessment_id: int):
         submission = assignment_ops.submit(
             assignment, current_api_user, files=stored, actor=current_api_user
         )
-        db.session.flush()  # constraints checked here, while the files can still be discarded
-        web.on_rollback(lambda: storage.discard(stored))  # the commit after the view failed
+        db.session.flush()  # constraints checked here, before the file goes to the store
+        storage.keep(stored)  # written before the rows commit (after the view)
     except (storage.UploadRefused, assignment_ops.AssignmentError) as error:
         web.refuse()
-        storage.discard(stored)
         abort(422, str(error), errors=[{"field": "file", "message": str(error)}])
     except BaseException:
         web.refuse()
-        storage.discard(stored)
         raise
+    finally:
+        storage.discard(stored)
     return serialise_submission(submission, course), 201

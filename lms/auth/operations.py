@@ -20,7 +20,6 @@ from lms.auth import sessions
 from lms.db import affected_rows, utcnow
 from lms.exceptions import UserError
 from lms.extensions import db
-from lms.mail import send_mail
 from lms.models import Role, User, UserRole, UserSession
 
 logger = logging.getLogger(__name__)
@@ -403,6 +402,16 @@ def password_link(token: str) -> str:
     return current_app.config["BASE_URL"].rstrip("/") + path
 
 
+def without_password_links(text: str) -> str:
+    """Return ``text`` with the tokens of its password links cut off.
+
+    For the copy of an e-mail kept once it was sent: the recipient's inbox holds the
+    only working link, not the database or its backups.
+    """
+    prefix = password_link("-")[:-1]
+    return re.sub(re.escape(prefix) + r"[A-Za-z0-9_.\-]+", prefix + "…", text)
+
+
 def send_password_email(user: User, purpose: str = "reset") -> None:
     """E-mail ``user`` a link to choose a password, in the user's language."""
     link = password_link(make_password_token(user, purpose))
@@ -436,8 +445,22 @@ def send_password_email(user: User, purpose: str = "reset") -> None:
                 _("If you did not expect this message, you can ignore it."),
             ]
         )
-    send_mail(user.email, subject, body + "\n")
-    logger.info("password %s link sent to user %s", purpose, user.id)
+    _send_later(user, subject, body)
+    logger.info("password %s link queued for user %s", purpose, user.id)
+
+
+def _send_later(user: User, subject: str, body: str) -> None:
+    """Store the e-mail to ``user`` and let a job send it, as notifications are sent.
+
+    The job gets the e-mail's id only: a password link is in the stored body, which
+    must carry it until it is sent, and nowhere else (not in the job's arguments, logs
+    or audit log).
+    """
+    from notifications.models import OutgoingMail
+    from notifications.operations import send_later
+
+    mail = OutgoingMail(user_id=user.id, recipient=user.email, subject=subject, text=body + "\n")
+    send_later(mail)
 
 
 def register_trainee(*, email: str, name: str, locale: str | None) -> User | None:
@@ -482,8 +505,8 @@ def _send_registration_notice(user: User) -> None:
                 _("If you did not expect this message, you can ignore it."),
             ]
         )
-    send_mail(user.email, subject, body + "\n")
-    logger.info("registration notice sent to user %s", user.id)
+    _send_later(user, subject, body)
+    logger.info("registration notice queued for user %s", user.id)
 
 
 def request_password_reset(email: str) -> User | None:

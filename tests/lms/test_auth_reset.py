@@ -231,3 +231,39 @@ def test_link_is_built_from_base_url_not_the_host_header(
     [message] = outbox()
     assert "evil.example" not in message.get_content()
     assert link_in(message).startswith("/reset-password/")
+
+
+def test_a_reset_request_stores_the_mail_and_a_job_sends_it(
+    client, db, make_user, outbox, monkeypatch, caplog
+):
+    from lms import jobs
+    from notifications.models import OutgoingMail
+    from notifications.tasks import deliver_mail
+
+    make_user(email="queued@example.org", name="Queued Reader", password=PASSWORD)
+    db.session.commit()
+    real_enqueue, queued = jobs.enqueue, []
+    monkeypatch.setattr(jobs, "enqueue", lambda task, *args, **kw: queued.append((task, args)))
+
+    response = forgot(client, "queued@example.org")
+    assert response.status_code == 302
+    assert outbox() == []  # the page did not wait for the mail server
+    mail = db.session.scalars(sa.select(OutgoingMail)).one()
+    assert mail.recipient == "queued@example.org"
+    assert mail.sent_at is None
+    assert queued == [(deliver_mail, (mail.id,))]  # the job gets the id, never the link
+    token = LINK.search(mail.text).group(1).rsplit("/", 1)[1]
+    # The stored body must carry the link; nothing else keeps it.
+    assert all(token not in str(entry.data) for entry in db.session.scalars(sa.select(AuditLog)))
+    assert token not in caplog.text
+
+    for task, args in queued:
+        real_enqueue(task, *args)
+    [message] = outbox()
+    assert message["To"] == "queued@example.org"
+    assert link_in(message) == f"/reset-password/{token}"
+    db.session.refresh(mail)
+    assert mail.sent_at is not None
+    assert token not in mail.text  # the copy kept once sent has no working link
+    assert "http://localhost/reset-password/…" in mail.text
+    assert client.get(link_in(message)).status_code == 200

@@ -102,7 +102,7 @@ def test_a_zip_member_lying_about_its_size_is_refused_without_inflating_it(folde
     assert len(data) < 200 * 1024  # a small upload...
     before = set(os.listdir(folder))
     result, peak = _peak_while(
-        lambda: storage.store(io.BytesIO(data), name, allowed=ALL, max_bytes=1024 * 1024)
+        lambda: storage.receive(io.BytesIO(data), name, allowed=ALL, max_bytes=1024 * 1024)
     )
     assert isinstance(result, storage.UploadRefused), result
     assert "not a real" in str(result)
@@ -113,7 +113,7 @@ def test_a_zip_member_lying_about_its_size_is_refused_without_inflating_it(folde
 def test_an_honest_zip_bomb_is_refused_by_its_compression_ratio(folder):
     bomb = _deflated_zip({"[Content_Types].xml": b"<Types/>", "big.bin": INFLATED})
     result, peak = _peak_while(
-        lambda: storage.store(io.BytesIO(bomb), "bundle.zip", allowed=ALL, max_bytes=1024 * 1024)
+        lambda: storage.receive(io.BytesIO(bomb), "bundle.zip", allowed=ALL, max_bytes=1024 * 1024)
     )
     assert isinstance(result, storage.UploadRefused)
     assert peak < PEAK_LIMIT
@@ -125,7 +125,7 @@ def test_a_zip_with_too_many_members_is_refused_before_they_are_listed(folder):
         for n in range(storage.MAX_ZIP_MEMBERS + 1):
             archive.writestr(f"{n}", b"")
     with pytest.raises(storage.UploadRefused):
-        storage.store(
+        storage.receive(
             io.BytesIO(buffer.getvalue()), "many.zip", allowed=ALL, max_bytes=4 * 1024 * 1024
         )
 
@@ -138,19 +138,19 @@ def test_a_normal_compressed_office_file_is_still_accepted(folder):
             "word/document.xml": b"<w:p>Stakeholder map</w:p>" * 2000,
         }
     )
-    stored = storage.store(io.BytesIO(docx), "map.docx", allowed=ALL, max_bytes=1024 * 1024)
+    stored = storage.receive(io.BytesIO(docx), "map.docx", allowed=ALL, max_bytes=1024 * 1024)
     assert stored.type_key == "docx"
 
 
 def test_a_big_text_file_is_checked_in_chunks(folder):
     text = ("Бележки ✓\n" * 200_000).encode()  # about 3 MB
     stored, peak = _peak_while(
-        lambda: storage.store(io.BytesIO(text), "notes.txt", allowed=ALL, max_bytes=8 << 20)
+        lambda: storage.receive(io.BytesIO(text), "notes.txt", allowed=ALL, max_bytes=8 << 20)
     )
     assert stored.type_key == "txt"
     assert peak < 2 * 1024 * 1024
     with pytest.raises(storage.UploadRefused):  # a multi-byte letter cut at the very end
-        storage.store(io.BytesIO(text + b"\xd0"), "notes.txt", allowed=ALL, max_bytes=8 << 20)
+        storage.receive(io.BytesIO(text + b"\xd0"), "notes.txt", allowed=ALL, max_bytes=8 << 20)
 
 
 @pytest.mark.parametrize(
@@ -196,7 +196,7 @@ def test_an_upload_cut_short_leaves_no_part_file(folder):
 
     before = set(os.listdir(folder))
     with pytest.raises(ConnectionResetError):
-        storage.store(Broken(PDF * 10_000), "r.pdf", allowed=ALL, max_bytes=8 << 20)
+        storage.receive(Broken(PDF * 10_000), "r.pdf", allowed=ALL, max_bytes=8 << 20)
     assert set(os.listdir(folder)) == before
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 from decimal import Decimal
+from typing import IO
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -20,6 +21,7 @@ from lms.db import UTCDateTime, utcnow
 from lms.extensions import Model
 from lms.i18n import Bilingual
 from lms.models import User
+from lms.storage import open_verified, storage
 
 
 class MarkingScheme(enum.StrEnum):
@@ -209,7 +211,7 @@ class Submission(Model):
 
 
 class SubmissionFile(Model):
-    """A file handed in: stored under a random name outside the web root, checked by content."""
+    """A file handed in, checked by content: its bytes are in the file store (lms.storage)."""
 
     __tablename__ = "submission_files"
     __table_args__ = (sa.CheckConstraint("size > 0", name="size_positive"),)
@@ -219,7 +221,10 @@ class SubmissionFile(Model):
         sa.ForeignKey("submissions.id", ondelete="CASCADE"), index=True
     )
     original_name: Mapped[str] = mapped_column(sa.String(255))
-    stored_name: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    # The key of the file in the store (its content address), written before this row
+    # commits; ``sha256`` is checked whenever the file is read back. Two rows may name
+    # the same key: the same bytes are stored once.
+    file_key: Mapped[str] = mapped_column(sa.String(64), index=True)
     size: Mapped[int]
     content_type: Mapped[str] = mapped_column(sa.String(120))
     sha256: Mapped[str] = mapped_column(sa.String(64))
@@ -227,7 +232,11 @@ class SubmissionFile(Model):
     submission: Mapped[Submission] = relationship(back_populates="files")
 
     def __repr__(self) -> str:
-        return f"<SubmissionFile {self.id} {self.stored_name}>"
+        return f"<SubmissionFile {self.id} {self.file_key}>"
+
+    def open(self) -> IO[bytes]:
+        """A stream of the stored file that fails at its end if the bytes were altered."""
+        return open_verified(storage(), self.file_key, self.sha256)
 
 
 class CriterionMark(Model):

@@ -434,7 +434,9 @@ def submit(
     now: datetime | None = None,
     actor: User,
 ) -> Submission:
-    """Hand in text and/or already stored files as the trainee's next attempt.
+    """Hand in text and/or checked files as the trainee's next attempt.
+
+    The caller puts the files in the store (``storage.keep``) before the rows commit.
 
     Only the trainee hands in their own work (``actor`` is ``user``).
     """
@@ -474,7 +476,7 @@ def submit(
         files=[
             SubmissionFile(
                 original_name=f.original_name,
-                stored_name=f.stored_name,
+                file_key=f.key,
                 size=f.size,
                 content_type=f.content_type,
                 sha256=f.sha256,

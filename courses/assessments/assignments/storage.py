@@ -1,11 +1,15 @@
-"""Submitted files: stored outside the web root under random names, typed by their content.
+"""Submitted files: checked by content in a scratch folder, then kept in the file store.
 
 A file is streamed to a temporary file in ``<instance>/uploads/assignments``
 with its size checked while reading, its SHA-256 computed on the way, and its
 type recognised from its bytes (magic numbers, the content-type list inside
 an OOXML or the ``mimetype`` entry of an OpenDocument zip, strict UTF-8 for
-text). The name the trainee gave is kept in the database only; on disk the
-file is called by a random token. A refused file leaves nothing behind.
+text). A refused file leaves nothing behind. An accepted one goes to the file
+store (:mod:`lms.storage`, the instance folder or an S3 bucket) under its
+content address only once the submission's rows are built and checked, and
+before they commit: a crash in between leaves at most an unnamed object, which
+the orphan cleanup removes, never a row without its file. The name the trainee
+gave is kept in the database only.
 
 Checking a zip never inflates more than a few kilobytes: the central directory
 is sized from its end record before it is parsed, members are read through a
@@ -37,6 +41,8 @@ from flask_babel import lazy_gettext as _l
 
 from lms.auth.operations import HIDDEN_CHARACTERS
 from lms.exceptions import UserError
+from lms.storage import StorageError
+from lms.storage import storage as file_store
 
 logger = logging.getLogger(__name__)
 
@@ -114,28 +120,28 @@ class UploadRefused(UserError):
 
 @dataclass(frozen=True)
 class StoredFile:
+    """An accepted file: its checked copy in the scratch folder until :func:`keep` stores it."""
+
     original_name: str
-    stored_name: str
+    checked: Path
     size: int
     content_type: str
     sha256: str
     type_key: str
 
+    @property
+    def key(self) -> str:
+        """Its key in the file store: the content address."""
+        return self.sha256
+
 
 def upload_dir() -> Path:
-    """Return the folder for submitted files, creating it: outside any static folder."""
+    """Return the scratch folder uploads are checked in, creating it: outside any static folder."""
     configured = current_app.config.get("ASSIGNMENT_UPLOAD_DIR")
     folder = Path(configured) if configured else Path(current_app.instance_path) / "uploads"
     folder = folder / "assignments" if not configured else folder
     folder.mkdir(parents=True, exist_ok=True)
     return folder
-
-
-def path_of(stored_name: str) -> Path:
-    """Return the path of a stored file; refuse anything but our own random names."""
-    if not re.fullmatch(r"[0-9a-f]{32}", stored_name):
-        raise ValueError("not a stored file name")
-    return upload_dir() / stored_name
 
 
 def clean_name(filename: str | None) -> str:
@@ -268,10 +274,14 @@ def detect(path: Path, head: bytes, claimed: FileType) -> bool:
     return False
 
 
-def store(
+def receive(
     stream: BinaryIO, filename: str | None, *, allowed: Iterable[str], max_bytes: int
 ) -> StoredFile:
-    """Save an uploaded file after checking its name, size and content; raise UploadRefused."""
+    """Check an uploaded file's name, size and content; raise UploadRefused.
+
+    The accepted file waits in the scratch folder: :func:`keep` puts it in the file
+    store, :func:`discard` removes the scratch copy.
+    """
     allowed = list(allowed)
     name = clean_name(filename)
     if not name:
@@ -285,10 +295,8 @@ def store(
                 types=", ".join(allowed_extensions(allowed)),
             )
         )
-    folder = upload_dir()
-    stored_name = secrets.token_hex(16)
-    final = folder / stored_name
-    partial = folder / (stored_name + ".part")
+    # A ".part" until discarded, stored or not: the start-up cleanup removes a stale one.
+    partial = upload_dir() / (secrets.token_hex(16) + ".part")
     digest = hashlib.sha256()
     size = 0
     head = b""
@@ -321,14 +329,13 @@ def store(
                     type=claimed.label,
                 )
             )
-        os.replace(partial, final)
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
-    logger.info("stored upload %s (%s bytes, %s)", stored_name, size, claimed.key)
+    logger.info("checked upload %s (%s bytes, %s)", partial.name, size, claimed.key)
     return StoredFile(
         original_name=name,
-        stored_name=stored_name,
+        checked=partial,
         size=size,
         content_type=claimed.content_type,
         sha256=digest.hexdigest(),
@@ -337,7 +344,7 @@ def store(
 
 
 def remove_stale_parts(folder: Path, *, older_than: float = STALE_PART_SECONDS) -> int:
-    """Delete ``.part`` files left by uploads whose process was killed; return how many.
+    """Delete ``.part`` files of uploads whose process was killed; return how many.
 
     Only old ones: another worker may be writing a fresh one right now.
     """
@@ -355,12 +362,25 @@ def remove_stale_parts(folder: Path, *, older_than: float = STALE_PART_SECONDS) 
     return removed
 
 
-def discard(files: Iterable[StoredFile | str]) -> None:
-    """Delete stored files again (their submission was refused or rolled back)."""
+def keep(files: Iterable[StoredFile]) -> None:
+    """Put checked files in the file store, before the rows that name them commit.
+
+    Once there, a file is never deleted for a refused or rolled-back submission: the
+    same content may be another row's. The orphan cleanup removes it if no row names it.
+    """
+    store = file_store()
     for item in files:
-        stored_name = item if isinstance(item, str) else item.stored_name
-        path_of(stored_name).unlink(missing_ok=True)
-        logger.info("discarded upload %s", stored_name)
+        with item.checked.open("rb") as stream:
+            key = store.put(stream)
+        if key != item.key:
+            raise StorageError(f"upload {item.checked.name} changed while it was stored")
+        logger.info("stored upload %s as %s", item.checked.name, key)
+
+
+def discard(files: Iterable[StoredFile]) -> None:
+    """Delete the scratch copies of checked files (kept in the store or refused)."""
+    for item in files:
+        item.checked.unlink(missing_ok=True)
 
 
 def human_size(size: int) -> str:

@@ -50,6 +50,7 @@ from lms.extensions import db
 from lms.forms import ConfirmForm
 from lms.paging import page_arg
 from lms.permissions import require
+from lms.storage import StorageError
 
 logger = logging.getLogger(__name__)
 
@@ -434,9 +435,9 @@ def submit(code: str, assessment_id: int):
         return redirect(page)
     stored: list[storage.StoredFile] = []
     try:
-        for upload in uploads:  # a loop: a refusal must leave what was stored to discard
+        for upload in uploads:  # a loop: a refusal must leave what was checked to discard
             stored.append(  # noqa: PERF401
-                storage.store(
+                storage.receive(
                     upload.stream,
                     upload.filename,
                     allowed=assignment.type_keys,
@@ -444,16 +445,16 @@ def submit(code: str, assessment_id: int):
                 )
             )
         submission = ops.submit(assignment, me, text=form.text.data or "", files=stored, actor=me)
-        db.session.flush()  # constraints checked here, while the files can still be discarded
-        web.on_rollback(lambda: storage.discard(stored))  # the commit after the view failed
+        db.session.flush()  # constraints checked here, before the files go to the store
+        storage.keep(stored)  # written before the rows commit (after the view)
     except (storage.UploadRefused, ops.AssignmentError) as error:
         _fail(error)
-        storage.discard(stored)
         return redirect(page)
     except BaseException:
         web.refuse()
-        storage.discard(stored)
         raise
+    finally:
+        storage.discard(stored)
     if submission.days_late:
         flash(
             ngettext(
@@ -479,13 +480,11 @@ def download(code: str, assessment_id: int, file_id: int):
         abort(404)
     require(item.submission.user_id == current_user.id or can_manage_course(current_user, course))
     try:
-        path = storage.path_of(item.stored_name)
-    except ValueError:
+        stream = item.open()
+    except StorageError:
+        logger.error("stored file %s of submission file %s is missing", item.file_key, item.id)
         abort(404)
-    if not path.is_file():
-        logger.error("stored file %s of submission file %s is missing", path, item.id)
-        abort(404)
-    response = send_file(path, mimetype=item.content_type, conditional=False, max_age=0)
+    response = send_file(stream, mimetype=item.content_type, conditional=False, max_age=0)
     response.headers["Content-Disposition"] = storage.content_disposition(item.original_name)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"

@@ -14,6 +14,7 @@ from courses.assessments.assignments import storage
 from courses.assessments.assignments.models import MarkingScheme
 from lms.db import utcnow
 from lms.models import Role
+from lms.storage import storage as file_store
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
@@ -53,9 +54,10 @@ def plain_zip() -> bytes:
 
 
 def upload_files(app) -> set[str]:
-    """Names in the upload folder (to prove a refusal left nothing behind)."""
+    """Files being checked and keys in the file store (to prove a refusal left nothing behind)."""
     with app.test_request_context():
-        return {p.name for p in storage.upload_dir().iterdir()}
+        checking = {p.name for p in storage.upload_dir().iterdir()}
+        return checking | {key for key, _modified in file_store().listing()}
 
 
 class World:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 from decimal import Decimal
 
@@ -44,7 +45,7 @@ def test_hand_in_grade_release_and_see(client, db, world, login_as, make_assignm
     assert stored.original_name == "Карта на заинтересованите.pdf"
     assert stored.content_type == "application/pdf"
     assert stored.size == len(PDF)
-    assert stored.stored_name not in stored.original_name
+    assert stored.file_key == stored.sha256 == hashlib.sha256(PDF).hexdigest()
 
     page = client.get(_url(w, assignment))
     assert "Map &lt;b&gt;v1&lt;/b&gt;" in page.text  # escaped

@@ -58,9 +58,11 @@ ROUTES = [
 def scene(app, db, world, make_assignment):
     assignment = make_assignment(world.course)
     with app.test_request_context():
-        stored = storage.store(
+        stored = storage.receive(
             io.BytesIO(PDF), "map.pdf", allowed=assignment.type_keys, max_bytes=10_000
         )
+        storage.keep([stored])
+        storage.discard([stored])
     submission = ops.submit(
         assignment, world.trainee, text="Secret map of Мария", files=[stored], actor=world.trainee
     )

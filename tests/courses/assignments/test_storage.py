@@ -1,12 +1,15 @@
-"""File checks: type by content, size while reading, random names, nothing left on refusal."""
+"""File checks: type by content, size while reading, nothing left on refusal, content addresses."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 
 import pytest
 
 from courses.assessments.assignments import storage
+from lms.storage import read_bytes
+from lms.storage import storage as file_store
 from tests.courses.assignments.conftest import DOCX, JPEG, PDF, PNG, XLSX, odt, plain_zip
 
 ALL = list(storage.FILE_TYPES)
@@ -38,14 +41,17 @@ def _files(folder):
 )
 def test_accepts_files_whose_content_matches(ctx, name, data, content_type):
     before = _files(ctx)
-    stored = storage.store(io.BytesIO(data), name, allowed=ALL, max_bytes=1024 * 1024)
+    stored = storage.receive(io.BytesIO(data), name, allowed=ALL, max_bytes=1024 * 1024)
     assert stored.content_type == content_type
     assert stored.size == len(data)
-    assert (ctx / stored.stored_name).read_bytes() == data
-    assert _files(ctx) - before == {stored.stored_name}
-    assert stored.stored_name.isalnum()
-    assert len(stored.stored_name) == 32
-    assert name not in stored.stored_name
+    assert stored.key == stored.sha256 == hashlib.sha256(data).hexdigest()
+    assert stored.checked.read_bytes() == data
+    assert _files(ctx) - before == {stored.checked.name}
+    assert name not in stored.checked.name
+    storage.keep([stored])
+    storage.discard([stored])
+    assert _files(ctx) == before
+    assert read_bytes(file_store(), stored.key, stored.sha256) == data
 
 
 @pytest.mark.parametrize(
@@ -67,16 +73,16 @@ def test_accepts_files_whose_content_matches(ctx, name, data, content_type):
 def test_refuses_a_lying_extension_and_leaves_nothing(ctx, name, data):
     before = _files(ctx)
     with pytest.raises(storage.UploadRefused, match="content does not match its extension"):
-        storage.store(io.BytesIO(data), name, allowed=ALL, max_bytes=1024 * 1024)
+        storage.receive(io.BytesIO(data), name, allowed=ALL, max_bytes=1024 * 1024)
     assert _files(ctx) == before
 
 
 def test_refuses_a_forbidden_type(ctx):
     before = _files(ctx)
     with pytest.raises(storage.UploadRefused, match=r"not accepted\. Accepted: \.pdf"):
-        storage.store(io.BytesIO(b"#!/bin/sh"), "run.sh", allowed=["pdf"], max_bytes=100)
+        storage.receive(io.BytesIO(b"#!/bin/sh"), "run.sh", allowed=["pdf"], max_bytes=100)
     with pytest.raises(storage.UploadRefused, match="not accepted"):
-        storage.store(io.BytesIO(PNG), "photo.png", allowed=["pdf"], max_bytes=100)
+        storage.receive(io.BytesIO(PNG), "photo.png", allowed=["pdf"], max_bytes=100)
     assert _files(ctx) == before
 
 
@@ -97,23 +103,23 @@ def test_size_limit_is_enforced_while_reading(ctx):
     before = _files(ctx)
     stream = CountingStream(PDF + b"x" * (5 * 1024 * 1024))
     with pytest.raises(storage.UploadRefused, match=r"larger than 1\.0 MB"):
-        storage.store(stream, "big.pdf", allowed=ALL, max_bytes=1024 * 1024)
+        storage.receive(stream, "big.pdf", allowed=ALL, max_bytes=1024 * 1024)
     assert stream.consumed == 1024 * 1024 + 1  # stopped one byte past the limit
     assert _files(ctx) == before
 
 
 def test_exactly_the_limit_is_accepted(ctx):
     data = PDF + b"x" * (1000 - len(PDF))
-    stored = storage.store(io.BytesIO(data), "fits.pdf", allowed=ALL, max_bytes=1000)
+    stored = storage.receive(io.BytesIO(data), "fits.pdf", allowed=ALL, max_bytes=1000)
     assert stored.size == 1000
 
 
 def test_empty_and_nameless_files_are_refused(ctx):
     before = _files(ctx)
     with pytest.raises(storage.UploadRefused, match="empty"):
-        storage.store(io.BytesIO(b""), "empty.pdf", allowed=ALL, max_bytes=100)
+        storage.receive(io.BytesIO(b""), "empty.pdf", allowed=ALL, max_bytes=100)
     with pytest.raises(storage.UploadRefused, match="no name"):
-        storage.store(io.BytesIO(PDF), "", allowed=ALL, max_bytes=100)
+        storage.receive(io.BytesIO(PDF), "", allowed=ALL, max_bytes=100)
     assert _files(ctx) == before
 
 
@@ -125,11 +131,6 @@ def test_clean_name_drops_folders_and_control_characters():
     long = storage.clean_name("x" * 400 + ".pdf")
     assert len(long) == 255
     assert long.endswith(".pdf")
-
-
-def test_path_of_refuses_anything_but_stored_names(ctx):
-    with pytest.raises(ValueError, match="not a stored file name"):
-        storage.path_of("../secret_key")
 
 
 def test_content_disposition_is_rfc_5987_safe():
@@ -144,7 +145,7 @@ def test_content_disposition_is_rfc_5987_safe():
     assert "\n" not in header
 
 
-def test_files_live_in_the_instance_folder_outside_any_static_folder(app, ctx):
+def test_files_are_checked_in_the_instance_folder_outside_any_static_folder(app, ctx):
     from pathlib import Path
 
     assert ctx == Path(app.instance_path) / "uploads" / "assignments"
