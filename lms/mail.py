@@ -7,7 +7,6 @@ import secrets
 import smtplib
 import ssl
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
 from pathlib import Path
 
 from flask import current_app
@@ -20,23 +19,6 @@ logger = logging.getLogger(__name__)
 def outbox_path() -> Path:
     """Return the folder where messages go when no SMTP server is configured."""
     return Path(current_app.instance_path) / "outbox"
-
-
-def build_message(to: str, subject: str, body: str) -> EmailMessage:
-    """Return a plain-text UTF-8 message from the configured sender."""
-    message = EmailMessage()
-    message["From"] = current_app.config["MAIL_SENDER"]
-    message["To"] = to
-    message["Subject"] = subject
-    message["Date"] = formatdate(localtime=False, usegmt=True)
-    message["Message-ID"] = make_msgid(domain="lms.invalid")
-    message.set_content(body)
-    return message
-
-
-def send_mail(to: str, subject: str, body: str) -> Path | None:
-    """Send a message; without MAIL_SERVER write it to the outbox and return the file."""
-    return deliver(build_message(to, subject, body))
 
 
 def deliver(message: EmailMessage) -> Path | None:

@@ -23,14 +23,12 @@ its ``try``: the constraint is checked there, while the view can still answer.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from flask import Flask, g, has_request_context, session
 from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext
 from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
+from sqlalchemy.orm import ORMExecuteState, Session
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 
@@ -41,7 +39,6 @@ from lms.extensions import db
 _REFUSED = "lms_request_refused"
 _KEEP = "lms_keep_changes"
 _WROTE = "lms_request_wrote"
-_UNDO = "lms_undo_on_rollback"
 _FLASHES = "_flashes"  # where flask.flash keeps its messages in the session
 
 
@@ -95,28 +92,6 @@ def finish(response: Response, flashes_before: int) -> None:
                 "Reload and try again."
             )
         ) from error
-
-
-def on_rollback(undo: Callable[[], object]) -> None:
-    """Run ``undo`` if the current transaction rolls back rather than commits.
-
-    For work outside the database that goes with the request's rows (a file
-    stored for an upload): the commit comes after the view, so a view cannot
-    clean up after a failed commit itself.
-    """
-    db.session().info.setdefault(_UNDO, []).append(undo)
-
-
-@event.listens_for(Session, "after_commit")
-def _forget_undo(session: Session) -> None:
-    session.info.pop(_UNDO, None)
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _run_undo(session: Session, previous_transaction: SessionTransaction) -> None:
-    if previous_transaction.parent is None:  # the whole transaction, not a savepoint
-        for undo in session.info.pop(_UNDO, []):
-            undo()
 
 
 def _wrote() -> bool:

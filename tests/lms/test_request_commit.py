@@ -98,20 +98,6 @@ def app(tmp_path):
         flash("Saved.", "success")
         return "saved"
 
-    @app.route("/duplicate-with-file", methods=["POST"])
-    def duplicate_with_file():
-        add("taken@example.org")
-        web.on_rollback(lambda: app.undone.append("file"))
-        return "saved"
-
-    @app.route("/add-with-file", methods=["POST"])
-    def add_with_file():
-        add("ana@example.org")
-        web.on_rollback(lambda: app.undone.append("file"))
-        return "saved"
-
-    app.undone = []
-
     @app.route("/api/v1/duplicate", methods=["POST"])
     @csrf.exempt  # the API takes tokens, not cookies
     def duplicate_api():
@@ -277,17 +263,3 @@ def test_the_refusal_mark_lasts_one_request(app, client):
     client.post_form("/add")
     assert emails(app) == ["ana@example.org", "boris@example.org"]
     assert "lms_request_refused" not in g
-
-
-def test_work_outside_the_database_is_undone_when_the_commit_fails(app, client):
-    store(app, "taken@example.org")
-    client.post_form("/duplicate-with-file")
-    assert app.undone == ["file"]
-
-
-def test_work_outside_the_database_stays_when_the_commit_succeeds(app, client):
-    response = client.post_form("/add-with-file")
-    assert response.status_code == 200
-    db.session.rollback()  # a later transaction's rollback undoes nothing of this one
-    assert app.undone == []
-    assert emails(app) == ["ana@example.org"]
