@@ -222,14 +222,18 @@ def load_records(
     levels: dict[int, dict[int, LevelRecord]] = {uid: {} for uid in user_ids}
     exams: dict[int, dict[int, ExamRecord]] = {uid: {} for uid in user_ids}
     if user_ids and course_ids:
-        for row in db.session.scalars(
-            sa.select(CourseCompletion).where(
+        for user_id, course_id, completed, grade, completed_at in db.session.execute(
+            sa.select(
+                CourseCompletion.user_id,
+                CourseCompletion.course_id,
+                CourseCompletion.completed,
+                CourseCompletion.grade,
+                CourseCompletion.completed_at,
+            ).where(
                 CourseCompletion.user_id.in_(user_ids), CourseCompletion.course_id.in_(course_ids)
             )
         ):
-            courses[row.user_id][row.course_id] = CourseRecord(
-                row.completed, row.grade, row.completed_at
-            )
+            courses[user_id][course_id] = CourseRecord(completed, grade, completed_at)
     if user_ids and exam_ids:
         query = (
             sa.select(
