@@ -116,16 +116,17 @@ def course_by_code(code: str) -> Course | None:
 
 def course_with_contents(code: str) -> Course | None:
     """Return the course with its instructors, outcomes, modules, lessons and programmes."""
-    # One statement each for the course with its outcomes, its instructors with their
-    # roles, its modules with their lessons, and its programmes: four whatever its size.
+    # Three statements whatever its size: the course with its instructors (and their
+    # roles) and its programmes, a few rows each; its outcomes; its modules with their
+    # lessons.
     return db.session.scalar(
         sa.select(Course)
         .where(Course.code == code.strip().upper())
         .options(
-            joinedload(Course.outcomes),
-            selectinload(Course.instructors).joinedload(User.role_rows),
+            joinedload(Course.instructors).joinedload(User.role_rows),
+            joinedload(Course.programme_links).joinedload(ProgrammeCourse.programme),
+            selectinload(Course.outcomes),
             selectinload(Course.modules).joinedload(Module.lessons),
-            selectinload(Course.programme_links).joinedload(ProgrammeCourse.programme),
         )
     )
 

@@ -30,12 +30,6 @@ from lms.permissions import roles_required
 bp = Blueprint("enrolment", __name__, template_folder="../templates")
 
 
-@bp.app_context_processor
-def panel_helpers():
-    """Let the course page include ``enrolment/_course_panel.html``."""
-    return {"enrolment_panel": lambda course: queries.course_panel(course, current_user)}
-
-
 def _course_page(course: Course) -> str:
     if can_view_course(current_user, course):
         return url_for("courses.detail", code=course.code)

@@ -23,6 +23,7 @@ from courses.assessments.quizzes.models import (
     Quiz,
     QuizItem,
 )
+from courses.enrolment.queries import has_active_enrolment
 from courses.models import Cohort, Course, CourseState, Enrolment, EnrolmentStatus
 from lms.extensions import db
 from lms.models import User
@@ -126,19 +127,7 @@ def can_take(user, quiz: Quiz) -> bool:
     course = quiz.assessment.course
     if course.state == CourseState.DRAFT or not quiz.assessment.published:
         return False
-    return bool(
-        db.session.scalar(
-            sa.select(sa.literal(True))
-            .select_from(Enrolment)
-            .join(Cohort, Cohort.id == Enrolment.cohort_id)
-            .where(
-                Enrolment.user_id == user.id,
-                Enrolment.status == EnrolmentStatus.ACTIVE,
-                Cohort.course_id == course.id,
-            )
-            .limit(1)
-        )
-    )
+    return has_active_enrolment(user, course)
 
 
 @dataclass
