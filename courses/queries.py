@@ -110,8 +110,15 @@ def catalogue_page(
 
 
 def course_by_code(code: str) -> Course | None:
-    """Return the course with ``code`` (any case), without loading its contents."""
-    return db.session.scalar(sa.select(Course).where(Course.code == code.strip().upper()))
+    """Return the course with ``code`` (any case) and its instructors, not its contents.
+
+    The instructors (a few rows, joined) answer who may manage the course.
+    """
+    return db.session.scalar(
+        sa.select(Course)
+        .where(Course.code == code.strip().upper())
+        .options(joinedload(Course.instructors).joinedload(User.role_rows))
+    )
 
 
 def course_with_contents(code: str) -> Course | None:

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 from flask import abort
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from courses.assessments.grades import get_grade
 from courses.assessments.models import Assessment, Grade
@@ -118,6 +118,27 @@ def attempt_answers(attempt: Attempt) -> dict[int, AttemptAnswer]:
             sa.select(AttemptAnswer).where(AttemptAnswer.attempt_id == attempt.id)
         )
     }
+
+
+def attempt_or_404(attempt_id: int) -> Attempt:
+    """Return the attempt with its quiz, assessment, course and the course's instructors.
+
+    One statement: the attempt pages check who may see it and show the course.
+    """
+    attempt = db.session.scalar(
+        sa.select(Attempt)
+        .where(Attempt.id == attempt_id)
+        .options(
+            joinedload(Attempt.quiz)
+            .joinedload(Quiz.assessment)
+            .joinedload(Assessment.course)
+            .joinedload(Course.instructors)
+            .joinedload(User.role_rows)
+        )
+    )
+    if attempt is None:
+        abort(404)
+    return attempt
 
 
 def can_take(user, quiz: Quiz) -> bool:

@@ -362,7 +362,7 @@ def start(code: str, quiz_id: int):
 
 def _own_attempt(attempt_id: int) -> Attempt:
     """Load an attempt of the current user at a quiz they may still take."""
-    attempt = db.get_or_404(Attempt, attempt_id)
+    attempt = queries.attempt_or_404(attempt_id)
     require(attempt.user_id == current_user.id)
     if not attempt.quiz.assessment.published or not can_view_course(
         current_user, attempt.quiz.assessment.course
@@ -478,7 +478,7 @@ def save_answer(attempt_id: int):
 @bp.get("/quiz-attempts/<int:attempt_id>/review")
 @login_required
 def review(attempt_id: int):
-    attempt = db.get_or_404(Attempt, attempt_id)
+    attempt = queries.attempt_or_404(attempt_id)
     quiz = attempt.quiz
     course = quiz.assessment.course
     staff = can_manage_course(current_user, course)
