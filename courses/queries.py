@@ -77,7 +77,7 @@ def catalogue_page(
     stmt = (
         sa.select(Course)
         .where(listed_courses_condition(user))
-        .options(selectinload(Course.instructors))
+        .options(selectinload(Course.instructors).joinedload(User.role_rows))
         .order_by(Course.code)
     )
     terms = search.casefold().split()
