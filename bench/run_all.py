@@ -272,7 +272,7 @@ def web_rows(seconds: float) -> None:
 def page_rows(rounds: int) -> None:
     """Main pages in the test client against a hello-world route, on the demo data."""
     import sqlalchemy as sa
-    from flask import Flask
+    from bench_pages import hello_client, signed_in_client
 
     folder = Path(tempfile.mkdtemp(prefix="bench-pages-"))
     os.environ.update(
@@ -286,7 +286,6 @@ def page_rows(rounds: int) -> None:
     from courses.assessments.quizzes.models import Attempt
     from courses.models import Course, Lesson, Module
     from lms import create_app
-    from lms.auth import sessions
     from lms.auth.operations import find_user_by_email
     from lms.extensions import db
 
@@ -312,22 +311,13 @@ def page_rows(rounds: int) -> None:
         lesson_url = f"/courses/SC-101/lessons/{lesson.id}"
 
     def client_for(email: str | None):
-        client = app.test_client()
         if email is None:
-            return client
-        with app.test_request_context("/login", method="POST"):
-            user = find_user_by_email(email)
-            sessions.start(user, address="127.0.0.1", user_agent="bench")
-            db.session.commit()
-            user_id = user.get_id()
-        with client.session_transaction() as session:
-            session["_user_id"] = user_id
-            session["_fresh"] = True
-        return client
+            return signed_in_client(app, None)
+        with app.app_context():
+            user_id = find_user_by_email(email).id
+        return signed_in_client(app, user_id)
 
-    hello_app = Flask("hello")
-    hello_app.add_url_rule("/hello", "hello", lambda: "Hello, World!")
-    hello = hello_app.test_client()
+    hello = hello_client()
     pages = [
         ("course page", None, "/courses/SC-101"),
         ("catalogue", None, "/courses"),

@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from flask_babel import LazyString
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 COURSE = "course"
 COMPETENCY = "competency"
@@ -65,7 +67,12 @@ class TraineeRecord:
 class RequirementResult:
     requirement: Requirement
     met: bool
-    explanation: str
+    #: Translated when read: a queue evaluates every trainee but shows a page of them.
+    reason: LazyString
+
+    @property
+    def explanation(self) -> str:
+        return str(self.reason)
 
 
 @dataclass(frozen=True)
@@ -96,14 +103,16 @@ def number(value: Decimal | int | float | None) -> str:
 def _course(req: Requirement, record: TraineeRecord) -> RequirementResult:
     course = record.courses.get(req.target_id)
     if course is None or not course.completed:
-        return RequirementResult(req, False, _("Course %(code)s not completed yet", code=req.label))
+        return RequirementResult(
+            req, False, _l("Course %(code)s not completed yet", code=req.label)
+        )
     if req.min_grade is None:
-        return RequirementResult(req, True, _("Course %(code)s completed", code=req.label))
+        return RequirementResult(req, True, _l("Course %(code)s completed", code=req.label))
     if course.grade is None:
         return RequirementResult(
             req,
             False,
-            _(
+            _l(
                 "Course %(code)s completed without a grade; %(min)s needed",
                 code=req.label,
                 min=number(req.min_grade),
@@ -112,10 +121,10 @@ def _course(req: Requirement, record: TraineeRecord) -> RequirementResult:
     values = {"code": req.label, "grade": number(course.grade), "min": number(req.min_grade)}
     if course.grade >= req.min_grade:
         return RequirementResult(
-            req, True, _("Course %(code)s completed with %(grade)s ≥ %(min)s", **values)
+            req, True, _l("Course %(code)s completed with %(grade)s ≥ %(min)s", **values)
         )
     return RequirementResult(
-        req, False, _("Course %(code)s completed with %(grade)s < %(min)s", **values)
+        req, False, _l("Course %(code)s completed with %(grade)s < %(min)s", **values)
     )
 
 
@@ -126,7 +135,7 @@ def _competency(req: Requirement, record: TraineeRecord) -> RequirementResult:
         return RequirementResult(
             req,
             False,
-            _(
+            _l(
                 "Competency %(code)s: no evidence yet; level %(min)s needed",
                 code=req.label,
                 min=minimum,
@@ -135,10 +144,10 @@ def _competency(req: Requirement, record: TraineeRecord) -> RequirementResult:
     values = {"code": req.label, "level": level.rank, "min": minimum}
     if level.rank >= minimum:
         return RequirementResult(
-            req, True, _("Competency %(code)s at level %(level)s ≥ %(min)s", **values)
+            req, True, _l("Competency %(code)s at level %(level)s ≥ %(min)s", **values)
         )
     return RequirementResult(
-        req, False, _("Competency %(code)s at level %(level)s < %(min)s", **values)
+        req, False, _l("Competency %(code)s at level %(level)s < %(min)s", **values)
     )
 
 
@@ -147,14 +156,14 @@ def _exam(req: Requirement, record: TraineeRecord) -> RequirementResult:
     minimum = req.min_grade if req.min_grade is not None else Decimal(0)
     if exam is None:
         return RequirementResult(
-            req, False, _("Exam %(title)s: no released result yet", title=req.label)
+            req, False, _l("Exam %(title)s: no released result yet", title=req.label)
         )
     values = {"title": req.label, "percent": number(exam.percent), "min": number(minimum)}
     if exam.percent >= minimum:
         return RequirementResult(
-            req, True, _("Exam %(title)s passed with %(percent)s%% ≥ %(min)s%%", **values)
+            req, True, _l("Exam %(title)s passed with %(percent)s%% ≥ %(min)s%%", **values)
         )
-    return RequirementResult(req, False, _("Exam %(title)s: %(percent)s%% < %(min)s%%", **values))
+    return RequirementResult(req, False, _l("Exam %(title)s: %(percent)s%% < %(min)s%%", **values))
 
 
 _RULES = {COURSE: _course, COMPETENCY: _competency, EXAM: _exam}

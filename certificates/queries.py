@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from certificates import eligibility
 from certificates.eligibility import (
@@ -99,12 +99,12 @@ class SchemeRules:
 
 
 def scheme_rules(schemes: Sequence[Scheme]) -> dict[int, SchemeRules]:
-    """Return each scheme's requirements as plain data (three queries for any number)."""
+    """Return each scheme's requirements as plain data (two queries for any number)."""
     ids = [scheme.id for scheme in schemes]
     rows = db.session.scalars(
         sa.select(SchemeRequirement)
         .where(SchemeRequirement.scheme_id.in_(ids))
-        .options(selectinload(SchemeRequirement.course), selectinload(SchemeRequirement.assessment))
+        .options(joinedload(SchemeRequirement.course), joinedload(SchemeRequirement.assessment))
         .order_by(SchemeRequirement.id)
     ).all()
     competency_ids = {row.competency_id for row in rows if row.competency_id is not None}
@@ -115,8 +115,8 @@ def scheme_rules(schemes: Sequence[Scheme]) -> dict[int, SchemeRules]:
             for c in db.session.scalars(
                 sa.select(Competency)
                 .where(Competency.id.in_(competency_ids))
-                .options(selectinload(Competency.alignments))
-            )
+                .options(joinedload(Competency.alignments))
+            ).unique()
         }
     result = {scheme.id: SchemeRules(scheme) for scheme in schemes}
     grouped: dict[int, list[SchemeRequirement]] = {}
@@ -222,14 +222,18 @@ def load_records(
     levels: dict[int, dict[int, LevelRecord]] = {uid: {} for uid in user_ids}
     exams: dict[int, dict[int, ExamRecord]] = {uid: {} for uid in user_ids}
     if user_ids and course_ids:
-        for row in db.session.scalars(
-            sa.select(CourseCompletion).where(
+        for user_id, course_id, completed, grade, completed_at in db.session.execute(
+            sa.select(
+                CourseCompletion.user_id,
+                CourseCompletion.course_id,
+                CourseCompletion.completed,
+                CourseCompletion.grade,
+                CourseCompletion.completed_at,
+            ).where(
                 CourseCompletion.user_id.in_(user_ids), CourseCompletion.course_id.in_(course_ids)
             )
         ):
-            courses[row.user_id][row.course_id] = CourseRecord(
-                row.completed, row.grade, row.completed_at
-            )
+            courses[user_id][course_id] = CourseRecord(completed, grade, completed_at)
     if user_ids and exam_ids:
         query = (
             sa.select(
@@ -332,28 +336,39 @@ def live_holder_ids(scheme: Scheme) -> set[int]:
     )
 
 
-def reissue_blocks(scheme: Scheme, user_ids: Iterable[int]) -> dict[int, ReissueBlock]:
-    """Certificates of ``scheme`` revoked as issued in error and not cleared, by user (1 query)."""
-    ids = list(user_ids)
+def _revocations(scheme: Scheme, ids: list[int]) -> tuple[set[int], dict[int, ReissueBlock]]:
+    """Who among ``ids`` had a certificate of ``scheme`` revoked, and whom a revocation in
+    error bars until cleared, by user (one query)."""
+    revoked: set[int] = set()
+    blocks: dict[int, ReissueBlock] = {}
     if not ids:
-        return {}
+        return revoked, blocks
     rows = db.session.execute(
         sa.select(
             Certificate.user_id,
             Certificate.code,
             Certificate.revoked_at,
             Certificate.revocation_reason,
+            Certificate.revoked_in_error,
+            Certificate.reissue_cleared_at,
         )
         .where(
             Certificate.scheme_id == scheme.id,
             Certificate.user_id.in_(ids),
             Certificate.status == CertificateStatus.REVOKED,
-            Certificate.revoked_in_error.is_(True),
-            Certificate.reissue_cleared_at.is_(None),
         )
         .order_by(Certificate.revoked_at)
     )
-    return {user_id: ReissueBlock(code, at, reason) for user_id, code, at, reason in rows}
+    for user_id, code, at, reason, in_error, cleared_at in rows:
+        revoked.add(user_id)
+        if in_error and cleared_at is None:
+            blocks[user_id] = ReissueBlock(code, at, reason)
+    return revoked, blocks
+
+
+def reissue_blocks(scheme: Scheme, user_ids: Iterable[int]) -> dict[int, ReissueBlock]:
+    """Certificates of ``scheme`` revoked as issued in error and not cleared, by user (1 query)."""
+    return _revocations(scheme, list(user_ids))[1]
 
 
 def reissue_block(scheme: Scheme, user: User) -> ReissueBlock | None:
@@ -476,18 +491,7 @@ def scheme_queue(
         ]
     ids = [person.id for person in people]
     records = load_records([item], ids, now) if ids else {}
-    blocks = reissue_blocks(scheme, ids)
-    revoked = set()
-    if ids:
-        revoked = set(
-            db.session.scalars(
-                sa.select(Certificate.user_id).where(
-                    Certificate.scheme_id == scheme.id,
-                    Certificate.user_id.in_(ids),
-                    Certificate.status == CertificateStatus.REVOKED,
-                )
-            )
-        )
+    revoked, blocks = _revocations(scheme, ids)
     rows = []
     for person in people:
         result = eligibility.evaluate(item.requirements, records[person.id])

@@ -77,7 +77,7 @@ def catalogue_page(
     stmt = (
         sa.select(Course)
         .where(listed_courses_condition(user))
-        .options(selectinload(Course.instructors))
+        .options(selectinload(Course.instructors).joinedload(User.role_rows))
         .order_by(Course.code)
     )
     terms = search.casefold().split()
@@ -110,22 +110,30 @@ def catalogue_page(
 
 
 def course_by_code(code: str) -> Course | None:
-    """Return the course with ``code`` (any case), without loading its contents."""
-    return db.session.scalar(sa.select(Course).where(Course.code == code.strip().upper()))
+    """Return the course with ``code`` (any case) and its instructors, not its contents.
+
+    The instructors (a few rows, joined) answer who may manage the course.
+    """
+    return db.session.scalar(
+        sa.select(Course)
+        .where(Course.code == code.strip().upper())
+        .options(joinedload(Course.instructors).joinedload(User.role_rows))
+    )
 
 
 def course_with_contents(code: str) -> Course | None:
     """Return the course with its instructors, outcomes, modules, lessons and programmes."""
-    # One statement each for the course with its outcomes, its instructors with their
-    # roles, its modules with their lessons, and its programmes: four whatever its size.
+    # Three statements whatever its size: the course with its instructors (and their
+    # roles) and its programmes, a few rows each; its outcomes; its modules with their
+    # lessons.
     return db.session.scalar(
         sa.select(Course)
         .where(Course.code == code.strip().upper())
         .options(
-            joinedload(Course.outcomes),
-            selectinload(Course.instructors).joinedload(User.role_rows),
+            joinedload(Course.instructors).joinedload(User.role_rows),
+            joinedload(Course.programme_links).joinedload(ProgrammeCourse.programme),
+            selectinload(Course.outcomes),
             selectinload(Course.modules).joinedload(Module.lessons),
-            selectinload(Course.programme_links).joinedload(ProgrammeCourse.programme),
         )
     )
 

@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 from courses import operations as ops
 from courses import queries
 from courses.access import staff_course
-from courses.enrolment.queries import can_study
+from courses.enrolment.queries import course_panel
 from courses.forms import (
     CourseForm,
     LessonForm,
@@ -82,13 +82,16 @@ def detail(code: str):
     course = queries.course_with_contents(code)
     if course is None or not can_view_course(current_user, course):
         abort(404)  # a draft is not admitted to exist
+    # First: it learns whether the user studies the course, which the page's parts ask.
+    panel = course_panel(course, current_user)
     return render_template(
         "courses/detail.html",
         course=course,
         programmes=queries.programme_for_course(course, current_user),
-        can_manage=can_manage_course(current_user, course),
+        can_manage=panel.is_staff,
         # Lesson titles link only for those who may open them (enrolled trainees, staff).
-        can_study=can_study(current_user, course),
+        can_study=panel.can_study,
+        panel=panel,
     )
 
 

@@ -137,6 +137,17 @@ def request_is_read_only() -> bool:
     return getattr(view, READ_ONLY_ATTRIBUTE, False)
 
 
+def request_memo(name: str) -> dict | None:
+    """A dict kept for the rest of a request that only reads, or None in any other.
+
+    For answers several parts of a page ask and that cannot change while nothing is
+    written (whether the user studies a course, a course's quizzes).
+    """
+    if not request_is_read_only():
+        return None
+    return g.setdefault(f"lms_memo_{name}", {})
+
+
 def _is_sqlite(dbapi_connection) -> bool:
     return type(dbapi_connection).__module__.startswith("sqlite3")
 

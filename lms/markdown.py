@@ -6,6 +6,7 @@ party who read the lesson and when (a tracking pixel), and the page's
 Content-Security-Policy would block it anyway.
 """
 
+import functools
 import re
 from urllib.parse import urlsplit
 
@@ -91,7 +92,15 @@ def _filter_attribute(element: str, attribute: str, value: str) -> str | None:
 
 def render_markdown(text: str | None) -> Markup:
     """Turn Markdown into sanitised HTML: raw HTML is escaped, scripts and handlers removed."""
-    html = _md.render(text or "")
+    base_url = current_app.config["BASE_URL"] if has_app_context() else None
+    return _render(text or "", base_url)
+
+
+@functools.lru_cache(maxsize=256)
+def _render(text: str, base_url: str | None) -> Markup:
+    """Render and clean ``text``; cached, as lessons and questions are read far more often
+    than written. The result depends on the text and on the site's base URL only."""
+    html = _md.render(text)
     clean = nh3.clean(
         html,
         tags=_TAGS,

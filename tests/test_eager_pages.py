@@ -3,7 +3,7 @@
 A lazy load is one query per object touched; a page that lazy-loads does work in
 proportion to what it shows, and the number of its queries grows with the data.
 Every ORM query that loads an attribute on first access fails these tests, and the
-course page keeps to a fixed, small number of statements.
+main pages keep to a fixed, small number of statements on a small and a larger site.
 """
 
 from __future__ import annotations
@@ -13,14 +13,20 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import Session
 
-from courses.models import Course
+from certificates.models import Scheme
+from courses.assessments.models import Assessment
+from courses.assessments.quizzes.models import Attempt, Quiz
+from courses.models import Cohort, Course, Enrolment, EnrolmentStatus, Lesson, Module
 from lms.auth.operations import find_user_by_email
 from lms.extensions import db as _db
+from lms.generate import SIZES, generate, scaled
+from lms.models import Role, User, UserRole
 from tests.conftest import count_queries, sign_in
 
-#: The course page as a visitor sees it: the course with its contents and programmes,
-#: its published quizzes and its cohorts.
-COURSE_PAGE_STATEMENTS = 8
+#: The course page, for a visitor or a trainee: the course with its contents and
+#: programmes, its published quizzes and assignments, its cohorts with the trainee's
+#: places, and for a trainee their session and unread notifications.
+COURSE_PAGE_STATEMENTS = 7
 
 
 class LazyLoads:
@@ -88,10 +94,87 @@ def test_main_pages_render_without_lazy_loads(demo, client, lazy_loads, email, u
     assert loads == []
 
 
-def test_course_page_has_a_fixed_number_of_statements(demo, client, app):
-    client.get("/courses/SC-101")
+def _submitted_attempt() -> Attempt:
+    """The first graded attempt of a trainee who still studies the quiz's course."""
+    return _db.session.scalar(
+        sa.select(Attempt)
+        .join(Quiz)
+        .join(Assessment)
+        .join(Cohort, Cohort.course_id == Assessment.course_id)
+        .join(
+            Enrolment,
+            sa.and_(Enrolment.cohort_id == Cohort.id, Enrolment.user_id == Attempt.user_id),
+        )
+        .where(Enrolment.status == EnrolmentStatus.ACTIVE, Attempt.submitted_at.is_not(None))
+        .order_by(Attempt.id)
+        .limit(1)
+    )
+
+
+def _trainee_pages() -> list[tuple[str, User, str]]:
+    """The pages an enrolled trainee reads, on the course of a quiz they took."""
+    attempt = _submitted_attempt()
+    course = attempt.quiz.assessment.course
+    lesson = _db.session.scalar(
+        sa.select(Lesson)
+        .join(Module)
+        .where(Module.course_id == course.id, Lesson.published.is_(True))
+        .order_by(Module.position, Lesson.position)
+        .limit(1)
+    )
+    return [
+        ("course", attempt.user, f"/courses/{course.code}"),
+        ("catalogue", attempt.user, "/courses"),
+        ("dashboard", attempt.user, "/dashboard"),
+        ("lesson", attempt.user, f"/courses/{course.code}/lessons/{lesson.id}"),
+        ("review", attempt.user, f"/quiz-attempts/{attempt.id}/review"),
+    ]
+
+
+def test_a_trainees_pages_render_without_lazy_loads(demo, client, lazy_loads):
+    for _name, user, url in _trainee_pages():
+        sign_in(client, user)
+        _status, loads = _page(client, None, url, lazy_loads)
+        assert loads == [], url
+
+
+def _statements(app, client, url: str) -> list[str]:
+    client.get(url)
     _db.session.expire_all()
     with count_queries(app) as queries:
-        response = client.get("/courses/SC-101")
-    assert response.status_code == 200
-    assert queries.count <= COURSE_PAGE_STATEMENTS, queries.statements
+        response = client.get(url)
+    assert response.status_code == 200, (url, response.status_code)
+    return queries.statements
+
+
+def test_course_page_has_a_fixed_number_of_statements(demo, client, app):
+    statements = _statements(app, client, "/courses/SC-101")
+    assert len(statements) <= COURSE_PAGE_STATEMENTS, statements
+
+
+#: Statements of each page of an enrolled trainee, and of a certifier's queue, at most
+#: (the signed-in user's session and unread notifications are two of them).
+PAGE_STATEMENTS = {
+    "course": COURSE_PAGE_STATEMENTS,
+    "catalogue": 7,
+    "dashboard": 6,
+    "lesson": 7,
+    "review": 6,
+    "queue": 11,
+}
+
+
+@pytest.mark.parametrize("scale", [0.5, 2])
+def test_pages_keep_their_number_of_statements_as_the_site_grows(app, db, client, scale):
+    generate(scaled(SIZES["XS"], scale), 3, current_app.extensions["lms_generators"])
+    pages = _trainee_pages()
+    certifier = db.session.scalar(
+        sa.select(User).join(UserRole).where(UserRole.role == Role.CERTIFIER).order_by(User.id)
+    )
+    scheme = db.session.scalar(sa.select(Scheme.code).order_by(Scheme.id))
+    pages.append(("queue", certifier, f"/certification/schemes/{scheme}"))
+    db.session.commit()
+    for name, user, url in pages:
+        sign_in(client, user)
+        statements = _statements(app, client, url)
+        assert len(statements) <= PAGE_STATEMENTS[name], (url, statements)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from flask import abort
-from sqlalchemy.orm import contains_eager, joinedload, load_only
+from sqlalchemy.orm import aliased, contains_eager, joinedload, load_only
 
 from courses.gradebook.models import CourseCompletion
 from courses.models import (
@@ -24,6 +24,7 @@ from courses.models import (
     Module,
 )
 from courses.permissions import can_manage_course, can_view_course
+from lms.db import request_memo
 from lms.extensions import db
 from lms.models import User
 
@@ -57,9 +58,8 @@ class CohortSummary:
         return max(self.cohort.capacity - self.active, 0)
 
 
-def cohort_summaries(course: Course) -> list[CohortSummary]:
-    """Cohorts of ``course`` with their counts of active, waitlisted and withdrawn enrolments."""
-    rows = db.session.execute(
+def _summaries(course: Course):
+    return (
         sa.select(
             Cohort,
             _count(EnrolmentStatus.ACTIVE),
@@ -70,8 +70,30 @@ def cohort_summaries(course: Course) -> list[CohortSummary]:
         .where(Cohort.course_id == course.id)
         .group_by(Cohort.id)
         .order_by(Cohort.starts_on, Cohort.id)
-    ).all()
+    )
+
+
+def cohort_summaries(course: Course) -> list[CohortSummary]:
+    """Cohorts of ``course`` with their counts of active, waitlisted and withdrawn enrolments."""
+    rows = db.session.execute(_summaries(course)).all()
     return [CohortSummary(cohort, int(a), int(w), int(x)) for cohort, a, w, x in rows]
+
+
+def summaries_with_enrolment(
+    course: Course, user: User
+) -> list[tuple[CohortSummary, Enrolment | None]]:
+    """Each cohort's summary with ``user``'s enrolment in it, if any (one query)."""
+    mine = aliased(Enrolment)
+    rows = db.session.execute(
+        _summaries(course)
+        .add_columns(mine)
+        .outerjoin(mine, sa.and_(mine.cohort_id == Cohort.id, mine.user_id == user.id))
+        .group_by(mine.id)
+    ).all()
+    return [
+        (CohortSummary(cohort, int(a), int(w), int(x)), enrolment)
+        for cohort, a, w, x, enrolment in rows
+    ]
 
 
 @dataclass
@@ -124,9 +146,13 @@ def waitlist_positions(user: User, cohort_ids) -> dict[int, int]:
 
 
 def has_active_enrolment(user: User, course: Course) -> bool:
+    """Return whether ``user`` holds an active place in a cohort of ``course``."""
     if not user.is_authenticated:
         return False
-    return (
+    known = request_memo("active_members")
+    if known is not None and (user.id, course.id) in known:
+        return known[user.id, course.id]
+    active = (
         db.session.scalar(
             sa.select(Enrolment.id)
             .join(Enrolment.cohort)
@@ -139,6 +165,9 @@ def has_active_enrolment(user: User, course: Course) -> bool:
         )
         is not None
     )
+    if known is not None:
+        known[user.id, course.id] = active
+    return active
 
 
 def can_study(user, course: Course) -> bool:
@@ -365,25 +394,29 @@ class CoursePanel:
 
 
 def course_panel(course: Course, user) -> CoursePanel:
-    """What the course page shows about cohorts and the current user's enrolments."""
-    from courses.enrolment.operations import self_enrolment_refusal
+    """What the course page shows about cohorts and the current user's enrolments.
 
-    summaries = cohort_summaries(course)
+    The first lesson comes from ``course.modules``: the course page loads them.
+    """
+    from courses.enrolment.operations import self_enrolment_refusal
+    from courses.queries import local_today
+
     mine: dict[int, Enrolment] = {}
     positions: dict[int, int] = {}
-    if user.is_authenticated and summaries:
-        mine = {
-            e.cohort_id: e
-            for e in db.session.scalars(
-                sa.select(Enrolment).where(
-                    Enrolment.user_id == user.id,
-                    Enrolment.cohort_id.in_([s.cohort.id for s in summaries]),
-                )
+    if user.is_authenticated:
+        rows = summaries_with_enrolment(course, user)
+        summaries = [summary for summary, _enrolment in rows]
+        mine = {summary.cohort.id: enrolment for summary, enrolment in rows if enrolment}
+        known = request_memo("active_members")
+        if known is not None:
+            known[user.id, course.id] = any(
+                e.status == EnrolmentStatus.ACTIVE for e in mine.values()
             )
-        }
         waiting = [c for c, e in mine.items() if e.status == EnrolmentStatus.WAITLISTED]
         if waiting:
             positions = waitlist_positions(user, waiting)
+    else:
+        summaries = cohort_summaries(course)
     is_staff = can_manage_course(user, course)
     studying = is_staff or (
         course.state != CourseState.DRAFT
@@ -391,22 +424,22 @@ def course_panel(course: Course, user) -> CoursePanel:
     )
     first_lesson_id = None
     if studying:
-        first = (
-            sa.select(Lesson.id)
-            .join(Lesson.module)
-            .where(Module.course_id == course.id)
-            .order_by(Module.position, Lesson.position)
-            .limit(1)
+        first_lesson_id = next(
+            (
+                lesson.id
+                for module in course.modules
+                for lesson in module.lessons
+                if is_staff or lesson.published
+            ),
+            None,
         )
-        if not is_staff:
-            first = first.where(Lesson.published.is_(True))
-        first_lesson_id = db.session.scalar(first)
+    today = local_today()
     cohorts = [
         PanelCohort(
             summary=summary,
             enrolment=mine.get(summary.cohort.id),
             position=positions.get(summary.cohort.id),
-            refusal=self_enrolment_refusal(summary.cohort),
+            refusal=self_enrolment_refusal(summary.cohort, today),
         )
         for summary in summaries
     ]

@@ -13,6 +13,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
+from sqlalchemy.orm import joinedload
 
 from courses.access import staff_course, study_course, visible_course
 from courses.enrolment import operations, queries
@@ -28,12 +29,6 @@ from lms.models import Role
 from lms.permissions import roles_required
 
 bp = Blueprint("enrolment", __name__, template_folder="../templates")
-
-
-@bp.app_context_processor
-def panel_helpers():
-    """Let the course page include ``enrolment/_course_panel.html``."""
-    return {"enrolment_panel": lambda course: queries.course_panel(course, current_user)}
 
 
 def _course_page(course: Course) -> str:
@@ -372,8 +367,8 @@ def self_withdraw(code: str, cohort_id: int):
 
 def _lesson_of(course: Course, lesson_id: int) -> Lesson:
     """The lesson of ``course``; a draft only for the course's staff."""
-    lesson = db.get_or_404(Lesson, lesson_id)
-    if lesson.module.course_id != course.id:
+    lesson = db.session.get(Lesson, lesson_id, options=[joinedload(Lesson.module)])
+    if lesson is None or lesson.module.course_id != course.id:
         abort(404)
     if not lesson.published and not can_manage_course(current_user, course):
         abort(404)

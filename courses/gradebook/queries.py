@@ -45,6 +45,7 @@ from courses.assessments.grading_rules import (
     reaches_percent,
 )
 from courses.assessments.models import Assessment, Grade, GradeCategory, GradeChange, GradeStatus
+from courses.enrolment.queries import has_active_enrolment
 from courses.gradebook.models import (
     CompletionChange,
     CourseCompletion,
@@ -650,7 +651,7 @@ def history(course: Course, user: User) -> list[HistoryEntry]:
 
 def is_member(course: Course, user: User) -> bool:
     """Return whether ``user`` holds an active place in a cohort of ``course``."""
-    return db.session.scalar(members(course, user_ids=[user.id]).limit(1)) is not None
+    return has_active_enrolment(user, course)
 
 
 def ever_enrolled(course: Course, user_id: int) -> bool:

@@ -109,7 +109,8 @@ def load_user(key: str) -> User | None:
     """Flask-Login's loader: the user of the open session ``key`` names, or None."""
     record = db.session.scalar(
         sa.select(UserSession)
-        .options(joinedload(UserSession.user))
+        # The user's roles too: every page asks them (menus, permissions).
+        .options(joinedload(UserSession.user).joinedload(User.role_rows))
         .where(UserSession.secret_hash == hash_key(key))
     )
     now = utcnow()

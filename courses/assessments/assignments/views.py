@@ -41,6 +41,7 @@ from courses.assessments.assignments.models import (
 )
 from courses.assessments.grades import GradeError, get_grade
 from courses.assessments.models import GradeCategory, GradeStatus
+from courses.assessments.queries import quizzes_and_assignments
 from courses.enrolment.queries import can_study
 from courses.models import Course
 from courses.permissions import can_manage_course
@@ -88,7 +89,7 @@ def section_helpers():
         return {
             "visible": True,
             "staff": staff,
-            "assignments": queries.course_assignments(course, published_only=not staff),
+            "assignments": quizzes_and_assignments(course, published_only=not staff)[1],
         }
 
     return {"assignment_section": assignment_section}

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 from flask import abort
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from courses.assessments.grades import get_grade
 from courses.assessments.models import Assessment, Grade
@@ -23,6 +23,7 @@ from courses.assessments.quizzes.models import (
     Quiz,
     QuizItem,
 )
+from courses.enrolment.queries import has_active_enrolment
 from courses.models import Cohort, Course, CourseState, Enrolment, EnrolmentStatus
 from lms.extensions import db
 from lms.models import User
@@ -119,6 +120,27 @@ def attempt_answers(attempt: Attempt) -> dict[int, AttemptAnswer]:
     }
 
 
+def attempt_or_404(attempt_id: int) -> Attempt:
+    """Return the attempt with its quiz, assessment, course and the course's instructors.
+
+    One statement: the attempt pages check who may see it and show the course.
+    """
+    attempt = db.session.scalar(
+        sa.select(Attempt)
+        .where(Attempt.id == attempt_id)
+        .options(
+            joinedload(Attempt.quiz)
+            .joinedload(Quiz.assessment)
+            .joinedload(Assessment.course)
+            .joinedload(Course.instructors)
+            .joinedload(User.role_rows)
+        )
+    )
+    if attempt is None:
+        abort(404)
+    return attempt
+
+
 def can_take(user, quiz: Quiz) -> bool:
     """Return whether ``user`` is a trainee actively enrolled in the quiz's visible course."""
     if not user.is_authenticated:
@@ -126,19 +148,7 @@ def can_take(user, quiz: Quiz) -> bool:
     course = quiz.assessment.course
     if course.state == CourseState.DRAFT or not quiz.assessment.published:
         return False
-    return bool(
-        db.session.scalar(
-            sa.select(sa.literal(True))
-            .select_from(Enrolment)
-            .join(Cohort, Cohort.id == Enrolment.cohort_id)
-            .where(
-                Enrolment.user_id == user.id,
-                Enrolment.status == EnrolmentStatus.ACTIVE,
-                Cohort.course_id == course.id,
-            )
-            .limit(1)
-        )
-    )
+    return has_active_enrolment(user, course)
 
 
 @dataclass

@@ -21,6 +21,7 @@ from flask_login import current_user, login_required
 import courses.assessments.models as assessment_models
 from courses.access import staff_course, visible_course
 from courses.assessments import scoring
+from courses.assessments.queries import quizzes_and_assignments
 from courses.assessments.quizzes import operations as ops
 from courses.assessments.quizzes import queries
 from courses.assessments.quizzes.forms import (
@@ -36,7 +37,8 @@ from courses.assessments.quizzes.forms import (
 )
 from courses.assessments.quizzes.models import Attempt, AttemptStatus, Quiz
 from courses.assessments.scoring import QuestionKind
-from courses.models import Course
+from courses.enrolment.queries import has_active_enrolment
+from courses.models import Course, CourseState
 from courses.permissions import can_manage_course, can_view_course
 from lms import web
 from lms.db import utcnow
@@ -68,11 +70,11 @@ def _number(value) -> str:
 def _course_section(course: Course) -> dict:
     staff = can_manage_course(current_user, course)
     if staff:
-        return {"staff": True, "quizzes": queries.course_quizzes(course, published_only=False)}
-    quizzes = queries.course_quizzes(course, published_only=True)
-    if quizzes and not queries.can_take(current_user, quizzes[0]):
-        quizzes = []
-    return {"staff": False, "quizzes": quizzes}
+        return {"staff": True, "quizzes": quizzes_and_assignments(course, published_only=False)[0]}
+    # The published quizzes, for those who may take them (asked before loading them).
+    if course.state == CourseState.DRAFT or not has_active_enrolment(current_user, course):
+        return {"staff": False, "quizzes": []}
+    return {"staff": False, "quizzes": quizzes_and_assignments(course, published_only=True)[0]}
 
 
 def _me():
@@ -360,7 +362,7 @@ def start(code: str, quiz_id: int):
 
 def _own_attempt(attempt_id: int) -> Attempt:
     """Load an attempt of the current user at a quiz they may still take."""
-    attempt = db.get_or_404(Attempt, attempt_id)
+    attempt = queries.attempt_or_404(attempt_id)
     require(attempt.user_id == current_user.id)
     if not attempt.quiz.assessment.published or not can_view_course(
         current_user, attempt.quiz.assessment.course
@@ -476,7 +478,7 @@ def save_answer(attempt_id: int):
 @bp.get("/quiz-attempts/<int:attempt_id>/review")
 @login_required
 def review(attempt_id: int):
-    attempt = db.get_or_404(Attempt, attempt_id)
+    attempt = queries.attempt_or_404(attempt_id)
     quiz = attempt.quiz
     course = quiz.assessment.course
     staff = can_manage_course(current_user, course)
