@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import itertools
 import logging
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
@@ -15,6 +16,7 @@ from xml.sax.saxutils import escape
 
 import arabic_reshaper
 import segno
+import segno.encoder
 from arabic_reshaper.ligatures import LIGATURES
 from bidi import get_display
 from reportlab import rl_config
@@ -273,12 +275,134 @@ QR_BORDER = 4  # quiet zone in modules, as ISO/IEC 18004 requires
 def qr_matrix(data: str, error: str = "m", mask: int | None = None) -> list[list[bool]]:
     """Return the modules of the QR code for ``data`` (without quiet zone), dark as True.
 
-    With ``mask`` None the encoder scores all eight mask patterns and keeps the best, as
-    ISO/IEC 18004 recommends; that scoring is most of the cost of a QR code, so a caller
-    may fix the pattern instead (any pattern decodes).
+    With ``mask`` None the best of the eight mask patterns is kept, as ISO/IEC 18004
+    recommends and segno chooses it (:func:`_best_masked`); a caller may fix the
+    pattern instead (any pattern decodes).
     """
-    code = segno.make(data, error=error, micro=False, boost_error=False, mask=mask)
-    return [[bool(module) for module in row] for row in code.matrix]
+    code = segno.encoder.encode(data, error=error, micro=False, boost_error=False, mask=mask or 0)
+    matrix = code.matrix if mask is not None else _best_masked(code)
+    return [[bool(module) for module in row] for row in matrix]
+
+
+@dataclass(frozen=True)
+class _MaskLayout:
+    """What scoring the masks of every QR code of one size shares, as integer rows.
+
+    Rows are integers of one byte a module (first module most significant).
+    ``fixed`` holds what segno scores masks on besides the data: finder, alignment and
+    timing patterns, with the reserved format and version areas as 0; ``data`` has 1
+    where data modules go; ``flips[n]`` has 1 where mask pattern ``n`` flips data.
+    """
+
+    size: int
+    fixed: tuple[int, ...]
+    data: tuple[int, ...]
+    flips: tuple[tuple[int, ...], ...]
+
+    @property
+    def pairs(self) -> int:
+        """Return 1 at every module but the first of a row: the right of each 2x2 block."""
+        return int.from_bytes(b"\x00" + b"\x01" * (self.size - 1), "big")
+
+
+@functools.cache
+def _mask_layout(size: int) -> _MaskLayout:
+    """Return the mask layout of QR codes of ``size`` modules a side, built once."""
+    template = segno.encoder.make_matrix(size, size)
+    segno.encoder.add_finder_patterns(template, size, size)
+    segno.encoder.add_alignment_patterns(template, size, size)
+
+    data = [[value > 0x1 for value in row] for row in template]
+
+    def rows(lines: Iterable[Iterable[int]]) -> tuple[int, ...]:
+        return tuple(int.from_bytes(bytes(line), "big") for line in lines)
+
+    return _MaskLayout(
+        size=size,
+        fixed=rows((0 if value > 0x1 else value for value in row) for row in template),
+        data=rows((int(flag) for flag in row) for row in data),
+        flips=tuple(
+            rows(
+                (int(data[i][j] and bool(pattern(i, j))) for j in range(size)) for i in range(size)
+            )
+            for pattern in segno.encoder.get_data_mask_functions(False)
+        ),
+    )
+
+
+_N3_PATTERN = b"\x01\x00\x01\x01\x01\x00\x01"
+_N3_GAP = b"\x00" * 4
+
+
+def _penalty(rows: list[bytes], size: int, pairs: int) -> int:
+    """Return the penalty score of a masked QR matrix, equal to segno's ``evaluate_mask``.
+
+    The same four rules (ISO/IEC 18004, 7.8.3.1) worked on whole rows and columns, as
+    integers of one byte a module and by searching bytes, rather than module by module.
+    """
+    lines = rows + [bytes(column) for column in zip(*rows, strict=True)]
+    # Runs of five or more modules of one colour score their length less two: the
+    # number of five-module windows in them plus two for each run. A byte 2 ends
+    # every line, so no run continues into the next one.
+    text = b"\x02" + b"\x02".join(lines)
+    ones = int.from_bytes(b"\x01" * len(text), "big")
+    modules = int.from_bytes(text, "big")
+    differs = modules ^ (modules >> 8)  # a module against the one before it
+    same = ((differs | (differs >> 1)) & ones) ^ ones
+    windows = same & (same >> 8) & (same >> 16) & (same >> 24)
+    score = windows.bit_count() + 2 * (windows & ((same >> 32) ^ ones)).bit_count()
+    # Four light modules between lines stand for the light border around each line
+    # that segno reads at the ends of a row or column.
+    text = _N3_GAP + _N3_GAP.join(lines) + _N3_GAP
+    index = text.find(_N3_PATTERN)
+    while index != -1:
+        after = index + 7
+        if not any(text[index - 4 : index]) or not any(text[after : after + 4]):
+            score += 40
+        else:
+            after = index + 4
+        index = text.find(_N3_PATTERN, after)
+    numbers = [int.from_bytes(row, "big") for row in rows]
+    for upper, lower in itertools.pairwise(numbers):
+        vertical = upper ^ lower
+        differs = (upper ^ (upper >> 8)) | vertical | (vertical >> 8)
+        score += 3 * ((size - 1) - (differs & pairs).bit_count())
+    dark = b"".join(rows).count(1)
+    return score + 10 * int(abs(float(dark) / size**2 * 100 - 50) / 5)
+
+
+def _best_masked(code: segno.encoder.Code) -> tuple[bytearray, ...]:
+    """Return the matrix of ``code`` (encoded with mask 0) under segno's best mask.
+
+    segno scores all eight patterns module by module in Python, which costs more
+    than encoding; the same rules on whole rows choose the same pattern several times
+    faster, and the result is the matrix segno returns for that pattern.
+    """
+    layout = _mask_layout(len(code.matrix))
+    size, pairs = layout.size, layout.pairs
+    current = [int.from_bytes(row, "big") for row in code.matrix]
+    # What segno scores: the data unmasked, the fixed modules, the format areas as 0.
+    unmasked = [
+        (row ^ zero) & data | fixed
+        for row, zero, data, fixed in zip(
+            current, layout.flips[0], layout.data, layout.fixed, strict=True
+        )
+    ]
+    scores = [
+        _penalty(
+            [(row ^ flip).to_bytes(size, "big") for row, flip in zip(unmasked, flips, strict=True)],
+            size,
+            pairs,
+        )
+        for flips in layout.flips
+    ]
+    best = scores.index(min(scores))
+    matrix = tuple(
+        bytearray((row ^ zero ^ flip).to_bytes(size, "big"))
+        for row, zero, flip in zip(current, layout.flips[0], layout.flips[best], strict=True)
+    )
+    segno.encoder.add_format_info(matrix, code.version, code.error, best)
+    return matrix
 
 
 def draw_qr(

@@ -303,18 +303,21 @@ def _context_urls(doc: Mapping[str, Any], loader: PinnedDocumentLoader) -> list[
     return urls
 
 
-def _copy_json(value: Any) -> Any:
+def copy_json(value: Any) -> Any:
     """Return a deep copy of JSON data (dicts, lists and scalars), faster than deepcopy."""
     if isinstance(value, dict):
-        return {key: _copy_json(item) for key, item in value.items()}
+        return {key: copy_json(item) for key, item in value.items()}
     if isinstance(value, list):
-        return [_copy_json(item) for item in value]
+        return [copy_json(item) for item in value]
     return value
 
 
 def _expand(doc: Mapping[str, Any], loader: PinnedDocumentLoader) -> list[Any]:
-    """Return the JSON-LD expansion of ``doc`` (call under _pyld_lock)."""
-    return _Processor().expand(copy.deepcopy(dict(doc)), loader.options(base=""))
+    """Return the JSON-LD expansion of ``doc`` (call under _pyld_lock).
+
+    pyld expands a deep copy of what it is given, so ``doc`` is passed as it is.
+    """
+    return _Processor().expand(dict(doc), loader.options(base=""))
 
 
 def _canonical_from_expanded(expanded: list[Any], loader: PinnedDocumentLoader) -> str:
@@ -401,7 +404,7 @@ def _check_lossless_expanded(
     try:
         with _pyld_lock:
             compacted = _Processor().compact(
-                _copy_json(expanded),
+                copy_json(expanded),
                 {"@context": urls},
                 loader.options(base="", skipExpansion=True),
             )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import logging
 from collections.abc import Callable, Iterable, Mapping
@@ -32,6 +31,7 @@ from certificates.credentials.jsonld import (
     canonize,
     canonize_lossless,
     check_lossless,
+    copy_json,
     default_loader,
 )
 
@@ -235,7 +235,7 @@ def sign(
     except InvalidSignature as exc:  # pragma: no cover - a fault of the signing library
         raise SigningError("the new signature does not verify") from exc
     proof["proofValue"] = multibase.encode(signature)
-    signed = copy.deepcopy(dict(document))
+    signed = copy_json(dict(document))
     signed["proof"] = [proof] if as_array else proof
     logger.debug("signed %s with %s", document.get("id"), verification_method)
     return signed

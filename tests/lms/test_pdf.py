@@ -285,6 +285,22 @@ def test_qr_matrix_is_segnos_matrix():
     assert matrix == [[bool(module) for module in row] for row in code.matrix]
 
 
+@pytest.mark.parametrize("error", ["l", "m", "q", "h"])
+def test_qr_matrix_chooses_segnos_mask_at_every_size(error):
+    # Lengths from version 1 to beyond version 7 (which adds version information).
+    for length in (1, 9, 20, 33, 60, 100, 150, 230, 400):
+        for start in range(12):
+            data = "".join(URL[(start + k) % len(URL)] for k in range(length))
+            code = segno.make(data, error=error, micro=False, boost_error=False)
+            assert qr_matrix(data, error) == [[bool(m) for m in row] for row in code.matrix]
+
+
+@pytest.mark.parametrize("mask", range(8))
+def test_qr_matrix_with_a_fixed_mask_is_segnos(mask):
+    code = segno.make(URL, error="m", micro=False, boost_error=False, mask=mask)
+    assert qr_matrix(URL, mask=mask) == [[bool(m) for m in row] for row in code.matrix]
+
+
 def test_qr_path_holds_exactly_the_dark_modules_in_one_fill():
     data = qr_page(URL, size=150)
     reader = PdfReader(io.BytesIO(data))
