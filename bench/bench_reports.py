@@ -10,19 +10,26 @@ times, then ``/healthz`` (a route that returns a constant) as many times. It
 prints each page's median time, its number of SQL queries and its ratio to the
 hello-world median; the target is every report page within 20x.
 
-Run: .venv/bin/python bench/bench_reports.py [--size XS|S|M|L] [--runs N]
+Run: .venv/bin/python bench/bench_reports.py [--size XS|S|M|L] [--runs N] [--keep FILE]
      .venv/bin/python bench/bench_reports.py --own-data [--trainees N] [--courses N]
 Or on the demo data: .venv/bin/python bench/bench_reports.py --demo
 On PostgreSQL: LMS_BENCH_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1/bench
 (the tables of that database are dropped and created again).
+With ``--keep FILE`` (SQLite only) the generated data is kept in FILE and the next
+run with the same FILE starts from a copy of it instead of generating again.
+With ``--profile`` each page is also requested once under cProfile, and its
+slowest functions and every SQL statement with its time are printed.
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import hashlib
 import os
+import pstats
 import random
+import shutil
 import statistics
 import tempfile
 import time
@@ -312,6 +319,33 @@ def timed(app, client, url: str, runs: int) -> tuple[float, int, int]:
     return statistics.median(times), counter["n"], len(response.data)
 
 
+def profile(app, client, url: str) -> None:
+    """Request ``url`` once under cProfile; print its slowest functions and SQL statements."""
+    statements: list[tuple[float, str]] = []
+    began: list[float] = []
+
+    def before(*_args):
+        began.append(time.perf_counter())
+
+    def after(_conn, _cursor, statement, *_args):
+        statements.append(((time.perf_counter() - began.pop()) * 1000, statement))
+
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", before)
+    sa.event.listen(engine, "after_cursor_execute", after)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    client.get(url)
+    profiler.disable()
+    sa.event.remove(engine, "before_cursor_execute", before)
+    sa.event.remove(engine, "after_cursor_execute", after)
+    print(f"\n=== {url}")
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+    for ms, statement in statements:
+        print(f"{ms:9.2f} ms  {' '.join(statement.split())[:300]}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -323,17 +357,30 @@ def main() -> None:
     parser.add_argument("--courses", type=int, default=100, help="with --own-data")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--demo", action="store_true", help="bench on the demo data instead")
+    parser.add_argument("--profile", action="store_true", help="profile each page once")
+    parser.add_argument(
+        "--keep", metavar="FILE", help="SQLite file to keep the data in and start from next time"
+    )
     args = parser.parse_args()
     instance = tempfile.mkdtemp(prefix="bench-reports-")
-    url = os.environ.get("LMS_BENCH_DATABASE_URL") or f"sqlite:///{instance}/bench.sqlite3"
+    path = f"{instance}/bench.sqlite3"
+    url = os.environ.get("LMS_BENCH_DATABASE_URL") or f"sqlite:///{path}"
+    if args.keep and not url.startswith("sqlite"):
+        parser.error("--keep works with SQLite only")
     app = create_app(
         {"INSTANCE_PATH": instance, "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "b" * 64}
     )
-    with app.app_context():
-        db.drop_all()
-        db.create_all()
     began = time.perf_counter()
-    if args.demo:
+    kept = bool(args.keep) and os.path.exists(args.keep)
+    if kept:
+        shutil.copyfile(args.keep, path)
+    else:
+        with app.app_context():
+            db.drop_all()
+            db.create_all()
+    if kept:
+        print(f"copied the data kept in {args.keep}")
+    elif args.demo:
         with app.app_context():
             for loader in app.extensions["lms_demo_loaders"]:
                 loader()
@@ -352,6 +399,10 @@ def main() -> None:
                 progress=print,
             )
             print(", ".join(f"{count:,} {table}" for table, count in sorted(run.counts.items())))
+    if args.keep and not kept:
+        with app.app_context():
+            db.engine.dispose()
+        shutil.copyfile(path, args.keep)
     print(f"data ready in {time.perf_counter() - began:.1f} s ({url.split(':')[0]})")
     client = app.test_client()
     sign_in_manager(app, client)
@@ -364,6 +415,9 @@ def main() -> None:
     urls = [p.format(course=course, programme=programme, start=start) for p in PAGES]
     for url in urls + EXPORTS:  # warm up templates, fonts and caches
         client.get(url)
+    if args.profile:
+        for url in urls + EXPORTS:
+            profile(app, client, url)
     hello, _q, _s = timed(app, client, "/healthz", args.runs * 4)
     print(f"\n{'page':58} {'median ms':>10} {'queries':>8} {'bytes':>9} {'x hello':>8}")
     print(f"{'/healthz (hello world)':58} {hello:10.2f} {0:8d} {'':>9} {1:8.1f}")
