@@ -206,7 +206,7 @@ def enrolments(f: Filters) -> Report:
 
 
 def _learners(f: Filters):
-    """Return a subquery of active (user, course) pairs enrolled within the filters."""
+    """Return a CTE of active (user, course) pairs enrolled within the filters."""
     return (
         sa.select(
             Enrolment.user_id.label("user_id"),
@@ -222,7 +222,7 @@ def _learners(f: Filters):
             *f.cohort_scope(Cohort.id, Cohort.course_id),
         )
         .group_by(Enrolment.user_id, Cohort.course_id)
-        .subquery("learners")
+        .cte("learners")
     )
 
 
@@ -236,6 +236,8 @@ def progress(f: Filters) -> Report:
         .group_by(Module.course_id)
         .subquery("totals")
     )
+    # Counted for every trainee of the courses, then joined to the learners once: joining
+    # the learners inside made the database pair every progress row with them.
     done = (
         sa.select(
             LessonProgress.user_id.label("user_id"),
@@ -244,16 +246,9 @@ def progress(f: Filters) -> Report:
         )
         .join(Lesson, Lesson.id == LessonProgress.lesson_id)
         .join(Module, Module.id == Lesson.module_id)
-        .join(
-            learners,
-            sa.and_(
-                learners.c.user_id == LessonProgress.user_id,
-                learners.c.course_id == Module.course_id,
-            ),
-        )
-        .where(Lesson.required)
+        .where(Lesson.required, *f.course_scope(Module.course_id))
         .group_by(LessonProgress.user_id, Module.course_id)
-        .subquery("done")
+        .cte("done")
     )
     n_done = sa.func.coalesce(done.c.done, 0)
     total = sa.func.coalesce(totals.c.total, 0)
