@@ -12,14 +12,20 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import aliased
 
-from certificates import eligibility
-from certificates import queries as certificate_queries
-from certificates.models import LIVE_STATUSES, Certificate, CertificateStatus, Scheme
+from certificates.models import (
+    LIVE_STATUSES,
+    Certificate,
+    CertificateStatus,
+    RequirementKind,
+    Scheme,
+    SchemeRequirement,
+)
 from certificates.verify.counts import VerificationCount
 from courses.assessments.assignments.models import (
     Assignment,
@@ -728,90 +734,124 @@ def _certificate_status(now: datetime):
     )
 
 
-def eligible_by_scheme(f: Filters, now: datetime | None = None) -> dict[str, int]:
-    """Return, per active scheme, the trainees eligible for it now who do not hold it yet.
+def _met_requirements(now: datetime, scheme_scope: list):
+    """Return a select of ``(scheme_id, requirement_id, user_id)`` for every requirement met.
 
-    The certifier's queue decides (``certificates.queries``): each candidate's record is
-    evaluated against the scheme's requirements and classified by
-    ``eligibility.standing``; holders of a live certificate are not candidates, and a
-    certificate revoked as issued in error and not cleared blocks its trainee. Done for
-    every scheme at once: at most nine queries, whatever the number of schemes and
-    trainees. The programme filter picks the schemes, course and cohort the trainees;
-    the dates do not apply (eligibility is as of now).
+    The rules of ``certificates.eligibility``, as SQL: a course completed, with at least
+    the minimum grade when there is one; an exam's released, not excused result at or
+    above the minimum percentage (the scheme's, else the assessment's pass mark, else 0)
+    once rounded to two places, ties to even; a competency's current level (the highest
+    of the evidence recorded by ``now`` that nothing superseded) at or above the minimum.
     """
-    scheme_query = sa.select(Scheme).where(Scheme.active)
-    if f.programme_id is not None:
-        scheme_query = scheme_query.where(Scheme.programme_id == f.programme_id)
-    schemes = db.session.scalars(scheme_query.order_by(Scheme.code)).all()
-    all_rules = certificate_queries.scheme_rules(schemes) if schemes else {}
-    parts = []
-    for scheme_id, item in all_rules.items():
-        pool = certificate_queries._candidates(item)
-        if pool is not None:
-            found = pool.subquery()
-            parts.append(
-                sa.select(sa.literal(scheme_id).label("scheme_id"), found.c[0].label("user_id"))
-            )
-    if not parts:
-        return {}
-    pairs = sa.union(*parts).subquery("pairs")
-    query = (
-        sa.select(pairs.c.scheme_id, pairs.c.user_id)
-        .join(User, User.id == pairs.c.user_id)
-        .where(User.active)
+    req = SchemeRequirement
+    requirements = (
+        sa.select(req)
+        .join(Scheme, Scheme.id == req.scheme_id)
+        .where(Scheme.active, *scheme_scope)
+        .cte("requirements")
     )
-    if f.course_id is not None or f.cohort_id is not None:
-        query = query.where(pairs.c.user_id.in_(f.learners()))
-    candidates = db.session.execute(query).all()
-    if not candidates:
-        return {}
-    user_ids = {user_id for _scheme, user_id in candidates}
-    holders: set[tuple[int, int]] = set()
-    blocks: dict[tuple[int, int], eligibility.ReissueBlock] = {}
-    for (
-        scheme_id,
-        user_id,
-        code,
-        status,
-        in_error,
-        cleared,
-        revoked_at,
-        reason,
-    ) in db.session.execute(
-        sa.select(
-            Certificate.scheme_id,
-            Certificate.user_id,
-            Certificate.code,
-            Certificate.status,
-            Certificate.revoked_in_error,
-            Certificate.reissue_cleared_at,
-            Certificate.revoked_at,
-            Certificate.revocation_reason,
-        ).where(
-            Certificate.scheme_id.in_(all_rules),
-            Certificate.user_id.in_(user_ids),
+    r = requirements.c
+    course = sa.select(r.scheme_id, r.id, CourseCompletion.user_id).join(
+        CourseCompletion,
+        sa.and_(
+            CourseCompletion.course_id == r.course_id,
+            CourseCompletion.completed.is_(True),
+            sa.or_(r.min_grade.is_(None), CourseCompletion.grade >= r.min_grade),
+        ),
+    )
+    minimum = sa.func.coalesce(r.min_grade, Assessment.pass_percent, 0)
+    tie = (minimum - sa.literal(Decimal("0.005"))) * Assessment.max_points
+    exam = (
+        sa.select(r.scheme_id, r.id, Grade.user_id)
+        .join(Grade, Grade.assessment_id == r.assessment_id)
+        .join(Assessment, Assessment.id == Grade.assessment_id)
+        .where(
+            r.kind == RequirementKind.EXAM,
+            Grade.status == "released",
+            Grade.points.is_not(None),
+            Grade.excused.is_(False),
             sa.or_(
-                Certificate.status.in_(LIVE_STATUSES),
-                Certificate.status == CertificateStatus.REVOKED,
+                Grade.points * 100 > tie,
+                sa.and_(Grade.points * 100 == tie, sa.cast(minimum * 100, sa.Integer) % 2 == 0),
             ),
         )
-    ):
-        if status in LIVE_STATUSES:
-            holders.add((scheme_id, user_id))
-        elif in_error and cleared is None:
-            blocks[(scheme_id, user_id)] = eligibility.ReissueBlock(code, revoked_at, reason)
-    records = certificate_queries.load_records(all_rules.values(), user_ids, now)
-    counts: dict[str, int] = {}
-    for scheme_id, user_id in candidates:
-        if (scheme_id, user_id) in holders:
-            continue
-        item = all_rules[scheme_id]
-        result = eligibility.evaluate(item.requirements, records[user_id])
-        if eligibility.standing(result, blocks.get((scheme_id, user_id))) is (
-            eligibility.Standing.ELIGIBLE
-        ):
-            counts[item.scheme.code] = counts.get(item.scheme.code, 0) + 1
-    return counts
+    )
+    later = aliased(Evidence)
+    levels = (
+        sa.select(
+            Evidence.user_id.label("user_id"),
+            Evidence.competency_id.label("competency_id"),
+            sa.func.max(ProficiencyLevel.rank).label("rank"),
+        )
+        .join(ProficiencyLevel, ProficiencyLevel.id == Evidence.level_id)
+        .where(
+            Evidence.competency_id.in_(sa.select(r.competency_id)),
+            Evidence.created_at <= now,
+            ~sa.exists().where(later.supersedes_id == Evidence.id),
+        )
+        .group_by(Evidence.user_id, Evidence.competency_id)
+        .subquery("levels")
+    )
+    competency = sa.select(r.scheme_id, r.id, levels.c.user_id).join(
+        levels,
+        sa.and_(
+            levels.c.competency_id == r.competency_id,
+            levels.c.rank >= sa.func.coalesce(sa.func.nullif(r.min_level, 0), 1),
+        ),
+    )
+    return requirements, sa.union_all(
+        course.where(r.kind == RequirementKind.COURSE),
+        exam,
+        competency.where(r.kind == RequirementKind.COMPETENCY),
+    )
+
+
+def eligible_by_scheme(f: Filters, now: datetime | None = None) -> dict[str, int]:
+    """Return, per active scheme, the trainees eligible for it now who do not hold it yet (1 query).
+
+    The certifier's queue's rule (``certificates.eligibility``) counted in the database:
+    an active trainee is eligible when they meet every requirement of the scheme (and it
+    has one), hold no live certificate of it, and are not blocked by a certificate of it
+    revoked as issued in error and not cleared. The programme filter picks the schemes,
+    course and cohort the trainees; the dates do not apply (eligibility is as of now).
+    """
+    now = now or utcnow()
+    scope = [] if f.programme_id is None else [Scheme.programme_id == f.programme_id]
+    requirements, met = _met_requirements(now, scope)
+    met = met.subquery("met")
+    needed = (
+        sa.select(requirements.c.scheme_id, sa.func.count().label("n"))
+        .group_by(requirements.c.scheme_id)
+        .subquery("needed")
+    )
+    eligible = (
+        sa.select(met.c.scheme_id, met.c.user_id)
+        .join(needed, needed.c.scheme_id == met.c.scheme_id)
+        .group_by(met.c.scheme_id, met.c.user_id, needed.c.n)
+        .having(sa.func.count() == needed.c.n)
+        .subquery("eligible")
+    )
+    mine = sa.and_(
+        Certificate.scheme_id == eligible.c.scheme_id, Certificate.user_id == eligible.c.user_id
+    )
+    held = sa.exists().where(mine, Certificate.status.in_(LIVE_STATUSES))
+    blocked = sa.exists().where(
+        mine,
+        Certificate.status == CertificateStatus.REVOKED,
+        Certificate.revoked_in_error.is_(True),
+        Certificate.reissue_cleared_at.is_(None),
+    )
+    query = (
+        sa.select(Scheme.code, sa.func.count())
+        .select_from(eligible)
+        .join(Scheme, Scheme.id == eligible.c.scheme_id)
+        .join(User, User.id == eligible.c.user_id)
+        .where(User.active, ~held, ~blocked)
+        .group_by(Scheme.code)
+    )
+    if f.course_id is not None or f.cohort_id is not None:
+        query = query.where(eligible.c.user_id.in_(f.learners()))
+    return {code: int(number) for code, number in db.session.execute(query)}
 
 
 def verifications(f: Filters) -> list[tuple[str, str, int]]:
@@ -856,7 +896,7 @@ def _verifications_table(rows: list[tuple[str, str, int]]) -> Table:
 
 def certification(f: Filters) -> Report:
     """Eligible, then certificates by scheme and month with their status now; renewals and
-    verifications by month (at most 12 queries whatever the numbers of schemes and trainees).
+    verifications by month (4 queries whatever the numbers of schemes and trainees).
     """
     now = utcnow()
     scope = [*f.in_range(Certificate.issued_at)]
