@@ -120,6 +120,17 @@ def _count(condition):
     return sa.func.sum(sa.case((condition, 1), else_=0))
 
 
+def _grouped(source, keys, figures, where=(), by=()) -> sa.Select:
+    """Return ``SELECT keys, figures FROM source WHERE where GROUP BY keys, by``.
+
+    The shape of every report table: ``keys`` name a row, ``by`` adds columns that group
+    it without being shown (an id, a sort position), ``figures`` are its aggregates.
+    Grouping by ids in a subquery and joining the names to its few rows after is
+    cheaper than grouping every row by the names.
+    """
+    return sa.select(*keys, *figures).select_from(source).where(*where).group_by(*keys, *by)
+
+
 def _pivot(rows, keys: int, statuses: tuple[str, ...]) -> dict[tuple, dict[str, int]]:
     """Turn ``(key..., status, count)`` rows into ``{key: {status: count}}`` in row order."""
     result: dict[tuple, dict[str, int]] = {}
@@ -377,7 +388,7 @@ BANDS = tuple(range(0, 100, 10))
 
 
 def results(f: Filters) -> Report:
-    """Pass rates, averages and grade bands per assessment; rubric criteria (3 queries)."""
+    """Pass rates, averages and grade bands per assessment; rubric criteria (2 queries)."""
     scope = [
         Grade.status == "released",
         Grade.points.is_not(None),
@@ -391,43 +402,44 @@ def results(f: Filters) -> Report:
         Grade.points * 100 >= Assessment.pass_percent * Assessment.max_points,
     )
     percent = Grade.points * 100 / Assessment.max_points
+    scaled = Grade.points * 100
+
+    def in_band(low: int):
+        """Return the condition of a grade in the band from ``low`` (the last band to 100)."""
+        conditions = []
+        if low > 0:
+            conditions.append(scaled >= low * Assessment.max_points)
+        if low < BANDS[-1]:
+            conditions.append(scaled < (low + 10) * Assessment.max_points)
+        return sa.and_(*conditions)
+
+    graded = _grouped(
+        sa.join(Grade, Assessment, Assessment.id == Grade.assessment_id),
+        [Grade.assessment_id.label("assessment_id")],
+        [
+            sa.func.count().label("graded"),
+            _count(passed).label("passed"),
+            sa.func.avg(percent).label("mean"),
+            *(_count(in_band(low)).label(f"band{low}") for low in BANDS),
+        ],
+        scope,
+    ).subquery("graded")
     rows = db.session.execute(
         sa.select(
             Course.code,
             Assessment.title_en,
             Assessment.title_bg,
             Assessment.pass_percent,
-            sa.func.count(),
-            _count(passed),
-            sa.func.avg(percent),
+            graded.c.graded,
+            graded.c.passed,
+            graded.c.mean,
+            *(graded.c[f"band{low}"] for low in BANDS),
         )
-        .select_from(Grade)
-        .join(Assessment, Assessment.id == Grade.assessment_id)
+        .join(Assessment, Assessment.id == graded.c.assessment_id)
         .join(Course, Course.id == Assessment.course_id)
-        .where(*scope)
-        .group_by(
-            Course.code,
-            Assessment.id,
-            Assessment.title_en,
-            Assessment.title_bg,
-            Assessment.pass_percent,
-            Assessment.position,
-        )
         .order_by(Course.code, Assessment.position, Assessment.id)
     ).all()
-    band = sa.case(
-        *((Grade.points * 100 >= low * Assessment.max_points, low) for low in reversed(BANDS[1:])),
-        else_=0,
-    )
-    bands: dict[int, int] = dict(
-        db.session.execute(
-            sa.select(band, sa.func.count())
-            .select_from(Grade)
-            .join(Assessment, Assessment.id == Grade.assessment_id)
-            .where(*scope)
-            .group_by(band)
-        ).all()
-    )
+    bands = [sum(int(row[7 + i]) for row in rows) for i in range(len(BANDS))]
     mark_scope = [
         Submission.marking_status == "released",
         *f.in_range(Submission.graded_at),
@@ -435,28 +447,30 @@ def results(f: Filters) -> Report:
     ]
     if f.narrows_people:
         mark_scope.append(Submission.user_id.in_(f.learners()))
+    marked = _grouped(
+        sa.join(CriterionMark, Submission, Submission.id == CriterionMark.submission_id)
+        .join(RubricCriterion, RubricCriterion.id == CriterionMark.criterion_id)
+        .join(Assignment, Assignment.id == RubricCriterion.assignment_id)
+        .join(Assessment, Assessment.id == Assignment.assessment_id),
+        [CriterionMark.criterion_id.label("criterion_id")],
+        [
+            sa.func.count(sa.distinct(Submission.user_id)).label("trainees"),
+            sa.func.avg(CriterionMark.points).label("mean"),
+        ],
+        mark_scope,
+    ).subquery("marked")
     criteria = db.session.execute(
         sa.select(
             Course.code,
             RubricCriterion.title_en,
             RubricCriterion.title_bg,
-            sa.func.count(sa.distinct(Submission.user_id)),
-            sa.func.avg(CriterionMark.points),
+            marked.c.trainees,
+            marked.c.mean,
         )
-        .select_from(CriterionMark)
-        .join(Submission, Submission.id == CriterionMark.submission_id)
-        .join(RubricCriterion, RubricCriterion.id == CriterionMark.criterion_id)
+        .join(RubricCriterion, RubricCriterion.id == marked.c.criterion_id)
         .join(Assignment, Assignment.id == RubricCriterion.assignment_id)
         .join(Assessment, Assessment.id == Assignment.assessment_id)
         .join(Course, Course.id == Assessment.course_id)
-        .where(*mark_scope)
-        .group_by(
-            Course.code,
-            RubricCriterion.id,
-            RubricCriterion.title_en,
-            RubricCriterion.title_bg,
-            RubricCriterion.position,
-        )
         .order_by(Course.code, RubricCriterion.position, RubricCriterion.id)
     ).all()
     return Report(
@@ -483,7 +497,7 @@ def results(f: Filters) -> Report:
                         passes * 100 / graded if pass_percent is not None else None,
                         mean,
                     ]
-                    for code, en, bg, pass_percent, graded, passes, mean in rows
+                    for code, en, bg, pass_percent, graded, passes, mean, *_bands in rows
                 ),
             ),
             build_table(
@@ -491,8 +505,8 @@ def results(f: Filters) -> Report:
                 _("Grade distribution"),
                 [Column("band", _("Percentage")), Column("grades", _("Grades"), "count")],
                 (
-                    [f"{low}-{low + 9}" if low < 90 else "90-100", bands.get(low, 0)]
-                    for low in BANDS
+                    [f"{low}-{low + 9}" if low < 90 else "90-100", number]
+                    for low, number in zip(BANDS, bands, strict=True)
                 ),
             ),
             build_table(
