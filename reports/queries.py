@@ -576,65 +576,73 @@ def levels_at(moment: datetime, f: Filters):
 
 
 def competencies(f: Filters) -> Report:
-    """Levels per competency, gains over the dates, and catalogue coverage (3 queries)."""
+    """Levels per competency, gains over the dates, and catalogue coverage (2 queries)."""
     end = f.end or utcnow()
     at_end = levels_at(end, f)
-    level = aliased(ProficiencyLevel)
-    distribution = db.session.execute(
-        sa.select(
-            Framework.code,
-            Competency.code,
-            level.rank,
-            level.name_en,
-            level.name_bg,
-            sa.func.count(),
-        )
-        .select_from(at_end)
-        .join(Competency, Competency.id == at_end.c.competency_id)
-        .join(Framework, Framework.id == Competency.framework_id)
-        .join(
-            level,
-            sa.and_(level.framework_id == Framework.id, level.rank == at_end.c.rank),
-        )
-        .group_by(Framework.code, Competency.code, level.rank, level.name_en, level.name_bg)
-        .order_by(Framework.code, Competency.code, level.rank)
-    ).all()
     at_start = levels_at(f.start, f) if f.start is not None else None
-    proficient = (
-        sa.select(ProficiencyLevel.framework_id.label("framework_id"), ProficiencyLevel.rank)
-        .where(ProficiencyLevel.proficient)
-        .subquery("proficient")
-    )
-    start_rank = sa.func.coalesce(at_start.c.rank, 0) if at_start is not None else sa.literal(0)
-    gains_query = (
-        sa.select(
-            Framework.code,
-            Competency.code,
-            Competency.title_en,
-            Competency.title_bg,
-            sa.func.count(),
-            _count(at_end.c.rank > start_rank),
-            _count(sa.and_(proficient.c.rank.is_not(None), at_end.c.rank >= proficient.c.rank)),
-            sa.func.avg(at_end.c.rank - start_rank),
-        )
-        .select_from(at_end)
-        .join(Competency, Competency.id == at_end.c.competency_id)
-        .join(Framework, Framework.id == Competency.framework_id)
-        .outerjoin(proficient, proficient.c.framework_id == Framework.id)
-    )
+    source: sa.FromClause = at_end
+    start_rank: sa.ColumnElement[int] = sa.literal(0)
     if at_start is not None:
-        gains_query = gains_query.outerjoin(
+        source = at_end.outerjoin(
             at_start,
             sa.and_(
                 at_start.c.user_id == at_end.c.user_id,
                 at_start.c.competency_id == at_end.c.competency_id,
             ),
         )
-    gains = db.session.execute(
-        gains_query.group_by(
-            Framework.code, Competency.id, Competency.code, Competency.title_en, Competency.title_bg
-        ).order_by(Framework.code, Competency.code)
+        start_rank = sa.func.coalesce(at_start.c.rank, 0)
+    reached = _grouped(
+        source,
+        [at_end.c.competency_id.label("competency_id"), at_end.c.rank.label("rank")],
+        [
+            sa.func.count().label("trainees"),
+            _count(at_end.c.rank > start_rank).label("gained"),
+            sa.func.sum(at_end.c.rank - start_rank).label("gain"),
+        ],
+    ).subquery("reached")
+    level = aliased(ProficiencyLevel)
+    proficient = aliased(ProficiencyLevel)
+    rows = db.session.execute(
+        sa.select(
+            Competency.id,
+            Framework.code.label("framework"),
+            Competency.code,
+            Competency.title_en,
+            Competency.title_bg,
+            reached.c.rank,
+            level.id.label("level_id"),
+            level.name_en.label("level_en"),
+            level.name_bg.label("level_bg"),
+            reached.c.trainees,
+            reached.c.gained,
+            reached.c.gain,
+            sa.and_(proficient.rank.is_not(None), reached.c.rank >= proficient.rank).label(
+                "proficient"
+            ),
+        )
+        .select_from(reached)
+        .join(Competency, Competency.id == reached.c.competency_id)
+        .join(Framework, Framework.id == Competency.framework_id)
+        .outerjoin(level, sa.and_(level.framework_id == Framework.id, level.rank == reached.c.rank))
+        .outerjoin(
+            proficient, sa.and_(proficient.framework_id == Framework.id, proficient.proficient)
+        )
+        .order_by(Framework.code, Competency.code, reached.c.rank)
     ).all()
+    # A row per competency and level reached: the distribution as it is, the gains summed.
+    distribution = [
+        (r.framework, r.code, r.rank, r.level_en, r.level_bg, r.trainees)
+        for r in rows
+        if r.level_id is not None
+    ]
+    sums: dict[int, list] = {}
+    for r in rows:
+        total = sums.setdefault(r.id, [r.framework, r.code, r.title_en, r.title_bg, 0, 0, 0, 0])
+        total[4] += r.trainees
+        total[5] += r.gained
+        total[6] += r.trainees if r.proficient else 0
+        total[7] += r.gain
+    gains = [[*names, n, gained, held, gain / n] for *names, n, gained, held, gain in sums.values()]
 
     def aligned(kind: str):
         return sa.exists().where(
