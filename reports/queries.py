@@ -146,30 +146,29 @@ def _pivot(rows, keys: int, statuses: tuple[str, ...]) -> dict[tuple, dict[str, 
 def enrolments(f: Filters) -> Report:
     """Enrolments by month and by cohort: enrolled, waiting list and withdrawn (2 queries)."""
     scope = [*f.in_range(Enrolment.queued_at), *f.cohort_scope(Cohort.id, Cohort.course_id)]
+    enrolled = sa.join(Enrolment, Cohort, Cohort.id == Enrolment.cohort_id)
     month = month_of(Enrolment.queued_at)
     by_month = db.session.execute(
-        sa.select(month, Enrolment.status, sa.func.count())
-        .join(Cohort, Cohort.id == Enrolment.cohort_id)
-        .where(*scope)
-        .group_by(month, Enrolment.status)
-        .order_by(month)
+        _grouped(enrolled, [month, Enrolment.status], [sa.func.count()], scope).order_by(month)
     ).all()
+    per_cohort = _grouped(
+        enrolled,
+        [Enrolment.cohort_id.label("cohort_id"), Enrolment.status.label("status")],
+        [sa.func.count().label("n")],
+        scope,
+    ).subquery("per_cohort")
     by_cohort = db.session.execute(
         sa.select(
             Course.code,
             Cohort.name,
             Cohort.name_bg,
             Cohort.starts_on,
-            Enrolment.status,
-            sa.func.count(),
+            per_cohort.c.status,
+            per_cohort.c.n,
         )
-        .select_from(Enrolment)
-        .join(Cohort, Cohort.id == Enrolment.cohort_id)
+        .select_from(per_cohort)
+        .join(Cohort, Cohort.id == per_cohort.c.cohort_id)
         .join(Course, Course.id == Cohort.course_id)
-        .where(*scope)
-        .group_by(
-            Course.code, Cohort.id, Cohort.name, Cohort.name_bg, Cohort.starts_on, Enrolment.status
-        )
         .order_by(Course.code, Cohort.starts_on, Cohort.name)
     ).all()
     counts = [
@@ -224,71 +223,43 @@ def enrolments(f: Filters) -> Report:
 
 def _learners(f: Filters):
     """Return a CTE of active (user, course) pairs enrolled within the filters."""
-    return (
-        sa.select(
-            Enrolment.user_id.label("user_id"),
-            Cohort.course_id.label("course_id"),
-            sa.func.min(sa.func.coalesce(Enrolment.enrolled_at, Enrolment.queued_at)).label(
-                "enrolled_at"
-            ),
-        )
-        .join(Cohort, Cohort.id == Enrolment.cohort_id)
-        .where(
+    first = sa.func.min(sa.func.coalesce(Enrolment.enrolled_at, Enrolment.queued_at))
+    return _grouped(
+        sa.join(Enrolment, Cohort, Cohort.id == Enrolment.cohort_id),
+        [Enrolment.user_id.label("user_id"), Cohort.course_id.label("course_id")],
+        [first.label("enrolled_at")],
+        [
             Enrolment.status == "active",
             *f.in_range(Enrolment.queued_at),
             *f.cohort_scope(Cohort.id, Cohort.course_id),
-        )
-        .group_by(Enrolment.user_id, Cohort.course_id)
-        .cte("learners")
-    )
+        ],
+    ).cte("learners")
 
 
 def progress(f: Filters) -> Report:
     """Completion funnel per course, and lesson by lesson for one course (1 or 2 queries)."""
     learners = _learners(f)
-    totals = (
-        sa.select(Module.course_id.label("course_id"), sa.func.count(Lesson.id).label("total"))
-        .join(Lesson, Lesson.module_id == Module.id)
-        .where(Lesson.required)
-        .group_by(Module.course_id)
-        .subquery("totals")
-    )
+    lessons = sa.join(Lesson, Module, Module.id == Lesson.module_id)
+    totals = _grouped(
+        lessons,
+        [Module.course_id.label("course_id")],
+        [sa.func.count(Lesson.id).label("total")],
+        [Lesson.required],
+    ).subquery("totals")
     # Counted for every trainee of the courses, then joined to the learners once: joining
     # the learners inside made the database pair every progress row with them.
-    done = (
-        sa.select(
-            LessonProgress.user_id.label("user_id"),
-            Module.course_id.label("course_id"),
-            sa.func.count().label("done"),
-        )
-        .join(Lesson, Lesson.id == LessonProgress.lesson_id)
-        .join(Module, Module.id == Lesson.module_id)
-        .where(Lesson.required, *f.course_scope(Module.course_id))
-        .group_by(LessonProgress.user_id, Module.course_id)
-        .cte("done")
-    )
+    done = _grouped(
+        sa.join(LessonProgress, lessons, Lesson.id == LessonProgress.lesson_id),
+        [LessonProgress.user_id.label("user_id"), Module.course_id.label("course_id")],
+        [sa.func.count().label("done")],
+        [Lesson.required, *f.course_scope(Module.course_id)],
+    ).cte("done")
     n_done = sa.func.coalesce(done.c.done, 0)
     total = sa.func.coalesce(totals.c.total, 0)
     completed = CourseCompletion.completed.is_(True)
-    rows = db.session.execute(
-        sa.select(
-            Course.code,
-            Course.title_en,
-            Course.title_bg,
-            sa.func.count(),
-            _count(n_done >= 1),
-            _count(sa.and_(total > 0, n_done * 2 >= total)),
-            _count(sa.and_(total > 0, n_done >= total)),
-            _count(completed),
-            sa.func.avg(
-                sa.case(
-                    (completed, days_between(learners.c.enrolled_at, CourseCompletion.completed_at))
-                )
-            ),
-        )
-        .select_from(learners)
-        .join(Course, Course.id == learners.c.course_id)
-        .outerjoin(totals, totals.c.course_id == learners.c.course_id)
+    days = days_between(learners.c.enrolled_at, CourseCompletion.completed_at)
+    per_course = _grouped(
+        learners.outerjoin(totals, totals.c.course_id == learners.c.course_id)
         .outerjoin(
             done,
             sa.and_(done.c.user_id == learners.c.user_id, done.c.course_id == learners.c.course_id),
@@ -299,8 +270,20 @@ def progress(f: Filters) -> Report:
                 CourseCompletion.user_id == learners.c.user_id,
                 CourseCompletion.course_id == learners.c.course_id,
             ),
-        )
-        .group_by(Course.id, Course.code, Course.title_en, Course.title_bg)
+        ),
+        [learners.c.course_id.label("course_id")],
+        [
+            sa.func.count().label("enrolled"),
+            _count(n_done >= 1).label("started"),
+            _count(sa.and_(total > 0, n_done * 2 >= total)).label("half"),
+            _count(sa.and_(total > 0, n_done >= total)).label("lessons"),
+            _count(completed).label("completed"),
+            sa.func.avg(sa.case((completed, days))).label("days"),
+        ],
+    ).subquery("per_course")
+    rows = db.session.execute(
+        sa.select(Course.code, Course.title_en, Course.title_bg, *list(per_course.c)[1:])
+        .join(Course, Course.id == per_course.c.course_id)
         .order_by(Course.code)
     ).all()
     funnel = build_table(
@@ -333,13 +316,12 @@ def progress(f: Filters) -> Report:
     ]
     notes = [_("Counts active enrolments; lessons are the required ones.")]
     if f.course_id is not None:
-        reached = (
-            sa.select(LessonProgress.lesson_id.label("lesson_id"), sa.func.count().label("n"))
-            .join(learners, learners.c.user_id == LessonProgress.user_id)
-            .where(learners.c.course_id == f.course_id)
-            .group_by(LessonProgress.lesson_id)
-            .subquery("reached")
-        )
+        reached = _grouped(
+            sa.join(LessonProgress, learners, learners.c.user_id == LessonProgress.user_id),
+            [LessonProgress.lesson_id.label("lesson_id")],
+            [sa.func.count().label("n")],
+            [learners.c.course_id == f.course_id],
+        ).subquery("reached")
         lesson_rows = db.session.execute(
             sa.select(
                 Module.position,
@@ -551,22 +533,18 @@ def levels_at(moment: datetime, f: Filters):
     """
     row = aliased(Evidence)
     newer = aliased(Evidence)
-    query = (
-        sa.select(
-            row.user_id.label("user_id"),
-            row.competency_id.label("competency_id"),
-            sa.func.max(ProficiencyLevel.rank).label("rank"),
-        )
-        .join(ProficiencyLevel, ProficiencyLevel.id == row.level_id)
-        .where(
-            row.created_at < moment,
-            ~sa.exists().where(newer.supersedes_id == row.id, newer.created_at < moment),
-        )
-        .group_by(row.user_id, row.competency_id)
-    )
+    scope = [
+        row.created_at < moment,
+        ~sa.exists().where(newer.supersedes_id == row.id, newer.created_at < moment),
+    ]
     if f.narrows_people:
-        query = query.where(row.user_id.in_(f.learners()))
-    return query.subquery()
+        scope.append(row.user_id.in_(f.learners()))
+    return _grouped(
+        sa.join(row, ProficiencyLevel, ProficiencyLevel.id == row.level_id),
+        [row.user_id.label("user_id"), row.competency_id.label("competency_id")],
+        [sa.func.max(ProficiencyLevel.rank).label("rank")],
+        scope,
+    ).subquery()
 
 
 def competencies(f: Filters) -> Report:
@@ -654,18 +632,17 @@ def competencies(f: Filters) -> Report:
         .where(LearningOutcome.course_id == Course.id, Course.state == "published"),
     )
     coverage = db.session.execute(
-        sa.select(
-            Framework.code,
-            Framework.name_en,
-            Framework.name_bg,
-            sa.func.count(Competency.id),
-            _count(aligned(AlignmentKind.ESCO)),
-            _count(aligned(AlignmentKind.ECF)),
-            _count(taught),
-        )
-        .join(Competency, Competency.framework_id == Framework.id)
-        .group_by(Framework.id, Framework.code, Framework.name_en, Framework.name_bg)
-        .order_by(Framework.code)
+        _grouped(
+            sa.join(Framework, Competency, Competency.framework_id == Framework.id),
+            [Framework.code, Framework.name_en, Framework.name_bg],
+            [
+                sa.func.count(Competency.id),
+                _count(aligned(AlignmentKind.ESCO)),
+                _count(aligned(AlignmentKind.ECF)),
+                _count(taught),
+            ],
+            by=[Framework.id],
+        ).order_by(Framework.code)
     ).all()
     return Report(
         "competencies",
@@ -793,21 +770,16 @@ def _met_requirements(now: datetime, scheme_scope: list):
         )
     )
     later = aliased(Evidence)
-    levels = (
-        sa.select(
-            Evidence.user_id.label("user_id"),
-            Evidence.competency_id.label("competency_id"),
-            sa.func.max(ProficiencyLevel.rank).label("rank"),
-        )
-        .join(ProficiencyLevel, ProficiencyLevel.id == Evidence.level_id)
-        .where(
+    levels = _grouped(
+        sa.join(Evidence, ProficiencyLevel, ProficiencyLevel.id == Evidence.level_id),
+        [Evidence.user_id.label("user_id"), Evidence.competency_id.label("competency_id")],
+        [sa.func.max(ProficiencyLevel.rank).label("rank")],
+        [
             Evidence.competency_id.in_(sa.select(r.competency_id)),
             Evidence.created_at <= now,
             ~sa.exists().where(later.supersedes_id == Evidence.id),
-        )
-        .group_by(Evidence.user_id, Evidence.competency_id)
-        .subquery("levels")
-    )
+        ],
+    ).subquery("levels")
     competency = sa.select(r.scheme_id, r.id, levels.c.user_id).join(
         levels,
         sa.and_(
@@ -835,15 +807,16 @@ def eligible_by_scheme(f: Filters, now: datetime | None = None) -> dict[str, int
     scope = [] if f.programme_id is None else [Scheme.programme_id == f.programme_id]
     requirements, met = _met_requirements(now, scope)
     met = met.subquery("met")
-    needed = (
-        sa.select(requirements.c.scheme_id, sa.func.count().label("n"))
-        .group_by(requirements.c.scheme_id)
-        .subquery("needed")
-    )
+    needed = _grouped(
+        requirements, [requirements.c.scheme_id], [sa.func.count().label("n")]
+    ).subquery("needed")
     eligible = (
-        sa.select(met.c.scheme_id, met.c.user_id)
-        .join(needed, needed.c.scheme_id == met.c.scheme_id)
-        .group_by(met.c.scheme_id, met.c.user_id, needed.c.n)
+        _grouped(
+            met.join(needed, needed.c.scheme_id == met.c.scheme_id),
+            [met.c.scheme_id, met.c.user_id],
+            [],
+            by=[needed.c.n],
+        )
         .having(sa.func.count() == needed.c.n)
         .subquery("eligible")
     )
@@ -857,16 +830,17 @@ def eligible_by_scheme(f: Filters, now: datetime | None = None) -> dict[str, int
         Certificate.revoked_in_error.is_(True),
         Certificate.reissue_cleared_at.is_(None),
     )
-    query = (
-        sa.select(Scheme.code, sa.func.count())
-        .select_from(eligible)
-        .join(Scheme, Scheme.id == eligible.c.scheme_id)
-        .join(User, User.id == eligible.c.user_id)
-        .where(User.active, ~held, ~blocked)
-        .group_by(Scheme.code)
-    )
+    candidates = [User.active, ~held, ~blocked]
     if f.course_id is not None or f.cohort_id is not None:
-        query = query.where(eligible.c.user_id.in_(f.learners()))
+        candidates.append(eligible.c.user_id.in_(f.learners()))
+    query = _grouped(
+        eligible.join(Scheme, Scheme.id == eligible.c.scheme_id).join(
+            User, User.id == eligible.c.user_id
+        ),
+        [Scheme.code],
+        [sa.func.count()],
+        candidates,
+    )
     return {code: int(number) for code, number in db.session.execute(query)}
 
 
@@ -884,11 +858,12 @@ def verifications(f: Filters) -> list[tuple[str, str, int]]:
     if f.programme_id is not None:
         scope.append(Scheme.programme_id == f.programme_id)
     rows = db.session.execute(
-        sa.select(Scheme.code, VerificationCount.month, sa.func.sum(VerificationCount.count))
-        .join(Scheme, Scheme.id == VerificationCount.scheme_id)
-        .where(*scope)
-        .group_by(Scheme.code, VerificationCount.month)
-        .order_by(VerificationCount.month, Scheme.code)
+        _grouped(
+            sa.join(VerificationCount, Scheme, Scheme.id == VerificationCount.scheme_id),
+            [Scheme.code, VerificationCount.month],
+            [sa.func.sum(VerificationCount.count)],
+            scope,
+        ).order_by(VerificationCount.month, Scheme.code)
     ).all()
     return [(code, f"{month:%Y-%m}", int(number)) for code, month, number in rows]
 
@@ -920,29 +895,23 @@ def certification(f: Filters) -> Report:
         scope.append(Scheme.programme_id == f.programme_id)
     if f.course_id is not None or f.cohort_id is not None:
         scope.append(Certificate.user_id.in_(f.learners()))
+    certificates = sa.join(Certificate, Scheme, Scheme.id == Certificate.scheme_id)
     month = month_of(Certificate.issued_at)
-    status = _certificate_status(now)
     issued = db.session.execute(
-        sa.select(Scheme.code, month, status, sa.func.count())
-        .select_from(Certificate)
-        .join(Scheme, Scheme.id == Certificate.scheme_id)
-        .where(*scope)
-        .group_by(Scheme.code, month, status)
-        .order_by(Scheme.code, month)
+        _grouped(
+            certificates, [Scheme.code, month, _certificate_status(now)], [sa.func.count()], scope
+        ).order_by(Scheme.code, month)
     ).all()
     due_month = month_of(Certificate.valid_until)
+    ending = [
+        Certificate.status.in_(("active", "suspended")),
+        Certificate.valid_until > now,
+        Certificate.valid_until <= now + RENEWAL_HORIZON,
+    ]
     due = db.session.execute(
-        sa.select(Scheme.code, due_month, sa.func.count())
-        .select_from(Certificate)
-        .join(Scheme, Scheme.id == Certificate.scheme_id)
-        .where(
-            Certificate.status.in_(("active", "suspended")),
-            Certificate.valid_until > now,
-            Certificate.valid_until <= now + RENEWAL_HORIZON,
-            *scope,
-        )
-        .group_by(Scheme.code, due_month)
-        .order_by(due_month, Scheme.code)
+        _grouped(
+            certificates, [Scheme.code, due_month], [sa.func.count()], [*ending, *scope]
+        ).order_by(due_month, Scheme.code)
     ).all()
     eligible = eligible_by_scheme(f, now)
     checks = _verifications_table(verifications(f))
