@@ -1,7 +1,8 @@
 """The reports, each read with a fixed number of aggregate queries whatever the centre's size.
 
-Every figure is computed by the database (GROUP BY, CASE, correlated EXISTS);
-Python only pivots the grouped rows and suppresses small groups (see tables.py).
+Every figure is computed by the database (GROUP BY, CASE, correlated EXISTS), each
+grouped query written through ``_grouped``; Python only pivots or sums the few grouped
+rows and suppresses small groups (see tables.py).
 A report never lists a person: its rows are months, courses, assessments,
 competencies and schemes.
 """
