@@ -1,7 +1,8 @@
 """The reports, each read with a fixed number of aggregate queries whatever the centre's size.
 
-Every figure is computed by the database (GROUP BY, CASE, correlated EXISTS);
-Python only pivots the grouped rows and suppresses small groups (see tables.py).
+Every figure is computed by the database (GROUP BY, CASE, correlated EXISTS), each
+grouped query written through ``_grouped``; Python only pivots or sums the few grouped
+rows and suppresses small groups (see tables.py).
 A report never lists a person: its rows are months, courses, assessments,
 competencies and schemes.
 """
@@ -12,14 +13,20 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import aliased
 
-from certificates import eligibility
-from certificates import queries as certificate_queries
-from certificates.models import LIVE_STATUSES, Certificate, CertificateStatus, Scheme
+from certificates.models import (
+    LIVE_STATUSES,
+    Certificate,
+    CertificateStatus,
+    RequirementKind,
+    Scheme,
+    SchemeRequirement,
+)
 from certificates.verify.counts import VerificationCount
 from courses.assessments.assignments.models import (
     Assignment,
@@ -114,6 +121,17 @@ def _count(condition):
     return sa.func.sum(sa.case((condition, 1), else_=0))
 
 
+def _grouped(source, keys, figures, where=(), by=()) -> sa.Select:
+    """Return ``SELECT keys, figures FROM source WHERE where GROUP BY keys, by``.
+
+    The shape of every report table: ``keys`` name a row, ``by`` adds columns that group
+    it without being shown (an id, a sort position), ``figures`` are its aggregates.
+    Grouping by ids in a subquery and joining the names to its few rows after is
+    cheaper than grouping every row by the names.
+    """
+    return sa.select(*keys, *figures).select_from(source).where(*where).group_by(*keys, *by)
+
+
 def _pivot(rows, keys: int, statuses: tuple[str, ...]) -> dict[tuple, dict[str, int]]:
     """Turn ``(key..., status, count)`` rows into ``{key: {status: count}}`` in row order."""
     result: dict[tuple, dict[str, int]] = {}
@@ -129,30 +147,29 @@ def _pivot(rows, keys: int, statuses: tuple[str, ...]) -> dict[tuple, dict[str, 
 def enrolments(f: Filters) -> Report:
     """Enrolments by month and by cohort: enrolled, waiting list and withdrawn (2 queries)."""
     scope = [*f.in_range(Enrolment.queued_at), *f.cohort_scope(Cohort.id, Cohort.course_id)]
+    enrolled = sa.join(Enrolment, Cohort, Cohort.id == Enrolment.cohort_id)
     month = month_of(Enrolment.queued_at)
     by_month = db.session.execute(
-        sa.select(month, Enrolment.status, sa.func.count())
-        .join(Cohort, Cohort.id == Enrolment.cohort_id)
-        .where(*scope)
-        .group_by(month, Enrolment.status)
-        .order_by(month)
+        _grouped(enrolled, [month, Enrolment.status], [sa.func.count()], scope).order_by(month)
     ).all()
+    per_cohort = _grouped(
+        enrolled,
+        [Enrolment.cohort_id.label("cohort_id"), Enrolment.status.label("status")],
+        [sa.func.count().label("n")],
+        scope,
+    ).subquery("per_cohort")
     by_cohort = db.session.execute(
         sa.select(
             Course.code,
             Cohort.name,
             Cohort.name_bg,
             Cohort.starts_on,
-            Enrolment.status,
-            sa.func.count(),
+            per_cohort.c.status,
+            per_cohort.c.n,
         )
-        .select_from(Enrolment)
-        .join(Cohort, Cohort.id == Enrolment.cohort_id)
+        .select_from(per_cohort)
+        .join(Cohort, Cohort.id == per_cohort.c.cohort_id)
         .join(Course, Course.id == Cohort.course_id)
-        .where(*scope)
-        .group_by(
-            Course.code, Cohort.id, Cohort.name, Cohort.name_bg, Cohort.starts_on, Enrolment.status
-        )
         .order_by(Course.code, Cohort.starts_on, Cohort.name)
     ).all()
     counts = [
@@ -206,77 +223,44 @@ def enrolments(f: Filters) -> Report:
 
 
 def _learners(f: Filters):
-    """Return a subquery of active (user, course) pairs enrolled within the filters."""
-    return (
-        sa.select(
-            Enrolment.user_id.label("user_id"),
-            Cohort.course_id.label("course_id"),
-            sa.func.min(sa.func.coalesce(Enrolment.enrolled_at, Enrolment.queued_at)).label(
-                "enrolled_at"
-            ),
-        )
-        .join(Cohort, Cohort.id == Enrolment.cohort_id)
-        .where(
+    """Return a CTE of active (user, course) pairs enrolled within the filters."""
+    first = sa.func.min(sa.func.coalesce(Enrolment.enrolled_at, Enrolment.queued_at))
+    return _grouped(
+        sa.join(Enrolment, Cohort, Cohort.id == Enrolment.cohort_id),
+        [Enrolment.user_id.label("user_id"), Cohort.course_id.label("course_id")],
+        [first.label("enrolled_at")],
+        [
             Enrolment.status == "active",
             *f.in_range(Enrolment.queued_at),
             *f.cohort_scope(Cohort.id, Cohort.course_id),
-        )
-        .group_by(Enrolment.user_id, Cohort.course_id)
-        .subquery("learners")
-    )
+        ],
+    ).cte("learners")
 
 
 def progress(f: Filters) -> Report:
     """Completion funnel per course, and lesson by lesson for one course (1 or 2 queries)."""
     learners = _learners(f)
-    totals = (
-        sa.select(Module.course_id.label("course_id"), sa.func.count(Lesson.id).label("total"))
-        .join(Lesson, Lesson.module_id == Module.id)
-        .where(Lesson.required)
-        .group_by(Module.course_id)
-        .subquery("totals")
-    )
-    done = (
-        sa.select(
-            LessonProgress.user_id.label("user_id"),
-            Module.course_id.label("course_id"),
-            sa.func.count().label("done"),
-        )
-        .join(Lesson, Lesson.id == LessonProgress.lesson_id)
-        .join(Module, Module.id == Lesson.module_id)
-        .join(
-            learners,
-            sa.and_(
-                learners.c.user_id == LessonProgress.user_id,
-                learners.c.course_id == Module.course_id,
-            ),
-        )
-        .where(Lesson.required)
-        .group_by(LessonProgress.user_id, Module.course_id)
-        .subquery("done")
-    )
+    lessons = sa.join(Lesson, Module, Module.id == Lesson.module_id)
+    totals = _grouped(
+        lessons,
+        [Module.course_id.label("course_id")],
+        [sa.func.count(Lesson.id).label("total")],
+        [Lesson.required],
+    ).subquery("totals")
+    # Counted for every trainee of the courses, then joined to the learners once: joining
+    # the learners inside made the database pair every progress row with them.
+    done = _grouped(
+        sa.join(LessonProgress, lessons, Lesson.id == LessonProgress.lesson_id),
+        [LessonProgress.user_id.label("user_id"), Module.course_id.label("course_id")],
+        [sa.func.count().label("done")],
+        [Lesson.required, *f.course_scope(Module.course_id)],
+    ).cte("done")
     n_done = sa.func.coalesce(done.c.done, 0)
     total = sa.func.coalesce(totals.c.total, 0)
     completed = CourseCompletion.completed.is_(True)
-    rows = db.session.execute(
-        sa.select(
-            Course.code,
-            Course.title_en,
-            Course.title_bg,
-            sa.func.count(),
-            _count(n_done >= 1),
-            _count(sa.and_(total > 0, n_done * 2 >= total)),
-            _count(sa.and_(total > 0, n_done >= total)),
-            _count(completed),
-            sa.func.avg(
-                sa.case(
-                    (completed, days_between(learners.c.enrolled_at, CourseCompletion.completed_at))
-                )
-            ),
-        )
-        .select_from(learners)
-        .join(Course, Course.id == learners.c.course_id)
-        .outerjoin(totals, totals.c.course_id == learners.c.course_id)
+    days = days_between(learners.c.enrolled_at, CourseCompletion.completed_at)
+    per_course = _grouped(
+        learners.outerjoin(totals, totals.c.course_id == learners.c.course_id)
         .outerjoin(
             done,
             sa.and_(done.c.user_id == learners.c.user_id, done.c.course_id == learners.c.course_id),
@@ -287,8 +271,20 @@ def progress(f: Filters) -> Report:
                 CourseCompletion.user_id == learners.c.user_id,
                 CourseCompletion.course_id == learners.c.course_id,
             ),
-        )
-        .group_by(Course.id, Course.code, Course.title_en, Course.title_bg)
+        ),
+        [learners.c.course_id.label("course_id")],
+        [
+            sa.func.count().label("enrolled"),
+            _count(n_done >= 1).label("started"),
+            _count(sa.and_(total > 0, n_done * 2 >= total)).label("half"),
+            _count(sa.and_(total > 0, n_done >= total)).label("lessons"),
+            _count(completed).label("completed"),
+            sa.func.avg(sa.case((completed, days))).label("days"),
+        ],
+    ).subquery("per_course")
+    rows = db.session.execute(
+        sa.select(Course.code, Course.title_en, Course.title_bg, *list(per_course.c)[1:])
+        .join(Course, Course.id == per_course.c.course_id)
         .order_by(Course.code)
     ).all()
     funnel = build_table(
@@ -321,13 +317,12 @@ def progress(f: Filters) -> Report:
     ]
     notes = [_("Counts active enrolments; lessons are the required ones.")]
     if f.course_id is not None:
-        reached = (
-            sa.select(LessonProgress.lesson_id.label("lesson_id"), sa.func.count().label("n"))
-            .join(learners, learners.c.user_id == LessonProgress.user_id)
-            .where(learners.c.course_id == f.course_id)
-            .group_by(LessonProgress.lesson_id)
-            .subquery("reached")
-        )
+        reached = _grouped(
+            sa.join(LessonProgress, learners, learners.c.user_id == LessonProgress.user_id),
+            [LessonProgress.lesson_id.label("lesson_id")],
+            [sa.func.count().label("n")],
+            [learners.c.course_id == f.course_id],
+        ).subquery("reached")
         lesson_rows = db.session.execute(
             sa.select(
                 Module.position,
@@ -390,28 +385,29 @@ def results(f: Filters) -> Report:
         Grade.points * 100 >= Assessment.pass_percent * Assessment.max_points,
     )
     percent = Grade.points * 100 / Assessment.max_points
+    grades = sa.join(Grade, Assessment, Assessment.id == Grade.assessment_id)
+    graded = _grouped(
+        grades,
+        [Grade.assessment_id.label("assessment_id")],
+        [
+            sa.func.count().label("graded"),
+            _count(passed).label("passed"),
+            sa.func.avg(percent).label("mean"),
+        ],
+        scope,
+    ).subquery("graded")
     rows = db.session.execute(
         sa.select(
             Course.code,
             Assessment.title_en,
             Assessment.title_bg,
             Assessment.pass_percent,
-            sa.func.count(),
-            _count(passed),
-            sa.func.avg(percent),
+            graded.c.graded,
+            graded.c.passed,
+            graded.c.mean,
         )
-        .select_from(Grade)
-        .join(Assessment, Assessment.id == Grade.assessment_id)
+        .join(Assessment, Assessment.id == graded.c.assessment_id)
         .join(Course, Course.id == Assessment.course_id)
-        .where(*scope)
-        .group_by(
-            Course.code,
-            Assessment.id,
-            Assessment.title_en,
-            Assessment.title_bg,
-            Assessment.pass_percent,
-            Assessment.position,
-        )
         .order_by(Course.code, Assessment.position, Assessment.id)
     ).all()
     band = sa.case(
@@ -419,13 +415,7 @@ def results(f: Filters) -> Report:
         else_=0,
     )
     bands: dict[int, int] = dict(
-        db.session.execute(
-            sa.select(band, sa.func.count())
-            .select_from(Grade)
-            .join(Assessment, Assessment.id == Grade.assessment_id)
-            .where(*scope)
-            .group_by(band)
-        ).all()
+        db.session.execute(_grouped(grades, [band], [sa.func.count()], scope)).all()
     )
     mark_scope = [
         Submission.marking_status == "released",
@@ -434,28 +424,30 @@ def results(f: Filters) -> Report:
     ]
     if f.narrows_people:
         mark_scope.append(Submission.user_id.in_(f.learners()))
+    marked = _grouped(
+        sa.join(CriterionMark, Submission, Submission.id == CriterionMark.submission_id)
+        .join(RubricCriterion, RubricCriterion.id == CriterionMark.criterion_id)
+        .join(Assignment, Assignment.id == RubricCriterion.assignment_id)
+        .join(Assessment, Assessment.id == Assignment.assessment_id),
+        [CriterionMark.criterion_id.label("criterion_id")],
+        [
+            sa.func.count(sa.distinct(Submission.user_id)).label("trainees"),
+            sa.func.avg(CriterionMark.points).label("mean"),
+        ],
+        mark_scope,
+    ).subquery("marked")
     criteria = db.session.execute(
         sa.select(
             Course.code,
             RubricCriterion.title_en,
             RubricCriterion.title_bg,
-            sa.func.count(sa.distinct(Submission.user_id)),
-            sa.func.avg(CriterionMark.points),
+            marked.c.trainees,
+            marked.c.mean,
         )
-        .select_from(CriterionMark)
-        .join(Submission, Submission.id == CriterionMark.submission_id)
-        .join(RubricCriterion, RubricCriterion.id == CriterionMark.criterion_id)
+        .join(RubricCriterion, RubricCriterion.id == marked.c.criterion_id)
         .join(Assignment, Assignment.id == RubricCriterion.assignment_id)
         .join(Assessment, Assessment.id == Assignment.assessment_id)
         .join(Course, Course.id == Assessment.course_id)
-        .where(*mark_scope)
-        .group_by(
-            Course.code,
-            RubricCriterion.id,
-            RubricCriterion.title_en,
-            RubricCriterion.title_bg,
-            RubricCriterion.position,
-        )
         .order_by(Course.code, RubricCriterion.position, RubricCriterion.id)
     ).all()
     return Report(
@@ -542,84 +534,88 @@ def levels_at(moment: datetime, f: Filters):
     """
     row = aliased(Evidence)
     newer = aliased(Evidence)
-    query = (
-        sa.select(
-            row.user_id.label("user_id"),
-            row.competency_id.label("competency_id"),
-            sa.func.max(ProficiencyLevel.rank).label("rank"),
-        )
-        .join(ProficiencyLevel, ProficiencyLevel.id == row.level_id)
-        .where(
-            row.created_at < moment,
-            ~sa.exists().where(newer.supersedes_id == row.id, newer.created_at < moment),
-        )
-        .group_by(row.user_id, row.competency_id)
-    )
+    scope = [
+        row.created_at < moment,
+        ~sa.exists().where(newer.supersedes_id == row.id, newer.created_at < moment),
+    ]
     if f.narrows_people:
-        query = query.where(row.user_id.in_(f.learners()))
-    return query.subquery()
+        scope.append(row.user_id.in_(f.learners()))
+    return _grouped(
+        sa.join(row, ProficiencyLevel, ProficiencyLevel.id == row.level_id),
+        [row.user_id.label("user_id"), row.competency_id.label("competency_id")],
+        [sa.func.max(ProficiencyLevel.rank).label("rank")],
+        scope,
+    ).subquery()
 
 
 def competencies(f: Filters) -> Report:
-    """Levels per competency, gains over the dates, and catalogue coverage (3 queries)."""
+    """Levels per competency, gains over the dates, and catalogue coverage (2 queries)."""
     end = f.end or utcnow()
     at_end = levels_at(end, f)
-    level = aliased(ProficiencyLevel)
-    distribution = db.session.execute(
-        sa.select(
-            Framework.code,
-            Competency.code,
-            level.rank,
-            level.name_en,
-            level.name_bg,
-            sa.func.count(),
-        )
-        .select_from(at_end)
-        .join(Competency, Competency.id == at_end.c.competency_id)
-        .join(Framework, Framework.id == Competency.framework_id)
-        .join(
-            level,
-            sa.and_(level.framework_id == Framework.id, level.rank == at_end.c.rank),
-        )
-        .group_by(Framework.code, Competency.code, level.rank, level.name_en, level.name_bg)
-        .order_by(Framework.code, Competency.code, level.rank)
-    ).all()
     at_start = levels_at(f.start, f) if f.start is not None else None
-    proficient = (
-        sa.select(ProficiencyLevel.framework_id.label("framework_id"), ProficiencyLevel.rank)
-        .where(ProficiencyLevel.proficient)
-        .subquery("proficient")
-    )
-    start_rank = sa.func.coalesce(at_start.c.rank, 0) if at_start is not None else sa.literal(0)
-    gains_query = (
-        sa.select(
-            Framework.code,
-            Competency.code,
-            Competency.title_en,
-            Competency.title_bg,
-            sa.func.count(),
-            _count(at_end.c.rank > start_rank),
-            _count(sa.and_(proficient.c.rank.is_not(None), at_end.c.rank >= proficient.c.rank)),
-            sa.func.avg(at_end.c.rank - start_rank),
-        )
-        .select_from(at_end)
-        .join(Competency, Competency.id == at_end.c.competency_id)
-        .join(Framework, Framework.id == Competency.framework_id)
-        .outerjoin(proficient, proficient.c.framework_id == Framework.id)
-    )
+    source: sa.FromClause = at_end
+    start_rank: sa.ColumnElement[int] = sa.literal(0)
     if at_start is not None:
-        gains_query = gains_query.outerjoin(
+        source = at_end.outerjoin(
             at_start,
             sa.and_(
                 at_start.c.user_id == at_end.c.user_id,
                 at_start.c.competency_id == at_end.c.competency_id,
             ),
         )
-    gains = db.session.execute(
-        gains_query.group_by(
-            Framework.code, Competency.id, Competency.code, Competency.title_en, Competency.title_bg
-        ).order_by(Framework.code, Competency.code)
+        start_rank = sa.func.coalesce(at_start.c.rank, 0)
+    reached = _grouped(
+        source,
+        [at_end.c.competency_id.label("competency_id"), at_end.c.rank.label("rank")],
+        [
+            sa.func.count().label("trainees"),
+            _count(at_end.c.rank > start_rank).label("gained"),
+            sa.func.sum(at_end.c.rank - start_rank).label("gain"),
+        ],
+    ).subquery("reached")
+    level = aliased(ProficiencyLevel)
+    proficient = aliased(ProficiencyLevel)
+    rows = db.session.execute(
+        sa.select(
+            Competency.id,
+            Framework.code.label("framework"),
+            Competency.code,
+            Competency.title_en,
+            Competency.title_bg,
+            reached.c.rank,
+            level.id.label("level_id"),
+            level.name_en.label("level_en"),
+            level.name_bg.label("level_bg"),
+            reached.c.trainees,
+            reached.c.gained,
+            reached.c.gain,
+            sa.and_(proficient.rank.is_not(None), reached.c.rank >= proficient.rank).label(
+                "proficient"
+            ),
+        )
+        .select_from(reached)
+        .join(Competency, Competency.id == reached.c.competency_id)
+        .join(Framework, Framework.id == Competency.framework_id)
+        .outerjoin(level, sa.and_(level.framework_id == Framework.id, level.rank == reached.c.rank))
+        .outerjoin(
+            proficient, sa.and_(proficient.framework_id == Framework.id, proficient.proficient)
+        )
+        .order_by(Framework.code, Competency.code, reached.c.rank)
     ).all()
+    # A row per competency and level reached: the distribution as it is, the gains summed.
+    distribution = [
+        (r.framework, r.code, r.rank, r.level_en, r.level_bg, r.trainees)
+        for r in rows
+        if r.level_id is not None
+    ]
+    sums: dict[int, list] = {}
+    for r in rows:
+        total = sums.setdefault(r.id, [r.framework, r.code, r.title_en, r.title_bg, 0, 0, 0, 0])
+        total[4] += r.trainees
+        total[5] += r.gained
+        total[6] += r.trainees if r.proficient else 0
+        total[7] += r.gain
+    gains = [[*names, n, gained, held, gain / n] for *names, n, gained, held, gain in sums.values()]
 
     def aligned(kind: str):
         return sa.exists().where(
@@ -637,18 +633,17 @@ def competencies(f: Filters) -> Report:
         .where(LearningOutcome.course_id == Course.id, Course.state == "published"),
     )
     coverage = db.session.execute(
-        sa.select(
-            Framework.code,
-            Framework.name_en,
-            Framework.name_bg,
-            sa.func.count(Competency.id),
-            _count(aligned(AlignmentKind.ESCO)),
-            _count(aligned(AlignmentKind.ECF)),
-            _count(taught),
-        )
-        .join(Competency, Competency.framework_id == Framework.id)
-        .group_by(Framework.id, Framework.code, Framework.name_en, Framework.name_bg)
-        .order_by(Framework.code)
+        _grouped(
+            sa.join(Framework, Competency, Competency.framework_id == Framework.id),
+            [Framework.code, Framework.name_en, Framework.name_bg],
+            [
+                sa.func.count(Competency.id),
+                _count(aligned(AlignmentKind.ESCO)),
+                _count(aligned(AlignmentKind.ECF)),
+                _count(taught),
+            ],
+            by=[Framework.id],
+        ).order_by(Framework.code)
     ).all()
     return Report(
         "competencies",
@@ -733,90 +728,121 @@ def _certificate_status(now: datetime):
     )
 
 
-def eligible_by_scheme(f: Filters, now: datetime | None = None) -> dict[str, int]:
-    """Return, per active scheme, the trainees eligible for it now who do not hold it yet.
+def _met_requirements(now: datetime, scheme_scope: list):
+    """Return a select of ``(scheme_id, requirement_id, user_id)`` for every requirement met.
 
-    The certifier's queue decides (``certificates.queries``): each candidate's record is
-    evaluated against the scheme's requirements and classified by
-    ``eligibility.standing``; holders of a live certificate are not candidates, and a
-    certificate revoked as issued in error and not cleared blocks its trainee. Done for
-    every scheme at once: at most nine queries, whatever the number of schemes and
-    trainees. The programme filter picks the schemes, course and cohort the trainees;
-    the dates do not apply (eligibility is as of now).
+    The rules of ``certificates.eligibility``, as SQL: a course completed, with at least
+    the minimum grade when there is one; an exam's released, not excused result at or
+    above the minimum percentage (the scheme's, else the assessment's pass mark, else 0)
+    once rounded to two places, ties to even; a competency's current level (the highest
+    of the evidence recorded by ``now`` that nothing superseded) at or above the minimum.
     """
-    scheme_query = sa.select(Scheme).where(Scheme.active)
-    if f.programme_id is not None:
-        scheme_query = scheme_query.where(Scheme.programme_id == f.programme_id)
-    schemes = db.session.scalars(scheme_query.order_by(Scheme.code)).all()
-    all_rules = certificate_queries.scheme_rules(schemes) if schemes else {}
-    parts = []
-    for scheme_id, item in all_rules.items():
-        pool = certificate_queries._candidates(item)
-        if pool is not None:
-            found = pool.subquery()
-            parts.append(
-                sa.select(sa.literal(scheme_id).label("scheme_id"), found.c[0].label("user_id"))
-            )
-    if not parts:
-        return {}
-    pairs = sa.union(*parts).subquery("pairs")
-    query = (
-        sa.select(pairs.c.scheme_id, pairs.c.user_id)
-        .join(User, User.id == pairs.c.user_id)
-        .where(User.active)
+    req = SchemeRequirement
+    requirements = (
+        sa.select(req)
+        .join(Scheme, Scheme.id == req.scheme_id)
+        .where(Scheme.active, *scheme_scope)
+        .cte("requirements")
     )
-    if f.course_id is not None or f.cohort_id is not None:
-        query = query.where(pairs.c.user_id.in_(f.learners()))
-    candidates = db.session.execute(query).all()
-    if not candidates:
-        return {}
-    user_ids = {user_id for _scheme, user_id in candidates}
-    holders: set[tuple[int, int]] = set()
-    blocks: dict[tuple[int, int], eligibility.ReissueBlock] = {}
-    for (
-        scheme_id,
-        user_id,
-        code,
-        status,
-        in_error,
-        cleared,
-        revoked_at,
-        reason,
-    ) in db.session.execute(
-        sa.select(
-            Certificate.scheme_id,
-            Certificate.user_id,
-            Certificate.code,
-            Certificate.status,
-            Certificate.revoked_in_error,
-            Certificate.reissue_cleared_at,
-            Certificate.revoked_at,
-            Certificate.revocation_reason,
-        ).where(
-            Certificate.scheme_id.in_(all_rules),
-            Certificate.user_id.in_(user_ids),
+    r = requirements.c
+    course = sa.select(r.scheme_id, r.id, CourseCompletion.user_id).join(
+        CourseCompletion,
+        sa.and_(
+            CourseCompletion.course_id == r.course_id,
+            CourseCompletion.completed.is_(True),
+            sa.or_(r.min_grade.is_(None), CourseCompletion.grade >= r.min_grade),
+        ),
+    )
+    minimum = sa.func.coalesce(r.min_grade, Assessment.pass_percent, 0)
+    tie = (minimum - sa.literal(Decimal("0.005"))) * Assessment.max_points
+    exam = (
+        sa.select(r.scheme_id, r.id, Grade.user_id)
+        .join(Grade, Grade.assessment_id == r.assessment_id)
+        .join(Assessment, Assessment.id == Grade.assessment_id)
+        .where(
+            r.kind == RequirementKind.EXAM,
+            Grade.status == "released",
+            Grade.points.is_not(None),
+            Grade.excused.is_(False),
             sa.or_(
-                Certificate.status.in_(LIVE_STATUSES),
-                Certificate.status == CertificateStatus.REVOKED,
+                Grade.points * 100 > tie,
+                sa.and_(Grade.points * 100 == tie, sa.cast(minimum * 100, sa.Integer) % 2 == 0),
             ),
         )
-    ):
-        if status in LIVE_STATUSES:
-            holders.add((scheme_id, user_id))
-        elif in_error and cleared is None:
-            blocks[(scheme_id, user_id)] = eligibility.ReissueBlock(code, revoked_at, reason)
-    records = certificate_queries.load_records(all_rules.values(), user_ids, now)
-    counts: dict[str, int] = {}
-    for scheme_id, user_id in candidates:
-        if (scheme_id, user_id) in holders:
-            continue
-        item = all_rules[scheme_id]
-        result = eligibility.evaluate(item.requirements, records[user_id])
-        if eligibility.standing(result, blocks.get((scheme_id, user_id))) is (
-            eligibility.Standing.ELIGIBLE
-        ):
-            counts[item.scheme.code] = counts.get(item.scheme.code, 0) + 1
-    return counts
+    )
+    later = aliased(Evidence)
+    levels = _grouped(
+        sa.join(Evidence, ProficiencyLevel, ProficiencyLevel.id == Evidence.level_id),
+        [Evidence.user_id.label("user_id"), Evidence.competency_id.label("competency_id")],
+        [sa.func.max(ProficiencyLevel.rank).label("rank")],
+        [
+            Evidence.competency_id.in_(sa.select(r.competency_id)),
+            Evidence.created_at <= now,
+            ~sa.exists().where(later.supersedes_id == Evidence.id),
+        ],
+    ).subquery("levels")
+    competency = sa.select(r.scheme_id, r.id, levels.c.user_id).join(
+        levels,
+        sa.and_(
+            levels.c.competency_id == r.competency_id,
+            levels.c.rank >= sa.func.coalesce(sa.func.nullif(r.min_level, 0), 1),
+        ),
+    )
+    return requirements, sa.union_all(
+        course.where(r.kind == RequirementKind.COURSE),
+        exam,
+        competency.where(r.kind == RequirementKind.COMPETENCY),
+    )
+
+
+def eligible_by_scheme(f: Filters, now: datetime | None = None) -> dict[str, int]:
+    """Return, per active scheme, the trainees eligible for it now who do not hold it yet (1 query).
+
+    The certifier's queue's rule (``certificates.eligibility``) counted in the database:
+    an active trainee is eligible when they meet every requirement of the scheme (and it
+    has one), hold no live certificate of it, and are not blocked by a certificate of it
+    revoked as issued in error and not cleared. The programme filter picks the schemes,
+    course and cohort the trainees; the dates do not apply (eligibility is as of now).
+    """
+    now = now or utcnow()
+    scope = [] if f.programme_id is None else [Scheme.programme_id == f.programme_id]
+    requirements, met = _met_requirements(now, scope)
+    met = met.subquery("met")
+    needed = _grouped(
+        requirements, [requirements.c.scheme_id], [sa.func.count().label("n")]
+    ).subquery("needed")
+    eligible = (
+        _grouped(
+            met.join(needed, needed.c.scheme_id == met.c.scheme_id),
+            [met.c.scheme_id, met.c.user_id],
+            [],
+            by=[needed.c.n],
+        )
+        .having(sa.func.count() == needed.c.n)
+        .subquery("eligible")
+    )
+    mine = sa.and_(
+        Certificate.scheme_id == eligible.c.scheme_id, Certificate.user_id == eligible.c.user_id
+    )
+    held = sa.exists().where(mine, Certificate.status.in_(LIVE_STATUSES))
+    blocked = sa.exists().where(
+        mine,
+        Certificate.status == CertificateStatus.REVOKED,
+        Certificate.revoked_in_error.is_(True),
+        Certificate.reissue_cleared_at.is_(None),
+    )
+    candidates = [User.active, ~held, ~blocked]
+    if f.course_id is not None or f.cohort_id is not None:
+        candidates.append(eligible.c.user_id.in_(f.learners()))
+    query = _grouped(
+        eligible.join(Scheme, Scheme.id == eligible.c.scheme_id).join(
+            User, User.id == eligible.c.user_id
+        ),
+        [Scheme.code],
+        [sa.func.count()],
+        candidates,
+    )
+    return {code: int(number) for code, number in db.session.execute(query)}
 
 
 def verifications(f: Filters) -> list[tuple[str, str, int]]:
@@ -833,11 +859,12 @@ def verifications(f: Filters) -> list[tuple[str, str, int]]:
     if f.programme_id is not None:
         scope.append(Scheme.programme_id == f.programme_id)
     rows = db.session.execute(
-        sa.select(Scheme.code, VerificationCount.month, sa.func.sum(VerificationCount.count))
-        .join(Scheme, Scheme.id == VerificationCount.scheme_id)
-        .where(*scope)
-        .group_by(Scheme.code, VerificationCount.month)
-        .order_by(VerificationCount.month, Scheme.code)
+        _grouped(
+            sa.join(VerificationCount, Scheme, Scheme.id == VerificationCount.scheme_id),
+            [Scheme.code, VerificationCount.month],
+            [sa.func.sum(VerificationCount.count)],
+            scope,
+        ).order_by(VerificationCount.month, Scheme.code)
     ).all()
     return [(code, f"{month:%Y-%m}", int(number)) for code, month, number in rows]
 
@@ -861,7 +888,7 @@ def _verifications_table(rows: list[tuple[str, str, int]]) -> Table:
 
 def certification(f: Filters) -> Report:
     """Eligible, then certificates by scheme and month with their status now; renewals and
-    verifications by month (at most 12 queries whatever the numbers of schemes and trainees).
+    verifications by month (4 queries whatever the numbers of schemes and trainees).
     """
     now = utcnow()
     scope = [*f.in_range(Certificate.issued_at)]
@@ -869,29 +896,23 @@ def certification(f: Filters) -> Report:
         scope.append(Scheme.programme_id == f.programme_id)
     if f.course_id is not None or f.cohort_id is not None:
         scope.append(Certificate.user_id.in_(f.learners()))
+    certificates = sa.join(Certificate, Scheme, Scheme.id == Certificate.scheme_id)
     month = month_of(Certificate.issued_at)
-    status = _certificate_status(now)
     issued = db.session.execute(
-        sa.select(Scheme.code, month, status, sa.func.count())
-        .select_from(Certificate)
-        .join(Scheme, Scheme.id == Certificate.scheme_id)
-        .where(*scope)
-        .group_by(Scheme.code, month, status)
-        .order_by(Scheme.code, month)
+        _grouped(
+            certificates, [Scheme.code, month, _certificate_status(now)], [sa.func.count()], scope
+        ).order_by(Scheme.code, month)
     ).all()
     due_month = month_of(Certificate.valid_until)
+    ending = [
+        Certificate.status.in_(("active", "suspended")),
+        Certificate.valid_until > now,
+        Certificate.valid_until <= now + RENEWAL_HORIZON,
+    ]
     due = db.session.execute(
-        sa.select(Scheme.code, due_month, sa.func.count())
-        .select_from(Certificate)
-        .join(Scheme, Scheme.id == Certificate.scheme_id)
-        .where(
-            Certificate.status.in_(("active", "suspended")),
-            Certificate.valid_until > now,
-            Certificate.valid_until <= now + RENEWAL_HORIZON,
-            *scope,
-        )
-        .group_by(Scheme.code, due_month)
-        .order_by(due_month, Scheme.code)
+        _grouped(
+            certificates, [Scheme.code, due_month], [sa.func.count()], [*ending, *scope]
+        ).order_by(due_month, Scheme.code)
     ).all()
     eligible = eligible_by_scheme(f, now)
     checks = _verifications_table(verifications(f))

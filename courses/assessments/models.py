@@ -110,6 +110,14 @@ class Grade(Model):
         sa.UniqueConstraint("assessment_id", "user_id"),
         sa.CheckConstraint("status IN ('draft', 'released')", name="status_known"),
         sa.CheckConstraint("points IS NULL OR points >= 0", name="points_not_negative"),
+        # The reports group released grades by assessment without reading the rows.
+        sa.Index(
+            "ix_grades_assessment_id_status_points_graded_at",
+            "assessment_id",
+            "status",
+            "points",
+            "graded_at",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -228,6 +228,14 @@ class Evidence(Model):
             "source <> 'assessment' OR grade_id IS NOT NULL", name="assessment_has_grade"
         ),
         sa.UniqueConstraint("supersedes_id"),
+        # The reports take each trainee's level per competency from the index alone.
+        sa.Index(
+            "ix_competency_evidence_user_competency_created_level",
+            "user_id",
+            "competency_id",
+            "created_at",
+            "level_id",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
