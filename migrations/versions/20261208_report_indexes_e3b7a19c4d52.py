@@ -4,14 +4,14 @@ Enrolments by cohort and status, released grades by assessment, evidence by trai
 and competency: each index holds every column its query reads.
 
 Revision ID: e3b7a19c4d52
-Revises: 5d8b2f1e7a46
+Revises: 2c7e9b4f1a63
 Create Date: 2026-12-08 02:30:00
 """
 
 from alembic import op
 
 revision = "e3b7a19c4d52"
-down_revision = "5d8b2f1e7a46"
+down_revision = "2c7e9b4f1a63"
 branch_labels = None
 depends_on = None
 
