@@ -386,7 +386,6 @@ def batch_confirm(code: str):
         scheme=scheme,
         rows=rows,
         batch=pending,
-        too_many=len(rows) > SYNC_BATCH_LIMIT,
         confirm=ConfirmForm(),
     )
 
@@ -441,49 +440,6 @@ def issue(code: str, user_id: int):
             "info",
         )
     return redirect(url_for(".certificate", code=cert.code))
-
-
-#: Schemes with more eligible trainees than this are issued from the command line.
-SYNC_BATCH_LIMIT = 200
-
-
-@bp.post("/certification/schemes/<code>/batch")
-@roles_required(Role.CERTIFIER)
-def batch(code: str):
-    scheme = _scheme_or_404(code)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    pending = queries.running_batch(scheme)
-    size = (
-        len(pending.user_ids) - pending.position if pending else len(queries.eligible_ids(scheme))
-    )
-    if size > SYNC_BATCH_LIMIT:
-        flash(
-            _(
-                "%(n)s trainees are too many to issue here; run"
-                " “lms certificates issue-batch --scheme %(code)s”.",
-                n=size,
-                code=scheme.code,
-            ),
-            "warning",
-        )
-        return redirect(url_for(".queue", code=scheme.code))
-    try:
-        # Its own commit after each chunk, as the command line's run does: a run cut off
-        # half-way (a worker restart) resumes after the last chunk saved, not from the start.
-        result = ops.issue_batch(scheme, current_user, on_chunk=lambda _b: db.session.commit())
-    except ops.CertificationError as error:
-        _fail(error)
-        return redirect(url_for(".queue", code=scheme.code))
-    flash(
-        _(
-            "%(issued)s certificates issued, %(skipped)s skipped.",
-            issued=result.issued,
-            skipped=result.skipped,
-        ),
-        "success",
-    )
-    return redirect(url_for(".queue", code=scheme.code))
 
 
 @bp.get("/certification/register")

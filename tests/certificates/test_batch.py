@@ -92,6 +92,6 @@ def test_batch_button_on_the_queue_page(client, db, login_as, world, trainees):
     login_as(world.certifier)
     page = client.get(f"/certification/schemes/{world.scheme.code}").get_data(as_text=True)
     assert "Trainee 00" in page
-    response = client.post_form(f"/certification/schemes/{world.scheme.code}/batch")
+    response = client.post_form(f"/certification/schemes/{world.scheme.code}/bulk")
     assert response.status_code == 302
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Certificate)) == 7

@@ -156,7 +156,7 @@ def test_a_certificate_revoked_in_error_blocks_a_new_one_until_cleared(
         f"/certification/schemes/{code}/issue/{trainee.id}", follow_redirects=True
     )
     assert "revoked as issued in error" in response.text
-    client.post_form(f"/certification/schemes/{code}/batch")
+    client.post_form(f"/certification/schemes/{code}/bulk")
     scheme = db.session.get(Scheme, world.scheme.id)
     assert ops.issue_batch(scheme, world.certifier).issued == 0
     assert ops.live_certificate(scheme, trainee) is None

@@ -200,7 +200,7 @@ def test_no_write_lock_while_a_batch_renders(committing_app, probed):
     certifier = _db.session.get(User, ids["certifier"])
     client = committing_app.test_client()
     sign_in(client, certifier)
-    response = client.post_form(f"/certification/schemes/{ids['code']}/batch")
+    response = client.post_form(f"/certification/schemes/{ids['code']}/bulk")
     assert response.status_code == 302
     assert probed.count("render") == 3
     assert _count() == 3
