@@ -56,12 +56,14 @@ def build(mail: OutgoingMail) -> EmailMessage:
 def deliver_mail(self, mail_id: int) -> bool:
     """Send one stored e-mail unless it went out already; raise (and retry) when SMTP fails.
 
-    The attempt is claimed and committed before the message is sent: of two jobs for
-    the same e-mail (a redelivered message, a resend), only one sends it.
+    The message is built and the attempt claimed and committed before it is sent: of
+    two jobs for the same e-mail (a redelivered message, a resend) only one sends it,
+    and no transaction is open while a slow mail server answers.
     """
     mail = db.session.get(OutgoingMail, mail_id)
     if mail is None or mail.sent_at is not None:
         return False  # rolled back with its transaction, or a repeat of a delivered job
+    message = build(mail)
     claimed = db.session.execute(
         sa.update(OutgoingMail)
         .where(
@@ -73,9 +75,9 @@ def deliver_mail(self, mail_id: int) -> bool:
     )
     if not claimed.rowcount:  # type: ignore[attr-defined]
         return False  # another job has just taken this attempt
-    jobs.commit()
+    jobs.commit()  # no transaction (on SQLite, no write lock) while the mail server answers
     try:
-        deliver(build(mail))
+        deliver(message)
     except (smtplib.SMTPException, OSError) as error:
         mail.last_error = f"{type(error).__name__}: {error}"[:500]
         jobs.commit()

@@ -167,3 +167,21 @@ def test_certifiers_hear_of_newly_eligible_trainees(db, world, qualify, make_use
     later = utcnow() + timedelta(hours=1)
     assert reminders.newly_eligible(later) == 1
     assert _notes(db, world.certifier, Kind.NEWLY_ELIGIBLE)[-1].params["count"] == 1
+
+
+def test_no_transaction_is_open_while_the_mail_server_answers(app, db, monkeypatch):
+    """On a worker the claim is committed first: a slow server keeps no write lock."""
+    from notifications import tasks
+
+    mail = OutgoingMail(recipient="ana@example.org", subject="Hello", text="Hi")
+    db.session.add(mail)
+    db.session.commit()
+    seen = []
+
+    def slow_server(message):
+        seen.append((message["To"], db.session().in_transaction()))
+
+    monkeypatch.setattr(tasks, "deliver", slow_server)
+    assert tasks.deliver_mail.run(mail.id) is True  # as on a worker: its commits are real
+    assert seen == [("ana@example.org", False)]
+    assert db.session.get(OutgoingMail, mail.id).sent_at is not None
