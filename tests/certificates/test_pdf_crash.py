@@ -6,19 +6,10 @@ job removes once it is older than the grace period) and never a row without its 
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
-from pathlib import Path
-
 import sqlalchemy as sa
 
-from lms import create_app
 from lms.extensions import db
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.crash import kill_once_stored
 
 # Runs in the child: a qualified trainee, then issuance that stops for good right after
 # the PDF is in the store and before the certificate row is flushed and committed.
@@ -75,47 +66,7 @@ with app.app_context():
 
 
 def test_killed_between_file_and_row_leaves_only_an_orphan(tmp_path):
-    instance, marker = tmp_path / "instance", tmp_path / "written"
-    url = f"sqlite:///{tmp_path / 'crash.sqlite3'}"
-    env = {
-        **os.environ,
-        "LMS_INSTANCE_PATH": str(instance),
-        "LMS_DATABASE_URL": url,
-        "LMS_SECRET_KEY": "crash-test-secret-key-" * 3,
-        "LMS_BASE_URL": "http://localhost",
-        "CRASH_MARKER": str(marker),
-        "PYTHONPATH": str(ROOT),
-    }
-    child = subprocess.Popen(  # noqa: S603 - this interpreter, a fixed script
-        [sys.executable, "-c", CHILD],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 120
-        while not marker.exists() or not marker.read_text():
-            assert child.poll() is None, child.stdout.read().decode(errors="replace")
-            assert time.monotonic() < deadline, "the child never wrote the PDF"
-            time.sleep(0.05)
-    finally:
-        if child.poll() is None:
-            os.killpg(child.pid, signal.SIGKILL)
-        child.wait(timeout=30)
-        child.stdout.close()
-    assert child.returncode == -signal.SIGKILL
-    key = marker.read_text()
-
-    app = create_app(
-        {
-            "TESTING": True,
-            "INSTANCE_PATH": str(instance),
-            "SQLALCHEMY_DATABASE_URI": url,
-            "SECRET_KEY": "crash-test-secret-key-" * 3,
-        }
-    )
+    app, key = kill_once_stored(tmp_path, CHILD)
     with app.app_context():
         from certificates.models import Certificate
         from lms.storage import remove_orphans, storage
